@@ -1,0 +1,10 @@
+/*
+ * leadqual.h — declarations shared between leadqual's modules.
+ */
+#ifndef LEADQUAL_H
+#define LEADQUAL_H
+
+/* ruleset.c: GUCs and cache callbacks */
+extern void ruleset_init(void);
+
+#endif

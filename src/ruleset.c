@@ -1,0 +1,7 @@
+#include "postgres.h"
+#include "leadqual.h"
+
+void
+ruleset_init(void)
+{
+}
