@@ -559,16 +559,13 @@ ruleset_lookup(const char *model, Oid typid, int32 typmod)
 	return cm;
 }
 
-static void
-StoreRow(CompiledModel *cm, HeapTupleHeader row)
+void
+ruleset_row_tuple(HeapTupleHeader row, HeapTuple tuple)
 {
-	HeapTupleData tuple;
-
-	tuple.t_len = HeapTupleHeaderGetDatumLength(row);
-	ItemPointerSetInvalid(&tuple.t_self);
-	tuple.t_tableOid = InvalidOid;
-	tuple.t_data = row;
-	ExecStoreHeapTuple(&tuple, cm->slot, false);
+	tuple->t_len = HeapTupleHeaderGetDatumLength(row);
+	ItemPointerSetInvalid(&tuple->t_self);
+	tuple->t_tableOid = InvalidOid;
+	tuple->t_data = row;
 }
 
 static double
@@ -603,12 +600,12 @@ EngagementValue(CompiledModel *cm)
 }
 
 void
-ruleset_eval(CompiledModel *cm, HeapTupleHeader row, LeadResult *res)
+ruleset_eval(CompiledModel *cm, HeapTuple row, LeadResult *res)
 {
 	ModelDef   *def = cm->def;
 
 	MemoryContextReset(cm->scratch);
-	StoreRow(cm, row);
+	ExecStoreHeapTuple(row, cm->slot, false);
 	predicate_set_eval(cm->rules, cm->slot, cm->matched, cm->scratch);
 
 	res->score = 0;
@@ -647,7 +644,7 @@ ruleset_find_framework(ModelDef *def, const char *framework)
 }
 
 void
-ruleset_eval_framework(CompiledModel *cm, HeapTupleHeader row, int fw, bool *met)
+ruleset_eval_framework(CompiledModel *cm, HeapTuple row, int fw, bool *met)
 {
 	CompiledFramework *cf = &cm->frameworks[fw];
 	FrameworkDef *def = &cm->def->frameworks[fw];
@@ -679,7 +676,7 @@ ruleset_eval_framework(CompiledModel *cm, HeapTupleHeader row, int fw, bool *met
 
 	MemoryContextReset(cm->scratch);
 	matched = MemoryContextAlloc(cm->scratch, Max(cf->nchecks, 1) * sizeof(bool));
-	StoreRow(cm, row);
+	ExecStoreHeapTuple(row, cm->slot, false);
 	predicate_set_eval(cf->checks, cm->slot, matched, cm->scratch);
 	ExecClearTuple(cm->slot);
 	memset(met, 0, def->ncriteria * sizeof(bool));

@@ -104,7 +104,7 @@ stage_from_label(const char *label)
 
 /* Is the model's framework met by the row? (false when the model has none) */
 static bool
-FrameworkMet(CompiledModel *cm, HeapTupleHeader row)
+FrameworkMet(CompiledModel *cm, HeapTuple row)
 {
 	int			fw;
 	bool	   *met;
@@ -125,7 +125,7 @@ FrameworkMet(CompiledModel *cm, HeapTupleHeader row)
 }
 
 Stage
-scoring_classify(CompiledModel *cm, HeapTupleHeader row, LeadResult *res)
+scoring_classify(CompiledModel *cm, HeapTuple row, LeadResult *res)
 {
 	ModelDef   *def = cm->def;
 
@@ -144,9 +144,11 @@ leadqual_score(PG_FUNCTION_ARGS)
 {
 	HeapTupleHeader row = PG_GETARG_HEAPTUPLEHEADER(0);
 	CompiledModel *cm = LookupForCall(fcinfo, row, PG_GETARG_TEXT_PP(1));
+	HeapTupleData tuple;
 	LeadResult	res;
 
-	ruleset_eval(cm, row, &res);
+	ruleset_row_tuple(row, &tuple);
+	ruleset_eval(cm, &tuple, &res);
 	PG_RETURN_FLOAT8(res.score);
 }
 
@@ -157,9 +159,11 @@ leadqual_classify(PG_FUNCTION_ARGS)
 {
 	HeapTupleHeader row = PG_GETARG_HEAPTUPLEHEADER(0);
 	CompiledModel *cm = LookupForCall(fcinfo, row, PG_GETARG_TEXT_PP(1));
+	HeapTupleData tuple;
 	LeadResult	res;
 
-	PG_RETURN_DATUM(stage_datum(scoring_classify(cm, row, &res)));
+	ruleset_row_tuple(row, &tuple);
+	PG_RETURN_DATUM(stage_datum(scoring_classify(cm, &tuple, &res)));
 }
 
 /* The rules that matched, in rule_id order, and the engagement part. */
@@ -170,12 +174,14 @@ leadqual_explain(PG_FUNCTION_ARGS)
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	HeapTupleHeader row = PG_GETARG_HEAPTUPLEHEADER(0);
 	CompiledModel *cm = LookupForCall(fcinfo, row, PG_GETARG_TEXT_PP(1));
+	HeapTupleData tuple;
 	LeadResult	res;
 	Datum		values[5];
 	bool		nulls[5] = {false, false, false, false, false};
 
 	InitMaterializedSRF(fcinfo, 0);
-	ruleset_eval(cm, row, &res);
+	ruleset_row_tuple(row, &tuple);
+	ruleset_eval(cm, &tuple, &res);
 	for (int i = 0; i < cm->nactive; i++)
 	{
 		RuleDef    *r;
@@ -208,6 +214,7 @@ Datum
 leadqual_qualify(PG_FUNCTION_ARGS)
 {
 	HeapTupleHeader row;
+	HeapTupleData tuple;
 	CompiledModel *cm;
 	const char *framework;
 	FrameworkDef *fdef;
@@ -251,7 +258,8 @@ leadqual_qualify(PG_FUNCTION_ARGS)
 	resdesc = BlessTupleDesc(resdesc);
 
 	met = palloc(Max(fdef->ncriteria, 1) * sizeof(bool));
-	ruleset_eval_framework(cm, row, fw, met);
+	ruleset_row_tuple(row, &tuple);
+	ruleset_eval_framework(cm, &tuple, fw, met);
 	missing = initArrayResult(TEXTOID, CurrentMemoryContext, false);
 	for (int i = 0; i < fdef->ncriteria; i++)
 	{
