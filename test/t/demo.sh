@@ -4,6 +4,7 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")/../.." && pwd)
 db=leadqual_demo_check
+export PGOPTIONS="-c client_min_messages=warning"
 psql -X -q -d postgres -c "DROP DATABASE IF EXISTS $db"
 trap 'psql -X -q -d postgres -c "DROP DATABASE IF EXISTS $db"' EXIT
 
