@@ -135,6 +135,10 @@ END $$;
 CREATE FUNCTION leadqual.detach(lead_table regclass)
 RETURNS void LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
+    IF lead_table IS NULL THEN
+        RAISE EXCEPTION 'leadqual.detach: lead_table must not be NULL'
+            USING ERRCODE = 'null_value_not_allowed';
+    END IF;
     DELETE FROM leadqual.attachments a WHERE a.lead_table = detach.lead_table;
     IF NOT FOUND THEN
         RAISE EXCEPTION '% is not attached', lead_table USING ERRCODE = 'undefined_object';
