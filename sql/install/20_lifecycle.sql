@@ -156,7 +156,9 @@ RETURNS bigint LANGUAGE sql SET search_path = pg_catalog, pg_temp AS $$
     SELECT count(*) FROM d
 $$;
 
-CREATE FUNCTION leadqual.rescore_needed(lead record, model text, score float8, stage text, locked boolean)
+-- score_type: the score column's type; a real or numeric column holds the score rounded
+CREATE FUNCTION leadqual.rescore_needed(lead record, model text, score float8, stage text,
+                                        locked boolean, score_type regtype)
     RETURNS boolean AS 'MODULE_PATHNAME', 'leadqual_rescore_needed'
     LANGUAGE C STABLE PARALLEL SAFE;
 
