@@ -281,15 +281,24 @@ leadqual_history_trigger(PG_FUNCTION_ARGS)
 	appendStringInfoString(&sql,
 						   "WITH h AS (INSERT INTO leadqual.stage_history "
 						   "  (lead_table, lead_id, model, old_stage, new_stage, score, manual, changed_by) ");
+	/*
+	 * Old and new rows are paired by position, not by key: an UPDATE may
+	 * change the key.  Both transition tables are appended to together, one
+	 * pair per row, and read back in that order.
+	 */
 	if (is_update)
 		appendStringInfo(&sql,
-						 "SELECT $1::pg_catalog.regclass, n.%s::pg_catalog.text, $2, "
-						 "       o.%s::pg_catalog.text::leadqual.stage, "
-						 "       n.%s::pg_catalog.text::leadqual.stage, n.%s::pg_catalog.float8, "
-						 "       $4 AND n.%s, $3 "
-						 "FROM leadqual_new n JOIN leadqual_old o ON o.%s OPERATOR(pg_catalog.=) n.%s "
-						 "WHERE o.%s IS DISTINCT FROM n.%s ",
-						 key, stagecol, stagecol, scorecol, lockedcol, key, key, stagecol, stagecol);
+						 "SELECT $1::pg_catalog.regclass, n.k, $2, o.s, n.s, n.sc, $4 AND n.l, $3 "
+						 "FROM (SELECT pg_catalog.row_number() OVER () AS r, "
+						 "             n.%s::pg_catalog.text AS k, "
+						 "             n.%s::pg_catalog.text::leadqual.stage AS s, "
+						 "             n.%s::pg_catalog.float8 AS sc, n.%s AS l "
+						 "        FROM leadqual_new n) n "
+						 "JOIN (SELECT pg_catalog.row_number() OVER () AS r, "
+						 "             o.%s::pg_catalog.text::leadqual.stage AS s "
+						 "        FROM leadqual_old o) o ON o.r OPERATOR(pg_catalog.=) n.r "
+						 "WHERE o.s IS DISTINCT FROM n.s ",
+						 key, stagecol, scorecol, lockedcol, stagecol);
 	else
 		appendStringInfo(&sql,
 						 "SELECT $1::pg_catalog.regclass, n.%s::pg_catalog.text, $2, NULL, "

@@ -10,6 +10,7 @@
 #include "postgres.h"
 
 #include "access/xact.h"
+#include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "nodes/parsenodes.h"
 #include "tcop/pquery.h"
@@ -23,6 +24,33 @@
 
 #define RESCORE_TRIES 5
 
+/* What rescore_needed keeps per batch statement. */
+typedef struct RescoreState
+{
+	CompiledModel *cm;
+	Oid			score_type;		/* base type of the score column */
+} RescoreState;
+
+/*
+ * The score as the score column stores it: a real or numeric column rounds,
+ * and comparing the unrounded score would rewrite such rows on every rescore.
+ */
+static double
+StoredScore(double score, Oid type)
+{
+	switch (type)
+	{
+		case FLOAT4OID:
+			return (double) (float4) score;
+		case NUMERICOID:
+			return DatumGetFloat8(DirectFunctionCall1(numeric_float8,
+													  DirectFunctionCall1(float8_numeric,
+																		  Float8GetDatum(score))));
+		default:
+			return score;
+	}
+}
+
 /* Does the row need writing: would the trigger change its score or stage? */
 PG_FUNCTION_INFO_V1(leadqual_rescore_needed);
 Datum
@@ -30,7 +58,7 @@ leadqual_rescore_needed(PG_FUNCTION_ARGS)
 {
 	HeapTupleHeader row;
 	HeapTupleData tuple;
-	CompiledModel *cm;
+	RescoreState *st;
 	LeadResult	res;
 	Stage		automatic;
 	int			stage;
@@ -44,14 +72,17 @@ leadqual_rescore_needed(PG_FUNCTION_ARGS)
 		char	   *model = text_to_cstring(PG_GETARG_TEXT_PP(1));
 
 		/* rescore runs this once per batch statement: look the model up once */
-		cm = ruleset_lookup(model, HeapTupleHeaderGetTypeId(row), HeapTupleHeaderGetTypMod(row));
-		fcinfo->flinfo->fn_extra = cm;
+		st = MemoryContextAlloc(fcinfo->flinfo->fn_mcxt, sizeof(RescoreState));
+		st->cm = ruleset_lookup(model, HeapTupleHeaderGetTypeId(row), HeapTupleHeaderGetTypMod(row));
+		st->score_type = PG_ARGISNULL(5) ? FLOAT8OID : getBaseType(PG_GETARG_OID(5));
+		fcinfo->flinfo->fn_extra = st;
 	}
-	cm = (CompiledModel *) fcinfo->flinfo->fn_extra;
+	st = (RescoreState *) fcinfo->flinfo->fn_extra;
 
 	ruleset_row_tuple(row, &tuple);
-	automatic = scoring_classify(cm, &tuple, &res);
-	if (PG_ARGISNULL(2) || PG_GETARG_FLOAT8(2) != res.score || PG_ARGISNULL(3))
+	automatic = scoring_classify(st->cm, &tuple, &res);
+	if (PG_ARGISNULL(2) || PG_GETARG_FLOAT8(2) != StoredScore(res.score, st->score_type) ||
+		PG_ARGISNULL(3))
 		PG_RETURN_BOOL(true);
 	stage = stage_from_label(text_to_cstring(PG_GETARG_TEXT_PP(3)));
 	locked = !PG_ARGISNULL(4) && PG_GETARG_BOOL(4);
@@ -158,10 +189,14 @@ leadqual_rescore(PG_FUNCTION_ARGS)
 							  "  pg_catalog.format_type(t.atttypid, t.atttypmod), "
 							  "  pg_catalog.quote_ident(a.score_column), "
 							  "  pg_catalog.quote_ident(a.stage_column), "
-							  "  pg_catalog.quote_ident(a.locked_column) "
+							  "  pg_catalog.quote_ident(a.locked_column), "
+							  "  s.atttypid::pg_catalog.text "
 							  "FROM leadqual.attachments a JOIN pg_catalog.pg_attribute t "
 							  "  ON t.attrelid OPERATOR(pg_catalog.=) a.lead_table "
 							  " AND t.attname OPERATOR(pg_catalog.=) a.key_column "
+							  "JOIN pg_catalog.pg_attribute s "
+							  "  ON s.attrelid OPERATOR(pg_catalog.=) a.lead_table "
+							  " AND s.attname OPERATOR(pg_catalog.=) a.score_column "
 							  "WHERE a.lead_table OPERATOR(pg_catalog.=) $1",
 							  1, argtypes, args, NULL, true, 1) != SPI_OK_SELECT)
 		elog(ERROR, "could not read leadqual.attachments");
@@ -186,9 +221,10 @@ leadqual_rescore(PG_FUNCTION_ARGS)
 	update_sql = psprintf("UPDATE %s AS l SET %s = l.%s "
 						  "WHERE ($1 IS NULL OR l.%s > $1::%s) AND l.%s <= $2::%s "
 						  "  AND leadqual.rescore_needed(l, %s, l.%s::pg_catalog.float8, "
-						  "                              l.%s::pg_catalog.text, l.%s)",
+						  "                              l.%s::pg_catalog.text, l.%s, %s::pg_catalog.oid)",
 						  table, SpiGet(0, 5), SpiGet(0, 5), key, keytype, key, keytype,
-						  quote_literal_cstr(model), SpiGet(0, 5), SpiGet(0, 6), SpiGet(0, 7));
+						  quote_literal_cstr(model), SpiGet(0, 5), SpiGet(0, 6), SpiGet(0, 7),
+						  SpiGet(0, 8));
 	MemoryContextSwitchTo(old);
 
 	if (SPI_execute(psprintf("SELECT pg_catalog.count(*) FROM %s", table), true, 0) != SPI_OK_SELECT)

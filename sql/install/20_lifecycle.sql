@@ -135,6 +135,10 @@ END $$;
 CREATE FUNCTION leadqual.detach(lead_table regclass)
 RETURNS void LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
+    IF lead_table IS NULL THEN
+        RAISE EXCEPTION 'leadqual.detach: lead_table must not be NULL'
+            USING ERRCODE = 'null_value_not_allowed';
+    END IF;
     DELETE FROM leadqual.attachments a WHERE a.lead_table = detach.lead_table;
     IF NOT FOUND THEN
         RAISE EXCEPTION '% is not attached', lead_table USING ERRCODE = 'undefined_object';
@@ -152,7 +156,9 @@ RETURNS bigint LANGUAGE sql SET search_path = pg_catalog, pg_temp AS $$
     SELECT count(*) FROM d
 $$;
 
-CREATE FUNCTION leadqual.rescore_needed(lead record, model text, score float8, stage text, locked boolean)
+-- score_type: the score column's type; a real or numeric column holds the score rounded
+CREATE FUNCTION leadqual.rescore_needed(lead record, model text, score float8, stage text,
+                                        locked boolean, score_type regtype)
     RETURNS boolean AS 'MODULE_PATHNAME', 'leadqual_rescore_needed'
     LANGUAGE C STABLE PARALLEL SAFE;
 

@@ -139,3 +139,96 @@ SELECT coalesce(industry, 'all industries') AS industry,
 FROM (SELECT l.industry, l.converted, leadqual.score(l) AS score FROM fair_leads l) s
 GROUP BY GROUPING SETS ((industry), ())
 ORDER BY grouping(industry), count(*) DESC, industry;
+
+-- == 6. The fair's contacts arrive through the trigger =============================
+
+-- A second table, the CRM's inbox, with leadqual attached: every row that arrives is
+-- scored and staged by the trigger, and every stage change lands in stage_history.
+CREATE TABLE fair_inbox (LIKE fair_leads INCLUDING ALL);
+
+-- Its model has the same rules, plus the BANT checklist: an MQL whose four BANT
+-- criteria are confirmed by sales becomes an SQL.
+INSERT INTO leadqual.models (model, lead_table, mql_threshold, fit_threshold, framework, description)
+VALUES ('inbox', 'fair_inbox', 25, 0, 'bant', 'The CRM inbox: the fair rules plus BANT');
+INSERT INTO leadqual.rules (model, name, category, attribute, op, value, points, knockout)
+SELECT 'inbox', name, category, attribute, op, value, points, knockout
+FROM leadqual.rules WHERE model = 'default' ORDER BY rule_id;
+INSERT INTO leadqual.criterion_checks (model, framework, criterion, attribute, op, value) VALUES
+    ('inbox', 'bant', 'budget',    'budget_confirmed',    'eq', 'true'),
+    ('inbox', 'bant', 'authority', 'authority_confirmed', 'eq', 'true'),
+    ('inbox', 'bant', 'need',      'need_confirmed',      'eq', 'true'),
+    ('inbox', 'bant', 'timeline',  'timeline_confirmed',  'eq', 'true');
+SELECT leadqual.attach('fair_inbox', 'inbox') AS attached \gset
+
+SET leadqual.actor = 'fair import';   -- stage_history's changed_by
+\copy fair_inbox (id, company, first_name, last_name, email, job_title, industry, country, employees, annual_revenue, source, budget_confirmed, authority_confirmed, need_confirmed, timeline_confirmed, timeline_days, created_at, converted) FROM 'contacts.csv' WITH (FORMAT csv, HEADER true)
+
+\echo '== The inbox after COPY: stages written by the trigger (its own stage column)'
+SELECT stage, count(*) AS leads, count(*) FILTER (WHERE stage_locked) AS locked,
+       round(min(score)::numeric, 1) AS "min score", round(max(score)::numeric, 1) AS "max score"
+FROM fair_inbox
+GROUP BY stage
+ORDER BY stage;
+
+-- == 7. Sales at work: BANT confirmed, a deal won =================================
+
+-- The three best MQLs whose BANT is not yet complete get a follow-up call.
+CREATE TEMP TABLE followed_up AS
+SELECT id FROM fair_inbox
+WHERE stage = 'mql'
+  AND NOT (budget_confirmed AND authority_confirmed AND need_confirmed AND timeline_confirmed)
+ORDER BY score DESC, id
+LIMIT 3;
+
+SET leadqual.actor = 'sales: Jonas';
+UPDATE fair_inbox
+SET budget_confirmed = true, authority_confirmed = true,
+    need_confirmed = true, timeline_confirmed = true
+WHERE id IN (SELECT id FROM followed_up);
+
+-- A person's decision: kept as given, recorded as manual, and the lead is locked.
+SET leadqual.actor = 'sales: Maria';
+UPDATE fair_inbox SET stage = 'won' WHERE id = (SELECT min(id) FROM followed_up);
+RESET leadqual.actor;
+
+\echo '== The follow-ups: BANT confirmed makes them SQLs; Maria marked one won'
+SELECT i.id, i.first_name || ' ' || i.last_name AS contact, i.company,
+       i.score, i.stage, i.stage_locked AS locked
+FROM fair_inbox i JOIN followed_up f USING (id)
+ORDER BY i.id;
+
+\echo '== Their stage history (leadqual.stage_history)'
+SELECT h.lead_id, h.old_stage, h.new_stage, h.score,
+       CASE WHEN h.manual THEN 'yes' ELSE '' END AS manual, h.changed_by
+FROM leadqual.stage_history h
+WHERE h.lead_table = 'fair_inbox'::regclass
+  AND h.lead_id IN (SELECT id::text FROM followed_up)
+ORDER BY h.lead_id::bigint, h.id;
+
+-- == 8. A rule change, and a rescore =================================================
+
+-- Marketing learns that the target industries convert best: they are worth more.
+CREATE TEMP TABLE stages_before AS
+SELECT stage, count(*) AS leads FROM fair_inbox GROUP BY stage;
+
+UPDATE leadqual.rules SET points = 14 WHERE model = 'inbox' AND name = 'Target industry';
+
+-- Rescore in batches of 50, one commit each; only rows whose score or stage changes are
+-- written, and locked, sql, won and lost leads keep their stage.
+SET leadqual.actor = 'nightly rescore';
+CALL leadqual.rescore('fair_inbox', 50);
+RESET leadqual.actor;
+
+\echo '== Stages before and after raising "Target industry" from 8 to 14 points'
+SELECT stage, coalesce(b.leads, 0) AS before, coalesce(a.leads, 0) AS after,
+       coalesce(a.leads, 0) - coalesce(b.leads, 0) AS change
+FROM stages_before b
+FULL JOIN (SELECT stage, count(*) AS leads FROM fair_inbox GROUP BY stage) a USING (stage)
+ORDER BY stage;
+
+\echo '== What the rescore moved'
+SELECT h.old_stage, h.new_stage, count(*) AS leads
+FROM leadqual.stage_history h
+WHERE h.lead_table = 'fair_inbox'::regclass AND h.changed_by = 'nightly rescore'
+GROUP BY h.old_stage, h.new_stage
+ORDER BY h.old_stage, h.new_stage;

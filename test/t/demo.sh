@@ -15,7 +15,9 @@ out=$(LEADQUAL_DEMO_DB=$db bash "$here/test/demo/run.sh" 2>&1) || {
 }
 echo "$out"
 for heading in '== Loaded 200 contacts' '== The rules of model' '== Where the fair leads land' \
-	'== The ten best leads' '== Conversion by industry'; do
+	'== The ten best leads' '== Conversion by industry' '== The inbox after COPY' \
+	'== The follow-ups' '== Their stage history' '== Stages before and after' \
+	'== What the rescore moved'; do
 	grep -qF -- "$heading" <<<"$out" || { echo "missing from output: $heading"; exit 1; }
 done
 if grep -qE '^(ERROR|WARNING):|^psql:' <<<"$out"; then
@@ -59,7 +61,29 @@ SELECT 'a NULL country is not outside the delivery area',
 FROM fair_leads l WHERE l.country IS NULL
 UNION ALL
 SELECT 'converted leads score higher on average',
-       avg(sc) FILTER (WHERE converted) > avg(sc) FILTER (WHERE NOT converted) FROM s;
+       avg(sc) FILTER (WHERE converted) > avg(sc) FILTER (WHERE NOT converted) FROM s
+UNION ALL
+SELECT 'COPY into the inbox scored and staged every contact',
+       count(*) = (SELECT count(*) FROM fair_leads) AND count(score) = count(*)
+       AND count(stage) = count(*) FROM fair_inbox
+UNION ALL
+SELECT 'inbox scores are current and unlocked stages follow classify',
+       bool_and(score = leadqual.score(l, 'inbox'))
+       AND bool_and(stage = leadqual.classify(l, 'inbox') OR stage_locked
+                    OR stage IN ('sql', 'won', 'lost'))
+FROM fair_inbox l
+UNION ALL
+SELECT 'one insert history row per contact, the won lead manual and locked',
+       (SELECT count(*) FROM leadqual.stage_history
+         WHERE lead_table = 'fair_inbox'::regclass AND old_stage IS NULL)
+         = (SELECT count(*) FROM fair_inbox)
+       AND (SELECT bool_and(stage_locked) AND count(*) = 1 FROM fair_inbox WHERE stage = 'won')
+       AND EXISTS (SELECT FROM leadqual.stage_history WHERE new_stage = 'won' AND manual
+                   AND changed_by = 'sales: Maria')
+UNION ALL
+SELECT 'the rule change moved leads, and only from nurture up',
+       count(*) > 0 AND bool_and(old_stage = 'nurture' AND new_stage = 'mql')
+FROM leadqual.stage_history WHERE changed_by = 'nightly rescore';
 SQL
 )
 echo "$checks"
