@@ -90,7 +90,8 @@ BEGIN
                                              r.attribute, r.op, r.value);
         EXCEPTION WHEN OTHERS THEN
             model := r.model; kind := 'rule'; rule_id := r.rule_id; name := r.name;
-            attribute := r.attribute; problem := SQLERRM; sqlstate := SQLSTATE;
+            attribute := r.attribute; problem := SQLERRM;
+            find_rule_problems.sqlstate := SQLSTATE;  -- the OUT column, not the handler's constant
             RETURN NEXT;
         END;
     END LOOP;
@@ -102,7 +103,8 @@ BEGIN
         EXCEPTION WHEN OTHERS THEN
             model := r.model; kind := 'criterion check'; rule_id := NULL;
             name := r.framework || '.' || r.criterion;
-            attribute := r.attribute; problem := SQLERRM; sqlstate := SQLSTATE;
+            attribute := r.attribute; problem := SQLERRM;
+            find_rule_problems.sqlstate := SQLSTATE;  -- the OUT column, not the handler's constant
             RETURN NEXT;
         END;
     END LOOP;
