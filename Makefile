@@ -14,7 +14,7 @@ REGRESS = setup scoring rules operators guard hostile privileges parallel drop
 REGRESS_OPTS = --inputdir=. --load-extension=plpgsql
 
 # isolation specs live in test/specs, their outputs in test/expected
-ISOLATION =
+ISOLATION = rule_cache
 ISOLATION_OPTS = --inputdir=test --load-extension=leadqual
 
 EXTRA_CLEAN = sql/leadqual--1.0.sql results/ output_iso/ regression.* test/output_iso

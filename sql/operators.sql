@@ -287,4 +287,4 @@ SELECT w, leadqual.score(o, 'words') AS engine,
        + 8 * (w ILIKE '%ß%')::int AS sql
   FROM op_words o ORDER BY w COLLATE "C";
 
-DELETE FROM leadqual.models WHERE model LIKE 'case %' OR model IN ('coll', 'words');
+DELETE FROM leadqual.models WHERE model LIKE 'case %' OR model IN ('ops', 'coll', 'words');
