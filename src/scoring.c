@@ -16,6 +16,8 @@
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
 #include "utils/syscache.h"
+#include "utils/tuplestore.h"
+#include "utils/typcache.h"
 
 #include "ruleset.h"
 #include "scoring.h"
@@ -33,6 +35,7 @@ typedef struct CallCache
 	int32		typmod;
 	char	   *model;
 	int			model_len;
+	TupleDesc	explain_desc;	/* explain's result row: the typcache's, never freed */
 } CallCache;
 
 /* The compiled model for this call's row and model, cached per call site. */
@@ -170,11 +173,40 @@ leadqual_explain(PG_FUNCTION_ARGS)
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	HeapTupleHeader row = PG_GETARG_HEAPTUPLEHEADER(0);
 	CompiledModel *cm = LookupForCall(fcinfo, row, PG_GETARG_TEXT_PP(1));
+	CallCache  *cc = (CallCache *) fcinfo->flinfo->fn_extra;
 	LeadResult	res;
 	Datum		values[5];
 	bool		nulls[5] = {false, false, false, false, false};
+	MemoryContext old;
 
-	InitMaterializedSRF(fcinfo, 0);
+	if (rsinfo == NULL || !IsA(rsinfo, ReturnSetInfo) ||
+		(rsinfo->allowedModes & SFRM_Materialize) == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("set-valued function called in context that cannot accept a set")));
+
+	/*
+	 * Not InitMaterializedSRF: it copies the result descriptor into per-query
+	 * memory on every call, which a SELECT-list call over a million leads
+	 * never frees.  The blessed descriptor of the record cache lives forever
+	 * and has a refcount, so the executor does not free it either.
+	 */
+	if (cc->explain_desc == NULL)
+	{
+		TupleDesc	desc;
+
+		if (get_call_result_type(fcinfo, NULL, &desc) != TYPEFUNC_COMPOSITE)
+			elog(ERROR, "return type must be a row type");
+		desc = BlessTupleDesc(desc);
+		cc->explain_desc = lookup_rowtype_tupdesc(desc->tdtypeid, desc->tdtypmod);
+		ReleaseTupleDesc(cc->explain_desc);
+	}
+	old = MemoryContextSwitchTo(rsinfo->econtext->ecxt_per_query_memory);
+	rsinfo->returnMode = SFRM_Materialize;
+	rsinfo->setResult = tuplestore_begin_heap(false, false, work_mem);
+	rsinfo->setDesc = cc->explain_desc;
+	MemoryContextSwitchTo(old);
+
 	ruleset_eval(cm, row, &res);
 	for (int i = 0; i < cm->nactive; i++)
 	{
