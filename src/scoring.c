@@ -17,7 +17,6 @@
 #include "utils/lsyscache.h"
 #include "utils/syscache.h"
 #include "utils/tuplestore.h"
-#include "utils/typcache.h"
 
 #include "ruleset.h"
 #include "scoring.h"
@@ -35,7 +34,7 @@ typedef struct CallCache
 	int32		typmod;
 	char	   *model;
 	int			model_len;
-	TupleDesc	explain_desc;	/* explain's result row: the typcache's, never freed */
+	TupleDesc	explain_desc;	/* explain's result row, built once */
 } CallCache;
 
 /* The compiled model for this call's row and model, cached per call site. */
@@ -186,10 +185,10 @@ leadqual_explain(PG_FUNCTION_ARGS)
 				 errmsg("set-valued function called in context that cannot accept a set")));
 
 	/*
-	 * Not InitMaterializedSRF: it copies the result descriptor into per-query
-	 * memory on every call, which a SELECT-list call over a million leads
-	 * never frees.  The blessed descriptor of the record cache lives forever
-	 * and has a refcount, so the executor does not free it either.
+	 * Not InitMaterializedSRF: it runs get_call_result_type in per-query
+	 * memory on every call, garbage that a SELECT-list call over a million
+	 * leads never frees.  The descriptor is built once per call site; each
+	 * call hands the executor a copy, which it frees.
 	 */
 	if (cc->explain_desc == NULL)
 	{
@@ -197,14 +196,14 @@ leadqual_explain(PG_FUNCTION_ARGS)
 
 		if (get_call_result_type(fcinfo, NULL, &desc) != TYPEFUNC_COMPOSITE)
 			elog(ERROR, "return type must be a row type");
-		desc = BlessTupleDesc(desc);
-		cc->explain_desc = lookup_rowtype_tupdesc(desc->tdtypeid, desc->tdtypmod);
-		ReleaseTupleDesc(cc->explain_desc);
+		old = MemoryContextSwitchTo(fcinfo->flinfo->fn_mcxt);
+		cc->explain_desc = CreateTupleDescCopy(BlessTupleDesc(desc));
+		MemoryContextSwitchTo(old);
 	}
 	old = MemoryContextSwitchTo(rsinfo->econtext->ecxt_per_query_memory);
 	rsinfo->returnMode = SFRM_Materialize;
 	rsinfo->setResult = tuplestore_begin_heap(false, false, work_mem);
-	rsinfo->setDesc = cc->explain_desc;
+	rsinfo->setDesc = CreateTupleDescCopy(cc->explain_desc);
 	MemoryContextSwitchTo(old);
 
 	ruleset_eval(cm, row, &res);
