@@ -16,6 +16,7 @@
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
 #include "utils/syscache.h"
+#include "utils/tuplestore.h"
 
 #include "ruleset.h"
 #include "scoring.h"
@@ -33,6 +34,7 @@ typedef struct CallCache
 	int32		typmod;
 	char	   *model;
 	int			model_len;
+	TupleDesc	explain_desc;	/* explain's result row, built once */
 } CallCache;
 
 /* The compiled model for this call's row and model, cached per call site. */
@@ -174,12 +176,41 @@ leadqual_explain(PG_FUNCTION_ARGS)
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	HeapTupleHeader row = PG_GETARG_HEAPTUPLEHEADER(0);
 	CompiledModel *cm = LookupForCall(fcinfo, row, PG_GETARG_TEXT_PP(1));
+	CallCache  *cc = (CallCache *) fcinfo->flinfo->fn_extra;
 	HeapTupleData tuple;
 	LeadResult	res;
 	Datum		values[5];
 	bool		nulls[5] = {false, false, false, false, false};
+	MemoryContext old;
 
-	InitMaterializedSRF(fcinfo, 0);
+	if (rsinfo == NULL || !IsA(rsinfo, ReturnSetInfo) ||
+		(rsinfo->allowedModes & SFRM_Materialize) == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("set-valued function called in context that cannot accept a set")));
+
+	/*
+	 * Not InitMaterializedSRF: it runs get_call_result_type in per-query
+	 * memory on every call, garbage that a SELECT-list call over a million
+	 * leads never frees.  The descriptor is built once per call site; each
+	 * call hands the executor a copy, which it frees.
+	 */
+	if (cc->explain_desc == NULL)
+	{
+		TupleDesc	desc;
+
+		if (get_call_result_type(fcinfo, NULL, &desc) != TYPEFUNC_COMPOSITE)
+			elog(ERROR, "return type must be a row type");
+		old = MemoryContextSwitchTo(fcinfo->flinfo->fn_mcxt);
+		cc->explain_desc = CreateTupleDescCopy(BlessTupleDesc(desc));
+		MemoryContextSwitchTo(old);
+	}
+	old = MemoryContextSwitchTo(rsinfo->econtext->ecxt_per_query_memory);
+	rsinfo->returnMode = SFRM_Materialize;
+	rsinfo->setResult = tuplestore_begin_heap(false, false, work_mem);
+	rsinfo->setDesc = CreateTupleDescCopy(cc->explain_desc);
+	MemoryContextSwitchTo(old);
+
 	ruleset_row_tuple(row, &tuple);
 	ruleset_eval(cm, &tuple, &res);
 	for (int i = 0; i < cm->nactive; i++)

@@ -78,7 +78,7 @@ CREATE FUNCTION leadqual.check_predicate(model text, label text, attribute text,
 
 CREATE FUNCTION leadqual.find_rule_problems()
 RETURNS TABLE (model text, kind text, rule_id bigint, name text, attribute text,
-               problem text, error_code text)
+               problem text, sqlstate text)
 LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     r record;
@@ -90,7 +90,8 @@ BEGIN
                                              r.attribute, r.op, r.value);
         EXCEPTION WHEN OTHERS THEN
             model := r.model; kind := 'rule'; rule_id := r.rule_id; name := r.name;
-            attribute := r.attribute; problem := SQLERRM; error_code := SQLSTATE;
+            attribute := r.attribute; problem := SQLERRM;
+            find_rule_problems.sqlstate := SQLSTATE;  -- the OUT column, not the handler's constant
             RETURN NEXT;
         END;
     END LOOP;
@@ -102,7 +103,8 @@ BEGIN
         EXCEPTION WHEN OTHERS THEN
             model := r.model; kind := 'criterion check'; rule_id := NULL;
             name := r.framework || '.' || r.criterion;
-            attribute := r.attribute; problem := SQLERRM; error_code := SQLSTATE;
+            attribute := r.attribute; problem := SQLERRM;
+            find_rule_problems.sqlstate := SQLSTATE;  -- the OUT column, not the handler's constant
             RETURN NEXT;
         END;
     END LOOP;
@@ -110,7 +112,7 @@ BEGIN
                FROM leadqual.models m ORDER BY 1 LOOP
         IF NOT EXISTS (SELECT FROM pg_catalog.pg_class c WHERE c.oid = r.relid) THEN
             model := r.model; kind := 'model'; rule_id := NULL; name := r.model;
-            attribute := NULL; problem := 'lead table does not exist'; error_code := '42P01';
+            attribute := NULL; problem := 'lead table does not exist'; sqlstate := '42P01';
             RETURN NEXT;
         ELSIF r.engagement_column IS NOT NULL AND NOT EXISTS (
                 SELECT FROM pg_catalog.pg_attribute a
@@ -118,7 +120,7 @@ BEGIN
                    AND NOT a.attisdropped) THEN
             model := r.model; kind := 'model'; rule_id := NULL; name := r.model;
             attribute := r.engagement_column; problem := 'engagement column does not exist';
-            error_code := '42703';
+            sqlstate := '42703';
             RETURN NEXT;
         END IF;
     END LOOP;

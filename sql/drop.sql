@@ -1,0 +1,20 @@
+-- drop: DROP EXTENSION works with models and rules in place, and it installs again
+SET client_min_messages = warning;
+SELECT count(*) > 0 AS has_models FROM leadqual.models;
+DROP EXTENSION leadqual;
+-- nothing of it is left (the schema named in the control file is not a member: it stays, empty)
+SELECT (SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'leadqual')
+     + (SELECT count(*) FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname = 'leadqual')
+     + (SELECT count(*) FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace WHERE n.nspname = 'leadqual')
+       AS objects_left;
+SELECT count(*) AS event_triggers FROM pg_event_trigger WHERE evtname LIKE 'leadqual%';
+-- ordinary DDL works afterwards, on former lead tables too
+CREATE TABLE after_drop (x integer);
+DROP TABLE after_drop;
+DROP TABLE leads CASCADE;
+DROP SCHEMA leadqual;
+-- and it installs again
+CREATE EXTENSION leadqual;
+SELECT count(*) AS builtin_criteria FROM leadqual.criteria WHERE builtin;
+SELECT count(*) AS models FROM leadqual.models;
+DROP EXTENSION leadqual;
