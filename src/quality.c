@@ -37,6 +37,7 @@
 #define QS_MIN_BINS		2
 #define QS_MAX_BINS		1000000
 #define QS_MIN_BUFFER	16
+#define QS_SEARCH_LIMIT	4096	/* runs searched per row up to this many entries */
 /* bin width exponents: 2^-1100 is below every subnormal, 2^1100 above every double */
 #define QS_MIN_K		(-1100)
 #define QS_MAX_K		1100
@@ -113,6 +114,15 @@ BinIndex(float8 x, int k)
 	return v;
 }
 
+/* float8_cmp_internal inlined: NaN equals NaN and sorts above everything else */
+static inline int
+Float8Cmp(float8 a, float8 b)
+{
+	if (unlikely(isnan(a) || isnan(b)))
+		return isnan(a) ? (isnan(b) ? 0 : 1) : -1;
+	return (a > b) - (a < b);
+}
+
 /* Orders scores as float8 does (NaN above Infinity); scores in one bin compare equal. */
 static inline int
 QualityCmp(float8 a, float8 b, bool binned, int k)
@@ -122,14 +132,13 @@ QualityCmp(float8 a, float8 b, bool binned, int k)
 		a = BinIndex(a, k);
 		b = BinIndex(b, k);
 	}
-	return float8_cmp_internal(a, b);
+	return Float8Cmp(a, b);
 }
 
 static int
 EntryCmpExact(const void *a, const void *b)
 {
-	return float8_cmp_internal(((const QualityEntry *) a)->score,
-							   ((const QualityEntry *) b)->score);
+	return Float8Cmp(((const QualityEntry *) a)->score, ((const QualityEntry *) b)->score);
 }
 
 static void
@@ -147,7 +156,7 @@ EntryAbsorb(QualityEntry *dst, const QualityEntry *src)
 	if (pg_add_s64_overflow(dst->pos, src->pos, &dst->pos) ||
 		pg_add_s64_overflow(dst->neg, src->neg, &dst->neg))
 		CountsOutOfRange();
-	if (float8_cmp_internal(src->score, dst->score) < 0)
+	if (Float8Cmp(src->score, dst->score) < 0)
 		dst->score = src->score;
 }
 
@@ -375,7 +384,13 @@ QualityAdd(ExpandedQuality *eq, float8 score, bool converted)
 	e.pos = converted ? 1 : 0;
 	e.neg = converted ? 0 : 1;
 
-	/* a score (bin) already in the runs is counted in place */
+	/*
+	 * A score (bin) already in small runs is counted in place.  Large runs do not fit in
+	 * the CPU cache, and a binary search there costs more than appending and letting the
+	 * next merge collapse the duplicates.
+	 */
+	if (eq->nruns > QS_SEARCH_LIMIT)
+		hi = 0;
 	while (lo < hi)
 	{
 		Size		mid = lo + (hi - lo) / 2;
