@@ -91,6 +91,24 @@ SELECT w.id, abs((w.r).auc - (SELECT (leadqual.score_quality(score, converted)).
  WHERE w.id IN (10, 500, 1999, 3006)
  ORDER BY w.id;
 
+-- more distinct scores than are searched per row (4096): duplicates collapse in merges
+CREATE TEMP TABLE quality_dup AS
+SELECT (g % 6000)::float8 / 7 AS s, (g * 31 % 11) < 4 + (g % 6000) / 1500 AS c
+  FROM generate_series(1, 30000) g;
+WITH c AS (
+    SELECT s, count(*) FILTER (WHERE c) AS p, count(*) FILTER (WHERE NOT c) AS n
+      FROM quality_dup GROUP BY s
+), w AS (
+    SELECT p, n, coalesce(sum(n) OVER (ORDER BY s ROWS BETWEEN UNBOUNDED PRECEDING
+                                                   AND 1 PRECEDING), 0) AS below
+      FROM c
+)
+SELECT abs((SELECT (leadqual.score_quality(s, c)).auc FROM quality_dup)
+           - ((sum(p * below) + sum(p * n) / 2.0) / (sum(p) * sum(n)))::float8) < 1e-12 AS auc_ok,
+       (SELECT array_length(regexp_split_to_array(pg_temp.quality_state_of(s, c)::text, ' '), 1) - 3
+          FROM quality_dup) AS entries
+  FROM w;
+
 -- the state: text round trip, canonical (independent of row order and of splitting)
 SELECT pg_temp.quality_state_of(s, c)
   FROM (VALUES (3::float8, true), (1, false), ('NaN', true), (1, true), ('-0', false),
