@@ -154,9 +154,13 @@ SpiText(HeapTuple tup, TupleDesc desc, int col)
 	return isnull ? NULL : TextDatumGetCString(d);
 }
 
-/* Loads one model's definition into the current memory context; NULL if unknown. */
+/*
+ * Loads one model's definition into the current memory context; NULL if
+ * unknown.  With with_rules false only the models row is read (validation
+ * needs no more, and runs once per rule).
+ */
 static ModelDef *
-LoadModel(const char *model)
+LoadModel(const char *model, bool with_rules)
 {
 	MemoryContext target = CurrentMemoryContext;
 	Oid			argtypes[1] = {TEXTOID};
@@ -200,6 +204,12 @@ LoadModel(const char *model)
 		def->framework = SpiText(tup, desc, 4);
 		def->engagement_column = SpiText(tup, desc, 5);
 		MemoryContextSwitchTo(spicxt);
+	}
+	if (def != NULL && with_rules)
+	{
+		HeapTuple	tup;
+		TupleDesc	desc;
+		bool		isnull;
 
 		if (SPI_execute_with_args(
 								  "SELECT rule_id, name, category OPERATOR(pg_catalog.=) 'fit', points, knockout, "
@@ -279,7 +289,7 @@ ruleset_model_lead_table(const char *model, char **engagement_column)
 	ModelDef   *def;
 	Oid			result;
 
-	def = LoadModel(model);
+	def = LoadModel(model, false);
 	MemoryContextSwitchTo(old);
 	if (def == NULL)
 		ereport(ERROR,
@@ -522,7 +532,7 @@ ruleset_lookup(const char *model, Oid typid, int32 typmod)
 		ModelDef   *def;
 
 		old = MemoryContextSwitchTo(cxt);
-		def = LoadModel(model);
+		def = LoadModel(model, true);
 		MemoryContextSwitchTo(old);
 		if (def == NULL)
 		{
