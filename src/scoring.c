@@ -213,6 +213,8 @@ leadqual_explain(PG_FUNCTION_ARGS)
 
 	ruleset_row_tuple(row, &tuple);
 	ruleset_eval(cm, &tuple, &res);
+	/* the values are copied into the tuplestore: build them in the per-row scratch */
+	old = MemoryContextSwitchTo(cm->scratch);
 	for (int i = 0; i < cm->nactive; i++)
 	{
 		RuleDef    *r;
@@ -236,6 +238,7 @@ leadqual_explain(PG_FUNCTION_ARGS)
 		values[4] = BoolGetDatum(false);
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
+	MemoryContextSwitchTo(old);
 	return (Datum) 0;
 }
 
