@@ -150,6 +150,7 @@ leadqual_rescore(PG_FUNCTION_ARGS)
 	char	   *bounds_sql;
 	char	   *first_sql;
 	char	   *update_sql;
+	char	   *engagement_sql = NULL;
 	char	   *lo = NULL;
 	int64		total;
 	int64		done = 0;
@@ -227,6 +228,30 @@ leadqual_rescore(PG_FUNCTION_ARGS)
 						  SpiGet(0, 8));
 	MemoryContextSwitchTo(old);
 
+	/* where events are attached, engagement is recomputed first: decay moves on */
+	args[0] = CStringGetTextDatum(model);
+	if (SPI_execute_with_args(
+							  "SELECT a.events_table::pg_catalog.text, pg_catalog.quote_ident(a.lead_column), "
+							  "  pg_catalog.quote_ident(a.type_column), pg_catalog.quote_ident(a.time_column), "
+							  "  pg_catalog.quote_ident(m.engagement_column) "
+							  "FROM leadqual.event_attachments a JOIN leadqual.models m USING (model) "
+							  "WHERE a.model OPERATOR(pg_catalog.=) $1 AND m.engagement_column IS NOT NULL",
+							  1, types, args, NULL, true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not read leadqual.event_attachments");
+	if (SPI_processed == 1)
+	{
+		old = MemoryContextSwitchTo(cxt);
+		engagement_sql = psprintf("UPDATE %s AS l SET %s = x.engagement "
+								  "FROM (SELECT k.%s AS id, pg_catalog.coalesce(leadqual.engagement(ev.%s, ev.%s, %s), 0) AS engagement "
+								  "        FROM %s k LEFT JOIN %s ev ON ev.%s OPERATOR(pg_catalog.=) k.%s "
+								  "       WHERE ($1 IS NULL OR k.%s > $1::%s) AND k.%s <= $2::%s GROUP BY k.%s) x "
+								  "WHERE l.%s OPERATOR(pg_catalog.=) x.id AND l.%s IS DISTINCT FROM x.engagement",
+								  table, SpiGet(0, 5), key, SpiGet(0, 3), SpiGet(0, 4),
+								  quote_literal_cstr(model), table, SpiGet(0, 1), SpiGet(0, 2), key,
+								  key, keytype, key, keytype, key, key, SpiGet(0, 5));
+		MemoryContextSwitchTo(old);
+	}
+
 	if (SPI_execute(psprintf("SELECT pg_catalog.count(*) FROM %s", table), true, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not count %s", table);
 	total = DatumGetInt64(DirectFunctionCall1(int8in, CStringGetDatum(SpiGet(0, 1))));
@@ -236,6 +261,7 @@ leadqual_rescore(PG_FUNCTION_ARGS)
 		char	   *hi;
 		int64		n;
 		uint64		updated = 0;
+		uint64		eng_updated = 0;
 		int			tries = 0;
 
 		if (lo == NULL)
@@ -260,7 +286,9 @@ leadqual_rescore(PG_FUNCTION_ARGS)
 		SPI_execute("SET LOCAL lock_timeout = '2s'", false, 0);
 		args[0] = lo ? CStringGetTextDatum(lo) : (Datum) 0;
 		args[1] = CStringGetTextDatum(hi);
-		while (!TryBatch(update_sql, types, args, lo ? "  " : "n ", &updated))
+		while ((engagement_sql != NULL &&
+				!TryBatch(engagement_sql, types, args, lo ? "  " : "n ", &eng_updated)) ||
+			   !TryBatch(update_sql, types, args, lo ? "  " : "n ", &updated))
 		{
 			if (++tries >= RESCORE_TRIES)
 				ereport(ERROR,
@@ -272,7 +300,7 @@ leadqual_rescore(PG_FUNCTION_ARGS)
 					(errmsg("rescore %s: rows up to key %s are locked, retrying", table, hi)));
 		}
 		done += n;
-		updated_total += updated;
+		updated_total += updated + eng_updated;
 		SPI_commit();
 		ereport(NOTICE,
 				(errmsg("rescore %s: " INT64_FORMAT " of " INT64_FORMAT " rows, " INT64_FORMAT " updated",
