@@ -232,3 +232,42 @@ FROM leadqual.stage_history h
 WHERE h.lead_table = 'fair_inbox'::regclass AND h.changed_by = 'nightly rescore'
 GROUP BY h.old_stage, h.new_stage
 ORDER BY h.old_stage, h.new_stage;
+
+-- == 9. Is the scoring any good? ====================================================
+
+-- score_quality: conversion rate and ROC AUC, the chance that a converted lead scores
+-- higher than one that did not convert (0.5: a coin toss, 1: a perfect ranking).
+\echo '== Is the scoring any good? AUC of the "default" score, by industry group'
+SELECT coalesce(grp, 'all leads') AS "industry group",
+       (q).leads, (q).conversions, round((q).conversion_rate::numeric, 3) AS "conversion rate",
+       round((q).auc::numeric, 3) AS auc
+FROM (SELECT grp, leadqual.score_quality(score, converted) AS q
+      FROM (SELECT CASE WHEN l.industry IN ('manufacturing', 'logistics', 'automotive') THEN 'target'
+                        WHEN l.industry IN ('energy', 'chemicals', 'food & beverage') THEN 'adjacent'
+                        WHEN l.industry IN ('public sector', 'education') THEN 'public'
+                        ELSE 'other' END AS grp,
+                   leadqual.score(l) AS score, l.converted
+            FROM fair_leads l) s
+      GROUP BY GROUPING SETS ((grp), ())) g
+ORDER BY grp IS NULL, grp;
+
+-- calibrate: per rule, how often it fires and how its leads convert, and points that
+-- rank these leads at least as well (alpha 0 keeps today's points). Its "auc now" ranks
+-- knocked-out leads last (classify disqualifies them whatever their points), so it can
+-- differ from the score_quality line above. Fitted on 200 leads: treat it as a hint.
+\echo '== Which rules earn their points? leadqual.calibrate(''default'')'
+SELECT name, points, hits, round(hit_rate::numeric, 2) AS "hit rate",
+       round(conversion_if_hit::numeric, 2) AS "conv. if hit",
+       round(conversion_if_missed::numeric, 2) AS "conv. if missed",
+       round(lift::numeric, 2) AS lift, round(suggested_points::numeric, 1) AS suggested,
+       alpha, round(auc_current::numeric, 3) AS "auc now", round(auc_suggested::numeric, 3) AS "auc suggested"
+FROM leadqual.calibrate('default')
+ORDER BY rule_id;
+
+-- funnel: how the inbox's leads moved through the stages, from stage_history.
+\echo '== The inbox funnel by industry: leadqual.funnel(''fair_inbox'', ''industry'')'
+SELECT segment AS industry, leads, reached_mql AS mql, reached_sql AS sql, won, lost,
+       disqualified AS disq, round(mql_rate::numeric, 2) AS "mql rate",
+       round(mql_to_sql_rate::numeric, 2) AS "mql->sql", round(sql_to_won_rate::numeric, 2) AS "sql->won"
+FROM leadqual.funnel('fair_inbox', 'industry')
+ORDER BY leads DESC, segment;
