@@ -22,6 +22,8 @@
 #include "fmgr.h"
 #include "lib/stringinfo.h"
 #include "libpq/pqformat.h"
+#include "nodes/primnodes.h"
+#include "nodes/pg_list.h"
 #include "utils/builtins.h"
 #include "utils/datetime.h"
 #include "utils/float.h"
@@ -92,6 +94,8 @@ typedef struct EngagementCache
 	int			nmodels;
 	EngagementRules *models[8];	/* more models than that: the oldest is reloaded */
 	int			next;			/* round-robin victim when full */
+	bool		model_const;	/* transfn: the model argument is a Const */
+	EngagementRules *fixed;		/* transfn: its rules, when model_const */
 } EngagementCache;
 
 static SPIPlanPtr rules_plan = NULL;
@@ -389,12 +393,46 @@ GetState(FunctionCallInfo fcinfo, int argno)
 	return st;
 }
 
+/*
+ * Returns the rules for a row's model.  When the aggregate's model argument is a
+ * constant (the usual case) every row of every group names the same model, so the
+ * rules are found once and the per-row name comparisons are skipped.
+ */
+static inline EngagementRules *
+RowRules(FunctionCallInfo fcinfo, EngagementCache **cachep, const char *model, int len)
+{
+	EngagementCache *cache = (EngagementCache *) fcinfo->flinfo->fn_extra;
+
+	if (cache == NULL)
+	{
+		Aggref	   *aggref = AggGetAggref(fcinfo);
+
+		cache = MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt, sizeof(EngagementCache));
+		fcinfo->flinfo->fn_extra = cache;
+		if (aggref != NULL && list_length(aggref->args) >= 3)
+		{
+			TargetEntry *tle = (TargetEntry *) lthird(aggref->args);
+
+			cache->model_const = IsA(tle->expr, Const);
+		}
+	}
+	*cachep = cache;
+	if (cache->model_const)
+	{
+		if (cache->fixed == NULL)
+			cache->fixed = CachedRules(fcinfo, model, len);
+		return cache->fixed;
+	}
+	return CachedRules(fcinfo, model, len);
+}
+
 PG_FUNCTION_INFO_V1(engagement_transfn);
 /* Adds one event to a group's state; the 3-argument form uses now() as as_of. */
 Datum
 engagement_transfn(PG_FUNCTION_ARGS)
 {
 	MemoryContext aggcxt;
+	EngagementCache *cache;
 	EngagementState *st;
 	EngagementRules *rules;
 	text	   *model;
@@ -429,16 +467,21 @@ engagement_transfn(PG_FUNCTION_ARGS)
 	else
 		as_of = GetCurrentTransactionStartTimestamp();
 
+	rules = RowRules(fcinfo, &cache, model_p, model_len);
 	if (PG_ARGISNULL(0))
 	{
 		CheckAsOf(as_of);
-		rules = CachedRules(fcinfo, model_p, model_len);
-		st = NewState(rules, as_of, aggcxt);
+
+		/*
+		 * nodeAgg copies a new state into the aggregate context itself (it cannot
+		 * tell where we allocated it), so build it in the per-row context.
+		 */
+		st = NewState(rules, as_of, CurrentMemoryContext);
 	}
 	else
 	{
 		st = (EngagementState *) PG_GETARG_POINTER(0);
-		if (!StateModelIs(st, model_p, model_len))
+		if (!cache->model_const && !StateModelIs(st, model_p, model_len))
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("engagement model must be the same for every row of a group"),
@@ -448,7 +491,6 @@ engagement_transfn(PG_FUNCTION_ARGS)
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("engagement as_of must be the same for every row of a group")));
-		rules = NULL;
 	}
 
 	if (PG_ARGISNULL(1) || PG_ARGISNULL(2))
@@ -457,8 +499,6 @@ engagement_transfn(PG_FUNCTION_ARGS)
 	if (occurred_at > as_of)
 		PG_RETURN_POINTER(st);
 
-	if (rules == NULL)
-		rules = CachedRules(fcinfo, model_p, model_len);
 	event_type = PG_GETARG_TEXT_PP(1);
 	slot = engagement_rules_slot(rules, VARDATA_ANY(event_type),
 								 VARSIZE_ANY_EXHDR(event_type));

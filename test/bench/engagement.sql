@@ -1,0 +1,117 @@
+-- test/bench/engagement.sql — cost of leadqual.engagement, measured in one run against
+--   (a) the floor: count(*) ... GROUP BY lead_id over the same events, and
+--   (b) the best plain SQL with the same decay and caps (double precision, two-level
+--       GROUP BY), in two formulations (join to the rules, inline CASE).
+-- Usage: psql -v n=1000000 -f test/bench/engagement.sql   (n leads, 8 events each)
+-- Runs serially (no parallel workers), JIT off, work_mem large enough that no
+-- aggregate spills; each timing is the best of a few runs. Generates its own data in
+-- the schema leadqual_bench_engagement and drops it at the end.
+\set ON_ERROR_STOP on
+\if :{?n}
+\else
+\set n 1000000
+\endif
+\if :{?runs}
+\else
+\set runs 3
+\endif
+SET client_min_messages = warning;
+SET max_parallel_workers_per_gather = 0;
+SET jit = off;
+SET work_mem = '512MB';
+
+DROP SCHEMA IF EXISTS leadqual_bench_engagement CASCADE;
+CREATE SCHEMA leadqual_bench_engagement;
+SET search_path = leadqual_bench_engagement, pg_catalog;
+
+CREATE TABLE leads (id int PRIMARY KEY, engagement float8);
+DELETE FROM leadqual.models WHERE model = 'bench_engagement';
+INSERT INTO leadqual.models (model, lead_table, engagement_column, half_life)
+VALUES ('bench_engagement', 'leadqual_bench_engagement.leads', 'engagement', '30 days');
+INSERT INTO leadqual.event_rules (model, event_type, points, max_points, half_life) VALUES
+    ('bench_engagement', 'page_view',     1,   10, '7 days'),
+    ('bench_engagement', 'pricing_visit', 5,   20, NULL),
+    ('bench_engagement', 'email_open',    1,    5, '14 days'),
+    ('bench_engagement', 'email_click',   3,   15, NULL),
+    ('bench_engagement', 'webinar',      10, NULL, '60 days'),
+    ('bench_engagement', 'demo_request', 30, NULL, NULL),
+    ('bench_engagement', 'form_submit',   8,   24, NULL),
+    ('bench_engagement', 'unsubscribe', -20,  -40, NULL);
+
+-- 8 events per lead, 8 types; lead ids scattered over the table (a multiplicative
+-- permutation), times over the last 180 days with about 1% after as_of.
+CREATE TABLE events AS
+SELECT (((i * 2654435761) % (8 * :n)) / 8)::int AS lead_id,
+       (ARRAY['page_view', 'pricing_visit', 'email_open', 'email_click', 'webinar',
+              'demo_request', 'form_submit', 'unsubscribe'])[1 + (i * 7 + i / 3) % 8] AS event_type,
+       '2026-06-01'::timestamptz - (random() * 181 - 1) * interval '1 day' AS occurred_at
+FROM generate_series(0::bigint, 8 * :n - 1) i;
+VACUUM ANALYZE events;
+
+-- the rules as the plain SQL reads them: half-life in seconds, NULL = no decay
+CREATE TABLE rules AS
+SELECT e.event_type, e.points, e.max_points,
+       date_part('epoch', coalesce(e.half_life, m.half_life)) AS hl
+FROM leadqual.event_rules e JOIN leadqual.models m USING (model)
+WHERE model = 'bench_engagement';
+ANALYZE rules;
+
+CREATE FUNCTION best_ms(q text, runs int) RETURNS float8 LANGUAGE plpgsql AS $$
+DECLARE
+    t0 timestamptz;
+    best float8 := 'Infinity';
+BEGIN
+    FOR i IN 1..runs LOOP
+        t0 := clock_timestamp();
+        EXECUTE q;
+        best := least(best, 1000 * extract(epoch FROM clock_timestamp() - t0)::float8);
+    END LOOP;
+    RETURN best;
+END $$;
+
+-- The outer sum consumes every group's value (an unused aggregate column of a
+-- subquery would be optimised away).
+\set q_floor 'SELECT sum(c) FROM (SELECT lead_id, count(*) AS c FROM leadqual_bench_engagement.events GROUP BY lead_id) s'
+\set q_agg 'SELECT sum(e) FROM (SELECT lead_id, leadqual.engagement(event_type, occurred_at, ''bench_engagement'', ''2026-06-01'') AS e FROM leadqual_bench_engagement.events GROUP BY lead_id) s'
+\set q_join 'SELECT sum(e) FROM (SELECT lead_id, sum(CASE WHEN cap IS NULL THEN s WHEN cap > 0 THEN least(s, cap) ELSE greatest(s, cap) END) AS e FROM (SELECT ev.lead_id, ev.event_type, min(r.max_points) AS cap, sum(r.points * CASE WHEN r.hl IS NULL THEN 1 ELSE power(0.5, (date_part(''epoch'', ''2026-06-01''::timestamptz) - date_part(''epoch'', ev.occurred_at)) / r.hl) END) AS s FROM leadqual_bench_engagement.events ev JOIN leadqual_bench_engagement.rules r USING (event_type) WHERE ev.occurred_at <= ''2026-06-01'' GROUP BY 1, 2) t GROUP BY 1) u'
+
+-- inline CASE formulation: points and half-lives as literals, no join
+SELECT format($f$SELECT sum(e) FROM (SELECT lead_id, sum(CASE event_type %s ELSE s END) AS e
+  FROM (SELECT lead_id, event_type, sum(CASE event_type %s END) AS s
+        FROM leadqual_bench_engagement.events
+        WHERE occurred_at <= '2026-06-01'
+        GROUP BY 1, 2) t GROUP BY 1) u$f$,
+    string_agg(CASE WHEN max_points IS NULL THEN ''
+                    WHEN max_points > 0 THEN format('WHEN %L THEN least(s, %s)', event_type, max_points)
+                    ELSE format('WHEN %L THEN greatest(s, %s)', event_type, max_points) END, ' '),
+    string_agg(CASE WHEN hl IS NULL THEN format('WHEN %L THEN %s::float8', event_type, points)
+                    ELSE format('WHEN %L THEN %s * power(0.5, (%s - date_part(''epoch'', occurred_at)) / %s)',
+                                event_type, points, date_part('epoch', '2026-06-01'::timestamptz), hl) END, ' '))
+    AS q_case
+FROM rules \gset
+
+-- correctness first (and a warm cache): the aggregate and both plain formulations agree
+:q_agg \gset agg_
+:q_join \gset join_
+:q_case \gset case_
+SELECT abs(:agg_sum - :join_sum) < 1e-6 * abs(:agg_sum)
+       AND abs(:agg_sum - :case_sum) < 1e-6 * abs(:agg_sum) AS results_agree;
+
+CREATE TABLE timings AS
+SELECT best_ms(:'q_floor', :runs) AS floor_ms,
+       best_ms(:'q_agg', :runs) AS agg_ms,
+       best_ms(:'q_join', 1) AS join_ms,
+       best_ms(:'q_case', 1) AS case_ms;
+
+SELECT :n AS leads, 8 * :n AS events,
+       round(floor_ms::numeric) AS count_floor_ms,
+       round(agg_ms::numeric) AS engagement_ms,
+       round(least(join_ms, case_ms)::numeric) AS plain_sql_ms,
+       round((agg_ms / floor_ms)::numeric, 2) AS vs_count_floor,
+       round((least(join_ms, case_ms) / agg_ms)::numeric, 1) AS faster_than_plain_sql,
+       CASE WHEN join_ms <= case_ms THEN 'join' ELSE 'case' END AS best_plain
+FROM timings;
+
+DELETE FROM leadqual.models WHERE model = 'bench_engagement';
+RESET search_path;
+DROP SCHEMA leadqual_bench_engagement CASCADE;
