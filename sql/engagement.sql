@@ -81,6 +81,12 @@ FROM (VALUES (1, 'eng', '2026-01-11'::timestamptz), (2, 'eng_nodecay', '2026-01-
              (3, 'eng', '2026-01-21')) v(g, m, a)
 GROUP BY g ORDER BY g;
 
+-- As a window function: a running total, each row decayed to the same as_of.
+SELECT at, leadqual.engagement(t, at, 'eng', '2026-01-11') OVER (ORDER BY at) AS running
+FROM (VALUES ('visit', '2026-01-01'::timestamptz), ('visit', '2026-01-11'), ('nope', '2026-01-12'))
+     v(t, at)
+ORDER BY at;
+
 -- Errors.
 SELECT pg_temp.err($$SELECT leadqual.engagement('visit', '2026-01-01', 'no_such_model', '2026-01-01')$$);
 SELECT pg_temp.err($$SELECT leadqual.engagement(NULL, NULL, 'no_such_model', '2026-01-01')$$);
