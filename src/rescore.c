@@ -116,12 +116,12 @@ TryBatch(const char *sql, Oid *types, Datum *args, const char *nulls, uint64 *up
 
 		MemoryContextSwitchTo(cxt);
 		edata = CopyErrorData();
-		if (edata->sqlerrcode != ERRCODE_LOCK_NOT_AVAILABLE)
-			PG_RE_THROW();
 		FlushErrorState();
 		RollbackAndReleaseCurrentSubTransaction();
 		MemoryContextSwitchTo(cxt);
 		CurrentResourceOwner = owner;
+		if (edata->sqlerrcode != ERRCODE_LOCK_NOT_AVAILABLE)
+			ReThrowError(edata);
 		ok = false;
 	}
 	PG_END_TRY();
@@ -242,7 +242,7 @@ leadqual_rescore(PG_FUNCTION_ARGS)
 	{
 		old = MemoryContextSwitchTo(cxt);
 		engagement_sql = psprintf("UPDATE %s AS l SET %s = x.engagement "
-								  "FROM (SELECT k.%s AS id, pg_catalog.coalesce(leadqual.engagement(ev.%s, ev.%s, %s), 0) AS engagement "
+								  "FROM (SELECT k.%s AS id, coalesce(leadqual.engagement(ev.%s, ev.%s, %s), 0) AS engagement "
 								  "        FROM %s k LEFT JOIN %s ev ON ev.%s OPERATOR(pg_catalog.=) k.%s "
 								  "       WHERE ($1 IS NULL OR k.%s > $1::%s) AND k.%s <= $2::%s GROUP BY k.%s) x "
 								  "WHERE l.%s OPERATOR(pg_catalog.=) x.id AND l.%s IS DISTINCT FROM x.engagement",

@@ -20,7 +20,7 @@ CREATE FUNCTION leadqual.events_trigger() RETURNS trigger
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     model       text := TG_ARGV[0];
-    lead_table  regclass := TG_ARGV[1]::regclass;
+    lead_table  regclass := TG_ARGV[1]::oid::regclass;
     lead_key    name := TG_ARGV[2];
     eng_column  name := TG_ARGV[3];
     lead_column name := TG_ARGV[5];
