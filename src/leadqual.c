@@ -4,6 +4,7 @@
  */
 #include "postgres.h"
 #include "fmgr.h"
+#include "utils/guc.h"
 
 #include "leadqual.h"
 
@@ -15,4 +16,6 @@ void
 _PG_init(void)
 {
 	ruleset_init();
+	validate_init();
+	MarkGUCPrefixReserved("leadqual");
 }

@@ -7,4 +7,7 @@
 /* ruleset.c: GUCs and cache callbacks */
 extern void ruleset_init(void);
 
+/* validate.c: the DDL guard setting */
+extern void validate_init(void);
+
 #endif

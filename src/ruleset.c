@@ -1,7 +1,688 @@
+/*
+ * ruleset.c — loading models from the config tables and caching them compiled.
+ *
+ * Consistency: every change to a config table bumps the one-row table
+ * leadqual.config_generation (statement trigger, see validate.c).  The first
+ * lookup of a statement reads that row under the statement's snapshot; the
+ * cache is keyed by (generation, xmin of that row version), so a rolled-back
+ * change, whose row version nobody else sees, can never be mistaken for a
+ * committed one.  Cached sets of an older generation are retired, not freed,
+ * until the end of the transaction: a running query may still hold them.
+ */
 #include "postgres.h"
+
+#include "access/heapam.h"
+#include "access/htup_details.h"
+#include "access/relation.h"
+#include "access/table.h"
+#include "access/tableam.h"
+#include "access/xact.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_class.h"
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "miscadmin.h"
+#include "storage/proc.h"
+#include "utils/builtins.h"
+#include "utils/inval.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/rel.h"
+#include "utils/resowner.h"
+#include "utils/snapmgr.h"
+#include "utils/syscache.h"
+#include "utils/typcache.h"
+
 #include "leadqual.h"
+#include "ruleset.h"
+
+typedef struct CachedModel
+{
+	ModelDef   *def;
+	CompiledModel *compiled;	/* one per row type */
+	struct CachedModel *next;
+} CachedModel;
+
+static MemoryContext GenerationContext = NULL;	/* current generation's cache */
+static TransactionId GenerationXmin = InvalidTransactionId;
+static int64 Generation = -1;
+static CachedModel *Models = NULL;
+static List *RetiredContexts = NIL;		/* freed at transaction end */
+static uint64 InvalCount = 1;
+static Oid	GenerationRelid = InvalidOid;
+static List *WarnedRules = NIL; /* rule ids already warned about (TopMemoryContext) */
+
+static void
+RelcacheCallback(Datum arg, Oid relid)
+{
+	/* no catalog access here: just note that something changed */
+	InvalCount++;
+	if (relid == InvalidOid || relid == GenerationRelid)
+		GenerationRelid = InvalidOid;
+}
+
+static void
+FreeRetiredAtXactEnd(XactEvent event, void *arg)
+{
+	if (event == XACT_EVENT_COMMIT || event == XACT_EVENT_ABORT ||
+		event == XACT_EVENT_PARALLEL_COMMIT || event == XACT_EVENT_PARALLEL_ABORT)
+	{
+		ListCell   *lc;
+
+		foreach(lc, RetiredContexts)
+			MemoryContextDelete((MemoryContext) lfirst(lc));
+		list_free(RetiredContexts);
+		RetiredContexts = NIL;
+	}
+}
 
 void
 ruleset_init(void)
 {
+	CacheRegisterRelcacheCallback(RelcacheCallback, (Datum) 0);
+	RegisterXactCallback(FreeRetiredAtXactEnd, NULL);
+}
+
+uint64
+ruleset_inval_count(void)
+{
+	return InvalCount;
+}
+
+static Oid
+ExtensionNamespace(void)
+{
+	Oid			nsp = get_namespace_oid("leadqual", true);
+
+	if (!OidIsValid(nsp))
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("extension leadqual is not installed in this database"),
+				 errhint("Run CREATE EXTENSION leadqual.")));
+	return nsp;
+}
+
+Oid
+ruleset_generation_relid(void)
+{
+	if (!OidIsValid(GenerationRelid) ||
+		!SearchSysCacheExists1(RELOID, ObjectIdGetDatum(GenerationRelid)))
+	{
+		GenerationRelid = get_relname_relid("config_generation", ExtensionNamespace());
+		if (!OidIsValid(GenerationRelid))
+			elog(ERROR, "leadqual.config_generation is missing");
+	}
+	return GenerationRelid;
+}
+
+Oid
+ruleset_extension_owner(void)
+{
+	HeapTuple	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(ruleset_generation_relid()));
+	Oid			owner;
+
+	if (!HeapTupleIsValid(tup))
+		elog(ERROR, "cache lookup failed for leadqual.config_generation");
+	owner = ((Form_pg_class) GETSTRUCT(tup))->relowner;
+	ReleaseSysCache(tup);
+	return owner;
+}
+
+/* Reads the generation row as the active snapshot sees it. */
+static void
+ReadGeneration(int64 *generation, TransactionId *xmin)
+{
+	Relation	rel = table_open(ruleset_generation_relid(), AccessShareLock);
+	TableScanDesc scan = table_beginscan(rel, GetActiveSnapshot(), 0, NULL);
+	HeapTuple	tup = heap_getnext(scan, ForwardScanDirection);
+	bool		isnull;
+
+	if (!HeapTupleIsValid(tup))
+		elog(ERROR, "leadqual.config_generation is empty");
+	*generation = DatumGetInt64(heap_getattr(tup, 1, RelationGetDescr(rel), &isnull));
+	*xmin = HeapTupleHeaderGetRawXmin(tup->t_data);
+	table_endscan(scan);
+	table_close(rel, AccessShareLock);
+}
+
+static char *
+SpiText(HeapTuple tup, TupleDesc desc, int col)
+{
+	bool		isnull;
+	Datum		d = SPI_getbinval(tup, desc, col, &isnull);
+
+	return isnull ? NULL : TextDatumGetCString(d);
+}
+
+/* Loads one model's definition into the current memory context; NULL if unknown. */
+static ModelDef *
+LoadModel(const char *model)
+{
+	MemoryContext target = CurrentMemoryContext;
+	Oid			argtypes[1] = {TEXTOID};
+	Datum		args[1];
+	ModelDef   *def = NULL;
+	Oid			save_userid;
+	int			save_sec;
+	MemoryContext spicxt;
+
+	args[0] = CStringGetTextDatum(model);
+
+	/* the extension reads its rules whatever the current role may read */
+	GetUserIdAndSecContext(&save_userid, &save_sec);
+	SetUserIdAndSecContext(ruleset_extension_owner(),
+						   save_sec | SECURITY_LOCAL_USERID_CHANGE | SECURITY_RESTRICTED_OPERATION);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	spicxt = CurrentMemoryContext;
+
+	if (SPI_execute_with_args(
+							  "SELECT lead_table::pg_catalog.oid, mql_threshold, fit_threshold, framework, "
+							  "       engagement_column::pg_catalog.text "
+							  "FROM leadqual.models WHERE model OPERATOR(pg_catalog.=) $1",
+							  1, argtypes, args, NULL, true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not read leadqual.models");
+	if (SPI_processed == 1)
+	{
+		HeapTuple	tup = SPI_tuptable->vals[0];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
+		bool		isnull;
+		Datum		d;
+
+		MemoryContextSwitchTo(target);
+		def = palloc0(sizeof(ModelDef));
+		def->model = pstrdup(model);
+		def->lead_table = DatumGetObjectId(SPI_getbinval(tup, desc, 1, &isnull));
+		def->mql_threshold = DatumGetFloat8(SPI_getbinval(tup, desc, 2, &isnull));
+		d = SPI_getbinval(tup, desc, 3, &isnull);
+		def->has_fit_threshold = !isnull;
+		def->fit_threshold = isnull ? 0 : DatumGetFloat8(d);
+		def->framework = SpiText(tup, desc, 4);
+		def->engagement_column = SpiText(tup, desc, 5);
+		MemoryContextSwitchTo(spicxt);
+
+		if (SPI_execute_with_args(
+								  "SELECT rule_id, name, category OPERATOR(pg_catalog.=) 'fit', points, knockout, "
+								  "       attribute, op, value "
+								  "FROM leadqual.rules WHERE model OPERATOR(pg_catalog.=) $1 AND enabled "
+								  "ORDER BY rule_id",
+								  1, argtypes, args, NULL, true, 0) != SPI_OK_SELECT)
+			elog(ERROR, "could not read leadqual.rules");
+		desc = SPI_tuptable->tupdesc;
+		MemoryContextSwitchTo(target);
+		def->nrules = SPI_processed;
+		def->rules = palloc0(Max(def->nrules, 1) * sizeof(RuleDef));
+		for (int i = 0; i < def->nrules; i++)
+		{
+			RuleDef    *r = &def->rules[i];
+
+			tup = SPI_tuptable->vals[i];
+			r->rule_id = DatumGetInt64(SPI_getbinval(tup, desc, 1, &isnull));
+			r->name = SpiText(tup, desc, 2);
+			r->fit = DatumGetBool(SPI_getbinval(tup, desc, 3, &isnull));
+			r->points = DatumGetFloat8(SPI_getbinval(tup, desc, 4, &isnull));
+			r->knockout = DatumGetBool(SPI_getbinval(tup, desc, 5, &isnull));
+			r->attribute = SpiText(tup, desc, 6);
+			r->op = SpiText(tup, desc, 7);
+			r->value = SpiText(tup, desc, 8);
+		}
+		MemoryContextSwitchTo(spicxt);
+
+		if (SPI_execute_with_args(
+								  "SELECT c.framework, c.criterion, k.attribute IS NOT NULL, "
+								  "       k.attribute, k.op, k.value "
+								  "FROM leadqual.criteria c LEFT JOIN leadqual.criterion_checks k "
+								  "  ON k.model OPERATOR(pg_catalog.=) $1 "
+								  " AND k.framework OPERATOR(pg_catalog.=) c.framework "
+								  " AND k.criterion OPERATOR(pg_catalog.=) c.criterion "
+								  "ORDER BY c.framework COLLATE \"C\", c.position, c.criterion COLLATE \"C\"",
+								  1, argtypes, args, NULL, true, 0) != SPI_OK_SELECT)
+			elog(ERROR, "could not read leadqual.criteria");
+		desc = SPI_tuptable->tupdesc;
+		MemoryContextSwitchTo(target);
+		def->frameworks = palloc0(Max(SPI_processed, 1) * sizeof(FrameworkDef));
+		for (uint64 i = 0; i < SPI_processed; i++)
+		{
+			char	   *fw = SpiText(SPI_tuptable->vals[i], desc, 1);
+			FrameworkDef *f;
+			CriterionDef *c;
+
+			tup = SPI_tuptable->vals[i];
+			if (def->nframeworks == 0 ||
+				strcmp(def->frameworks[def->nframeworks - 1].framework, fw) != 0)
+			{
+				f = &def->frameworks[def->nframeworks++];
+				f->framework = fw;
+				f->criteria = palloc0(SPI_processed * sizeof(CriterionDef));
+			}
+			f = &def->frameworks[def->nframeworks - 1];
+			c = &f->criteria[f->ncriteria++];
+			c->criterion = SpiText(tup, desc, 2);
+			c->has_check = DatumGetBool(SPI_getbinval(tup, desc, 3, &isnull));
+			c->attribute = SpiText(tup, desc, 4);
+			c->op = SpiText(tup, desc, 5);
+			c->value = SpiText(tup, desc, 6);
+		}
+	}
+	MemoryContextSwitchTo(target);
+	SPI_finish();
+	SetUserIdAndSecContext(save_userid, save_sec);
+	return def;
+}
+
+Oid
+ruleset_model_lead_table(const char *model, char **engagement_column)
+{
+	MemoryContext cxt = AllocSetContextCreate(CurrentMemoryContext, "leadqual model",
+											  ALLOCSET_SMALL_SIZES);
+	MemoryContext old = MemoryContextSwitchTo(cxt);
+	ModelDef   *def;
+	Oid			result;
+
+	def = LoadModel(model);
+	MemoryContextSwitchTo(old);
+	if (def == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("model \"%s\" does not exist", model),
+				 errhint("Models are rows of leadqual.models.")));
+	result = def->lead_table;
+	if (engagement_column)
+		*engagement_column = def->engagement_column ? pstrdup(def->engagement_column) : NULL;
+	MemoryContextDelete(cxt);
+	return result;
+}
+
+TupleDesc
+ruleset_lead_tupdesc(Oid relid, const char *model)
+{
+	HeapTuple	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
+	Form_pg_class cls;
+	Oid			rowtype;
+
+	if (!HeapTupleIsValid(tup))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("lead table of model \"%s\" does not exist", model),
+				 errhint("Point leadqual.models.lead_table at an existing table or view.")));
+	cls = (Form_pg_class) GETSTRUCT(tup);
+	if (cls->relkind != RELKIND_RELATION && cls->relkind != RELKIND_VIEW &&
+		cls->relkind != RELKIND_MATVIEW && cls->relkind != RELKIND_FOREIGN_TABLE &&
+		cls->relkind != RELKIND_PARTITIONED_TABLE)
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("lead table \"%s\" of model \"%s\" is not a table or view",
+						NameStr(cls->relname), model)));
+	rowtype = cls->reltype;
+	ReleaseSysCache(tup);
+	return lookup_rowtype_tupdesc_copy(rowtype, -1);
+}
+
+/* Builds the spec array of def's rules. */
+static PredicateSpec *
+RuleSpecs(ModelDef *def, int *idx, int n)
+{
+	PredicateSpec *specs = palloc(Max(n, 1) * sizeof(PredicateSpec));
+
+	for (int i = 0; i < n; i++)
+	{
+		RuleDef    *r = &def->rules[idx[i]];
+
+		specs[i].label = psprintf("rule \"%s\" of model \"%s\"", r->name, def->model);
+		specs[i].attribute = r->attribute;
+		specs[i].op = r->op;
+		specs[i].value = r->value;
+	}
+	return specs;
+}
+
+/* Runs predicate_set_compile in a subtransaction; false (error swallowed) if it fails. */
+static bool
+TryCompile(TupleDesc tupdesc, PredicateSpec *specs, int n, PredicateSet **result,
+		   char **message)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+	ResourceOwner owner = CurrentResourceOwner;
+	volatile bool ok = true;
+
+	BeginInternalSubTransaction(NULL);
+	MemoryContextSwitchTo(cxt);
+	PG_TRY();
+	{
+		*result = predicate_set_compile(tupdesc, specs, n);
+		ReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(cxt);
+		CurrentResourceOwner = owner;
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		MemoryContextSwitchTo(cxt);
+		edata = CopyErrorData();
+		FlushErrorState();
+		RollbackAndReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(cxt);
+		CurrentResourceOwner = owner;
+		if (message)
+			*message = edata->message;
+		ok = false;
+	}
+	PG_END_TRY();
+	return ok;
+}
+
+/*
+ * Compiles the rules for a row type.  For the lead table's own row type a rule
+ * that cannot be evaluated (the DDL guard was switched off, an enum label was
+ * renamed …) is skipped with one WARNING per backend: a lead insert must never
+ * fail because of scoring.  For any other row type it is an error: the caller
+ * passed a row that lacks what the rules need.
+ */
+static void
+CompileRules(CompiledModel *cm, bool is_lead_table)
+{
+	ModelDef   *def = cm->def;
+	int		   *idx = palloc(Max(def->nrules, 1) * sizeof(int));
+	PredicateSpec *specs;
+	int			n = 0;
+
+	for (int i = 0; i < def->nrules; i++)
+		idx[i] = i;
+	specs = RuleSpecs(def, idx, def->nrules);
+
+	if (!is_lead_table || IsInParallelMode())
+	{
+		cm->rules = predicate_set_compile(cm->tupdesc, specs, def->nrules);
+		cm->active = idx;
+		cm->nactive = def->nrules;
+		return;
+	}
+	if (TryCompile(cm->tupdesc, specs, def->nrules, &cm->rules, NULL))
+	{
+		cm->active = idx;
+		cm->nactive = def->nrules;
+		return;
+	}
+	/* find the rules that fail, one by one */
+	for (int i = 0; i < def->nrules; i++)
+	{
+		PredicateSet *one;
+		char	   *message = NULL;
+
+		if (TryCompile(cm->tupdesc, &specs[i], 1, &one, &message))
+		{
+			idx[n] = i;
+			specs[n] = specs[i];
+			n++;
+		}
+		else if (!list_member_ptr(WarnedRules, (void *) (intptr_t) def->rules[i].rule_id))
+		{
+			MemoryContext old = MemoryContextSwitchTo(TopMemoryContext);
+
+			WarnedRules = lappend(WarnedRules, (void *) (intptr_t) def->rules[i].rule_id);
+			MemoryContextSwitchTo(old);
+			ereport(WARNING,
+					(errcode(ERRCODE_DATA_EXCEPTION),
+					 errmsg("leadqual skips rule \"%s\" of model \"%s\": %s",
+							def->rules[i].name, def->model, message),
+					 errhint("SELECT * FROM leadqual.rule_problems lists rules that cannot be evaluated; fix or disable them.")));
+		}
+	}
+	cm->rules = predicate_set_compile(cm->tupdesc, specs, n);
+	cm->active = idx;
+	cm->nactive = n;
+}
+
+static CompiledModel *
+CompileModel(ModelDef *def, Oid typid, int32 typmod, uint64 tupdesc_id)
+{
+	CompiledModel *cm = palloc0(sizeof(CompiledModel));
+	Oid			lead_rowtype = get_rel_type_id(def->lead_table);
+	TupleDesc	td = lookup_rowtype_tupdesc(typid, typmod);
+
+	cm->def = def;
+	cm->typid = typid;
+	cm->typmod = typmod;
+	cm->tupdesc_id = tupdesc_id;
+	cm->tupdesc = CreateTupleDescCopy(td);
+	ReleaseTupleDesc(td);
+	cm->slot = MakeSingleTupleTableSlot(cm->tupdesc, &TTSOpsHeapTuple);
+	cm->scratch = AllocSetContextCreate(CurrentMemoryContext, "leadqual row",
+										ALLOCSET_DEFAULT_SIZES);
+
+	CompileRules(cm, typid == lead_rowtype);
+	cm->matched = palloc0(Max(def->nrules, 1) * sizeof(bool));
+	cm->frameworks = palloc0(Max(def->nframeworks, 1) * sizeof(CompiledFramework));
+
+	if (def->engagement_column)
+	{
+		for (int i = 0; i < cm->tupdesc->natts; i++)
+		{
+			Form_pg_attribute a = TupleDescAttr(cm->tupdesc, i);
+
+			if (!a->attisdropped && strcmp(NameStr(a->attname), def->engagement_column) == 0)
+			{
+				cm->engagement_attno = a->attnum;
+				cm->engagement_type = getBaseType(a->atttypid);
+			}
+		}
+		if (cm->engagement_attno == 0 && typid != lead_rowtype)
+			ereport(ERROR,
+					(errcode(ERRCODE_UNDEFINED_COLUMN),
+					 errmsg("row has no engagement column \"%s\" of model \"%s\"",
+							def->engagement_column, def->model)));
+	}
+	return cm;
+}
+
+/* Switches to a fresh cache if the snapshot sees another generation. */
+static void
+CheckGeneration(void)
+{
+	int64		generation;
+	TransactionId xmin;
+
+	ReadGeneration(&generation, &xmin);
+	if (GenerationContext != NULL && generation == Generation && xmin == GenerationXmin)
+		return;
+	if (GenerationContext != NULL)
+	{
+		MemoryContext old = MemoryContextSwitchTo(TopMemoryContext);
+
+		RetiredContexts = lappend(RetiredContexts, GenerationContext);
+		MemoryContextSwitchTo(old);
+		MemoryContextSetParent(GenerationContext, TopMemoryContext);
+	}
+	GenerationContext = AllocSetContextCreate(CacheMemoryContext, "leadqual rule set",
+											  ALLOCSET_DEFAULT_SIZES);
+	Generation = generation;
+	GenerationXmin = xmin;
+	Models = NULL;
+}
+
+CompiledModel *
+ruleset_lookup(const char *model, Oid typid, int32 typmod)
+{
+	CachedModel *m;
+	CompiledModel *cm;
+	uint64		tupdesc_id;
+	MemoryContext old;
+
+	CheckGeneration();
+
+	for (m = Models; m != NULL; m = m->next)
+		if (strcmp(m->def->model, model) == 0)
+			break;
+	if (m == NULL)
+	{
+		/* built in a child of the caller's context (freed if this fails), then adopted */
+		MemoryContext cxt = AllocSetContextCreate(CurrentMemoryContext, "leadqual model",
+												  ALLOCSET_DEFAULT_SIZES);
+		ModelDef   *def;
+
+		old = MemoryContextSwitchTo(cxt);
+		def = LoadModel(model);
+		MemoryContextSwitchTo(old);
+		if (def == NULL)
+		{
+			MemoryContextDelete(cxt);
+			ereport(ERROR,
+					(errcode(ERRCODE_UNDEFINED_OBJECT),
+					 errmsg("model \"%s\" does not exist", model),
+					 errhint("Models are rows of leadqual.models.")));
+		}
+		MemoryContextSetParent(cxt, GenerationContext);
+		m = MemoryContextAlloc(cxt, sizeof(CachedModel));
+		m->def = def;
+		m->compiled = NULL;
+		m->next = Models;
+		Models = m;
+	}
+
+	tupdesc_id = assign_record_type_identifier(typid, typmod);
+	for (cm = m->compiled; cm != NULL; cm = cm->next)
+		if (cm->typid == typid && cm->typmod == typmod && cm->tupdesc_id == tupdesc_id)
+			return cm;
+
+	{
+		MemoryContext cxt = AllocSetContextCreate(CurrentMemoryContext, "leadqual compiled model",
+												  ALLOCSET_DEFAULT_SIZES);
+
+		old = MemoryContextSwitchTo(cxt);
+		cm = CompileModel(m->def, typid, typmod, tupdesc_id);
+		MemoryContextSwitchTo(old);
+		MemoryContextSetParent(cxt, GenerationContext);
+	}
+	cm->next = m->compiled;
+	m->compiled = cm;
+	return cm;
+}
+
+static void
+StoreRow(CompiledModel *cm, HeapTupleHeader row)
+{
+	HeapTupleData tuple;
+
+	tuple.t_len = HeapTupleHeaderGetDatumLength(row);
+	ItemPointerSetInvalid(&tuple.t_self);
+	tuple.t_tableOid = InvalidOid;
+	tuple.t_data = row;
+	ExecStoreHeapTuple(&tuple, cm->slot, false);
+}
+
+static double
+EngagementValue(CompiledModel *cm)
+{
+	Datum		d;
+
+	slot_getsomeattrs(cm->slot, cm->engagement_attno);
+	if (cm->slot->tts_isnull[cm->engagement_attno - 1])
+		return 0;
+	d = cm->slot->tts_values[cm->engagement_attno - 1];
+	switch (cm->engagement_type)
+	{
+		case FLOAT8OID:
+			return DatumGetFloat8(d);
+		case FLOAT4OID:
+			return DatumGetFloat4(d);
+		case INT2OID:
+			return DatumGetInt16(d);
+		case INT4OID:
+			return DatumGetInt32(d);
+		case INT8OID:
+			return (double) DatumGetInt64(d);
+		case NUMERICOID:
+			return DatumGetFloat8(DirectFunctionCall1(numeric_float8, d));
+		default:
+			ereport(ERROR,
+					(errcode(ERRCODE_DATATYPE_MISMATCH),
+					 errmsg("engagement column \"%s\" is not numeric", cm->def->engagement_column)));
+	}
+	return 0;
+}
+
+void
+ruleset_eval(CompiledModel *cm, HeapTupleHeader row, LeadResult *res)
+{
+	ModelDef   *def = cm->def;
+
+	MemoryContextReset(cm->scratch);
+	StoreRow(cm, row);
+	predicate_set_eval(cm->rules, cm->slot, cm->matched, cm->scratch);
+
+	res->score = 0;
+	res->fit = 0;
+	res->knockout = false;
+	res->engagement = 0;
+	/* active[] is in rule_id order, so the sum is deterministic */
+	for (int i = 0; i < cm->nactive; i++)
+	{
+		if (cm->matched[i])
+		{
+			RuleDef    *r = &def->rules[cm->active[i]];
+
+			res->score += r->points;
+			if (r->fit)
+				res->fit += r->points;
+			if (r->knockout)
+				res->knockout = true;
+		}
+	}
+	if (cm->engagement_attno > 0)
+	{
+		res->engagement = EngagementValue(cm);
+		res->score += res->engagement;
+	}
+	ExecClearTuple(cm->slot);
+}
+
+int
+ruleset_find_framework(ModelDef *def, const char *framework)
+{
+	for (int i = 0; i < def->nframeworks; i++)
+		if (strcmp(def->frameworks[i].framework, framework) == 0)
+			return i;
+	return -1;
+}
+
+void
+ruleset_eval_framework(CompiledModel *cm, HeapTupleHeader row, int fw, bool *met)
+{
+	CompiledFramework *cf = &cm->frameworks[fw];
+	FrameworkDef *def = &cm->def->frameworks[fw];
+	bool	   *matched;
+
+	if (cf->def == NULL)
+	{
+		MemoryContext old = MemoryContextSwitchTo(GetMemoryChunkContext(cm));
+		PredicateSpec *specs = palloc(Max(def->ncriteria, 1) * sizeof(PredicateSpec));
+
+		cf->criterion_of = palloc(Max(def->ncriteria, 1) * sizeof(int));
+		for (int i = 0; i < def->ncriteria; i++)
+		{
+			CriterionDef *c = &def->criteria[i];
+
+			if (!c->has_check)
+				continue;
+			specs[cf->nchecks].label = psprintf("criterion check %s.%s of model \"%s\"",
+												def->framework, c->criterion, cm->def->model);
+			specs[cf->nchecks].attribute = c->attribute;
+			specs[cf->nchecks].op = c->op;
+			specs[cf->nchecks].value = c->value;
+			cf->criterion_of[cf->nchecks++] = i;
+		}
+		cf->checks = predicate_set_compile(cm->tupdesc, specs, cf->nchecks);
+		cf->def = def;
+		MemoryContextSwitchTo(old);
+	}
+
+	MemoryContextReset(cm->scratch);
+	matched = MemoryContextAlloc(cm->scratch, Max(cf->nchecks, 1) * sizeof(bool));
+	StoreRow(cm, row);
+	predicate_set_eval(cf->checks, cm->slot, matched, cm->scratch);
+	ExecClearTuple(cm->slot);
+	memset(met, 0, def->ncriteria * sizeof(bool));
+	for (int i = 0; i < cf->nchecks; i++)
+		met[cf->criterion_of[i]] = matched[i];
 }

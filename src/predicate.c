@@ -1,0 +1,945 @@
+/*
+ * predicate.c — the predicate engine shared by rules and criterion checks.
+ *
+ * Comparisons follow the column type's default btree ordering under the
+ * column's collation; a few common types get an inline comparison instead of
+ * an fmgr call per row.  Everything that does not depend on the row (parsing
+ * values, lower-casing ilike patterns, compiling regexes, hashing eq/in lists)
+ * happens once, at compile time.
+ */
+#include "postgres.h"
+
+#include "catalog/pg_collation.h"
+#include "catalog/pg_type.h"
+#include "common/hashfn.h"
+#include "fmgr.h"
+#include "mb/pg_wchar.h"
+#include "miscadmin.h"
+#include "parser/parse_coerce.h"
+#include "regex/regex.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/float.h"
+#include "utils/fmgroids.h"
+#include "utils/formatting.h"
+#include "utils/guc.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/typcache.h"
+#include "utils/varlena.h"
+
+#include "predicate.h"
+
+/* How a column's values are compared. */
+typedef enum ValueKind
+{
+	KIND_INT,					/* integers, bool, date, time, timestamps */
+	KIND_FLOAT,					/* float4, float8 */
+	KIND_TEXT,					/* text, varchar under a deterministic collation */
+	KIND_GENERIC				/* the type's btree comparison function */
+} ValueKind;
+
+/* A value ready for comparison: the field that its kind uses is set. */
+typedef struct Key
+{
+	int64		i;
+	double		f;
+	const char *s;				/* string bytes (string types only) */
+	int			len;
+	Datum		d;				/* the datum itself (generic, patterns) */
+} Key;
+
+typedef struct Predicate
+{
+	int			index;			/* position in the caller's spec array */
+	PredOp		op;
+	int			nkeys;
+	Key		   *keys;			/* the value(s) to compare with */
+	Datum		pattern;		/* like/ilike: text pattern (lowered for ilike) */
+	regex_t    *re;				/* regex/iregex */
+} Predicate;
+
+/* eq/in/not_in values of one column, hashed: value -> predicates. */
+typedef struct ValueEntry
+{
+	Key			key;
+	uint32		hash;
+	char		status;
+	int			nin;			/* eq/in predicates holding for this value */
+	int		   *in;
+	int			nnotin;			/* not_in predicates this value excludes */
+	int		   *notin;
+} ValueEntry;
+
+struct ColumnPlan;
+static uint32 KeyHash(struct ColumnPlan *col, const Key *k);
+static bool KeysEqual(struct ColumnPlan *col, const Key *a, const Key *b);
+
+#define SH_PREFIX valuehash
+#define SH_ELEMENT_TYPE ValueEntry
+#define SH_KEY_TYPE Key
+#define SH_KEY key
+#define SH_HASH_KEY(tb, k) KeyHash((struct ColumnPlan *) (tb)->private_data, &(k))
+#define SH_EQUAL(tb, a, b) KeysEqual((struct ColumnPlan *) (tb)->private_data, &(a), &(b))
+#define SH_STORE_HASH
+#define SH_GET_HASH(tb, a) ((a)->hash)
+#define SH_SCOPE static inline
+#define SH_DECLARE
+#define SH_DEFINE
+#include "lib/simplehash.h"
+
+/* Below this many eq/in/not_in values on a column, comparing one by one wins. */
+#define HASH_MIN_VALUES 4
+
+typedef struct ColumnPlan
+{
+	AttrNumber	attno;
+	Oid			typid;			/* base type */
+	Oid			collation;
+	ValueKind	kind;
+	bool		is_string;		/* text, varchar, bpchar: pattern ops allowed */
+	FmgrInfo	cmp;			/* btree comparison (generic kind) */
+	bool		hashable;
+	FmgrInfo	hashfn;			/* hash support (generic kind) */
+
+	bool		need_lower;		/* some ilike predicate reads lower(value) */
+	bool		ascii_lower_ok; /* lower() of ASCII is plain ASCII folding */
+	bool		need_wchar;		/* some regex predicate reads the value */
+
+	int			nnull;			/* is_null predicates */
+	int		   *null_preds;
+	int			nnotnull;		/* not_null predicates */
+	int		   *notnull_preds;
+	int			nnotin;			/* hashed not_in predicates */
+	int		   *notin_preds;
+	valuehash_hash *hash;		/* hashed eq/in/not_in, or NULL */
+	int			npreds;			/* predicates evaluated one by one */
+	Predicate  *preds;
+} ColumnPlan;
+
+struct PredicateSet
+{
+	int			npreds;
+	int			ncols;
+	ColumnPlan *cols;
+	int			max_attno;
+	List	   *regexes;		/* malloc'd by the regex library: freed on reset */
+};
+
+/* A spec after checking: what compile and canonicalisation both need. */
+typedef struct ParsedSpec
+{
+	AttrNumber	attno;
+	Oid			typid;			/* the column's declared type */
+	Oid			basetype;
+	Oid			collation;
+	PredOp		op;
+	int			nvalues;
+	Datum	   *values;			/* parsed values (in, not_in, between: several) */
+	text	   *pattern;		/* pattern ops */
+} ParsedSpec;
+
+static const char *const op_names[] = {
+	"eq", "ne", "lt", "le", "gt", "ge", "between", "in", "not_in",
+	"like", "ilike", "regex", "iregex", "is_null", "not_null"
+};
+
+bool
+pred_op_from_name(const char *name, PredOp *op)
+{
+	for (int i = 0; i < lengthof(op_names); i++)
+	{
+		if (strcmp(name, op_names[i]) == 0)
+		{
+			*op = (PredOp) i;
+			return true;
+		}
+	}
+	return false;
+}
+
+static bool
+OpIsPattern(PredOp op)
+{
+	return op == PRED_LIKE || op == PRED_ILIKE || op == PRED_REGEX || op == PRED_IREGEX;
+}
+
+static bool
+OpIsList(PredOp op)
+{
+	return op == PRED_IN || op == PRED_NOT_IN || op == PRED_BETWEEN;
+}
+
+/* Error context: names the rule and column being compiled. */
+typedef struct SpecContext
+{
+	PredicateSpec *spec;
+} SpecContext;
+
+static void
+SpecErrorContext(void *arg)
+{
+	PredicateSpec *spec = ((SpecContext *) arg)->spec;
+
+	errcontext("%s, column \"%s\", op %s, value %s%s%s",
+			   spec->label, spec->attribute, spec->op,
+			   spec->value ? "\"" : "", spec->value ? spec->value : "NULL",
+			   spec->value ? "\"" : "");
+}
+
+static ValueKind
+KindOf(Oid basetype, Oid collation)
+{
+	switch (basetype)
+	{
+		case INT2OID:
+		case INT4OID:
+		case INT8OID:
+		case BOOLOID:
+		case DATEOID:
+		case TIMEOID:
+		case TIMESTAMPOID:
+		case TIMESTAMPTZOID:
+		case OIDOID:
+			return KIND_INT;
+		case FLOAT4OID:
+		case FLOAT8OID:
+			return KIND_FLOAT;
+		case TEXTOID:
+		case VARCHAROID:
+			if (OidIsValid(collation) && get_collation_isdeterministic(collation))
+				return KIND_TEXT;
+			return KIND_GENERIC;
+		default:
+			return KIND_GENERIC;
+	}
+}
+
+static bool
+IsStringType(Oid basetype)
+{
+	return basetype == TEXTOID || basetype == VARCHAROID || basetype == BPCHAROID;
+}
+
+/* Fills k from a non-null datum of col's type; detoasted copies go to the current context. */
+static inline void
+MakeKey(ColumnPlan *col, Datum d, Key *k)
+{
+	k->d = d;
+	switch (col->kind)
+	{
+		case KIND_INT:
+			switch (col->typid)
+			{
+				case INT2OID:
+					k->i = DatumGetInt16(d);
+					break;
+				case INT4OID:
+				case DATEOID:
+					k->i = DatumGetInt32(d);
+					break;
+				case BOOLOID:
+					k->i = DatumGetBool(d) ? 1 : 0;
+					break;
+				case OIDOID:
+					k->i = DatumGetObjectId(d);
+					break;
+				default:
+					k->i = DatumGetInt64(d);
+					break;
+			}
+			return;
+		case KIND_FLOAT:
+			k->f = col->typid == FLOAT4OID ? (double) DatumGetFloat4(d) : DatumGetFloat8(d);
+			return;
+		default:
+			break;
+	}
+	if (col->is_string)
+	{
+		struct varlena *v = PG_DETOAST_DATUM_PACKED(d);
+
+		k->d = PointerGetDatum(v);
+		k->s = VARDATA_ANY(v);
+		k->len = VARSIZE_ANY_EXHDR(v);
+	}
+}
+
+static inline int
+KeyCompare(ColumnPlan *col, const Key *a, const Key *b)
+{
+	switch (col->kind)
+	{
+		case KIND_INT:
+			return (a->i > b->i) - (a->i < b->i);
+		case KIND_FLOAT:
+			return float8_cmp_internal(a->f, b->f);
+		case KIND_TEXT:
+			return varstr_cmp(a->s, a->len, b->s, b->len, col->collation);
+		default:
+			return DatumGetInt32(FunctionCall2Coll(&col->cmp, col->collation, a->d, b->d));
+	}
+}
+
+static bool
+KeysEqual(ColumnPlan *col, const Key *a, const Key *b)
+{
+	switch (col->kind)
+	{
+		case KIND_INT:
+			return a->i == b->i;
+		case KIND_TEXT:
+			/* deterministic collation: equal means byte-equal */
+			return a->len == b->len && memcmp(a->s, b->s, a->len) == 0;
+		default:
+			return KeyCompare(col, a, b) == 0;
+	}
+}
+
+static uint32
+KeyHash(ColumnPlan *col, const Key *k)
+{
+	switch (col->kind)
+	{
+		case KIND_INT:
+			return hash_uint32((uint32) k->i ^ (uint32) ((uint64) k->i >> 32));
+		case KIND_FLOAT:
+			{
+				double		f = k->f;
+				uint64		bits;
+
+				if (f == 0)
+					f = 0;		/* -0 equals 0 */
+				if (isnan(f))
+					f = get_float8_nan();
+				memcpy(&bits, &f, sizeof(bits));
+				return hash_uint32((uint32) bits ^ (uint32) (bits >> 32));
+			}
+		case KIND_TEXT:
+			return hash_bytes((const unsigned char *) k->s, k->len);
+		default:
+			return DatumGetUInt32(FunctionCall1Coll(&col->hashfn, col->collation, k->d));
+	}
+}
+
+/* Refuses words whose meaning moves with the clock ('now', 'today' …). */
+static void
+RefuseMovingWords(Oid basetype, const char *value)
+{
+	static const char *const words[] = {"now", "today", "yesterday", "tomorrow"};
+	char	   *lower;
+
+	if (TypeCategory(basetype) != TYPCATEGORY_DATETIME)
+		return;
+	lower = asc_tolower(value, strlen(value));
+	for (int i = 0; i < lengthof(words); i++)
+	{
+		if (strstr(lower, words[i]) != NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_DATETIME_FORMAT),
+					 errmsg("value \"%s\" changes meaning over time", value),
+					 errdetail("Rule values are read in every session and every restore; \"%s\" would mean a different moment each time.",
+							   words[i]),
+					 errhint("Write a fixed date or timestamp, such as 2026-06-01.")));
+	}
+}
+
+/* Checks a LIKE pattern the way matching would (it must not end with an escape). */
+static void
+CheckLikePattern(const char *p, int len)
+{
+	int			backslashes = 0;
+
+	while (len > 0 && p[len - 1] == '\\')
+	{
+		backslashes++;
+		len--;
+	}
+	if (backslashes % 2 == 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_ESCAPE_SEQUENCE),
+				 errmsg("LIKE pattern must not end with escape character"),
+				 errhint("Double the final backslash to match a backslash.")));
+}
+
+static regex_t *
+CompileRegex(text *pattern, bool icase, Oid collation)
+{
+	int			len = VARSIZE_ANY_EXHDR(pattern);
+	pg_wchar   *wpat = palloc((len + 1) * sizeof(pg_wchar));
+	int			wlen = pg_mb2wchar_with_len(VARDATA_ANY(pattern), wpat, len);
+	regex_t    *re = palloc(sizeof(regex_t));
+	int			rc;
+
+	rc = pg_regcomp(re, wpat, wlen, REG_ADVANCED | (icase ? REG_ICASE : 0), collation);
+	pfree(wpat);
+	if (rc != REG_OKAY)
+	{
+		char		msg[256];
+
+		pg_regerror(rc, re, msg, sizeof(msg));
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_REGULAR_EXPRESSION),
+				 errmsg("invalid regular expression: %s", msg),
+				 errhint("Write the pattern as for the ~ operator.")));
+	}
+	return re;
+}
+
+/*
+ * Checks spec against tupdesc and parses its value.  Raises the errors that
+ * rule validation promises; the input function's own errors pass through.
+ */
+static void
+ParseSpec(TupleDesc tupdesc, PredicateSpec *spec, ParsedSpec *ps)
+{
+	Form_pg_attribute att = NULL;
+	int32		basetypmod = -1;
+
+	memset(ps, 0, sizeof(*ps));
+	if (!pred_op_from_name(spec->op, &ps->op))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("unknown operator \"%s\"", spec->op),
+				 errhint("Use one of eq, ne, lt, le, gt, ge, between, in, not_in, like, ilike, regex, iregex, is_null, not_null.")));
+
+	for (int i = 0; i < tupdesc->natts; i++)
+	{
+		Form_pg_attribute a = TupleDescAttr(tupdesc, i);
+
+		if (!a->attisdropped && strcmp(NameStr(a->attname), spec->attribute) == 0)
+		{
+			att = a;
+			break;
+		}
+	}
+	if (att == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_COLUMN),
+				 errmsg("column \"%s\" does not exist in the lead table", spec->attribute),
+				 errhint("Name a column of the model's lead_table; names are case-sensitive.")));
+
+	ps->attno = att->attnum;
+	ps->typid = att->atttypid;
+	ps->basetype = getBaseTypeAndTypmod(att->atttypid, &basetypmod);
+	ps->collation = att->attcollation;
+
+	if (ps->op == PRED_IS_NULL || ps->op == PRED_NOT_NULL)
+	{
+		if (spec->value != NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("operator %s takes no value", spec->op),
+					 errhint("Set value to NULL.")));
+		return;
+	}
+	if (spec->value == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("operator %s needs a value", spec->op),
+				 errhint(OpIsList(ps->op) ? "Write an array literal such as {a,b}." :
+						 "Write a literal of the column's type.")));
+
+	if (OpIsPattern(ps->op))
+	{
+		if (!IsStringType(ps->basetype))
+			ereport(ERROR,
+					(errcode(ERRCODE_UNDEFINED_FUNCTION),
+					 errmsg("operator %s is not supported for type %s", spec->op,
+							format_type_be(ps->typid)),
+					 errhint("Pattern operators work on text, varchar and char columns.")));
+		if (!OidIsValid(ps->collation) || !get_collation_isdeterministic(ps->collation))
+			ereport(ERROR,
+					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+					 errmsg("operator %s is not supported under a nondeterministic collation", spec->op),
+					 errhint("Score a view that casts the column to a deterministic collation.")));
+		ps->pattern = cstring_to_text(spec->value);
+		if (ps->op == PRED_LIKE || ps->op == PRED_ILIKE)
+			CheckLikePattern(spec->value, strlen(spec->value));
+		else
+		{
+			regex_t    *re = CompileRegex(ps->pattern, ps->op == PRED_IREGEX, ps->collation);
+
+			pg_regfree(re);
+		}
+		return;
+	}
+
+	/* comparisons: the type needs a default btree ordering */
+	{
+		TypeCacheEntry *tce = lookup_type_cache(ps->basetype, TYPECACHE_CMP_PROC);
+
+		if (!OidIsValid(tce->cmp_proc))
+			ereport(ERROR,
+					(errcode(ERRCODE_UNDEFINED_FUNCTION),
+					 errmsg("operator %s is not supported for type %s", spec->op,
+							format_type_be(ps->typid)),
+					 errhint("Comparison operators need a type with a default btree operator class.")));
+	}
+
+	RefuseMovingWords(ps->basetype, spec->value);
+
+	if (OpIsList(ps->op))
+	{
+		Oid			arraytype = get_array_type(ps->typid);
+		ArrayType  *arr;
+		bool	   *nulls;
+		int16		typlen;
+		bool		typbyval;
+		char		typalign;
+
+		if (!OidIsValid(arraytype))
+			ereport(ERROR,
+					(errcode(ERRCODE_UNDEFINED_FUNCTION),
+					 errmsg("operator %s is not supported for type %s", spec->op,
+							format_type_be(ps->typid)),
+					 errhint("The column's type has no array type to read the list with.")));
+		arr = DatumGetArrayTypeP(OidInputFunctionCall(F_ARRAY_IN, (char *) spec->value,
+													  ps->typid, -1));
+		if (ARR_NDIM(arr) > 1)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("the value of %s must be a one-dimensional array", spec->op)));
+		get_typlenbyvalalign(ps->typid, &typlen, &typbyval, &typalign);
+		deconstruct_array(arr, ps->typid, typlen, typbyval, typalign,
+						  &ps->values, &nulls, &ps->nvalues);
+		for (int i = 0; i < ps->nvalues; i++)
+			if (nulls[i])
+				ereport(ERROR,
+						(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+						 errmsg("the list of %s must not contain NULL", spec->op),
+						 errhint("A NULL attribute is matched by is_null.")));
+		if (ps->nvalues == 0 && ps->op != PRED_BETWEEN)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("the list of %s must not be empty", spec->op)));
+		if (ps->op == PRED_BETWEEN)
+		{
+			TypeCacheEntry *tce = lookup_type_cache(ps->basetype, TYPECACHE_CMP_PROC_FINFO);
+
+			if (ps->nvalues != 2 ||
+				DatumGetInt32(FunctionCall2Coll(&tce->cmp_proc_finfo, ps->collation,
+												ps->values[0], ps->values[1])) > 0)
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("between needs two ordered values"),
+						 errhint("Write {low,high} with low <= high.")));
+		}
+	}
+	else
+	{
+		Oid			infunc;
+		Oid			ioparam;
+
+		getTypeInputInfo(ps->typid, &infunc, &ioparam);
+		ps->nvalues = 1;
+		ps->values = palloc(sizeof(Datum));
+		ps->values[0] = OidInputFunctionCall(infunc, (char *) spec->value, ioparam, -1);
+	}
+}
+
+/* Runs fn under the settings that make values read alike everywhere. */
+char *
+predicate_canonical_value(TupleDesc tupdesc, PredicateSpec *spec)
+{
+	ErrorContextCallback errcb;
+	SpecContext ctx = {spec};
+	ParsedSpec	ps;
+	char	   *result;
+	int			nestlevel;
+
+	errcb.callback = SpecErrorContext;
+	errcb.arg = &ctx;
+	errcb.previous = error_context_stack;
+	error_context_stack = &errcb;
+
+	ParseSpec(tupdesc, spec, &ps);
+
+	if (ps.op == PRED_IS_NULL || ps.op == PRED_NOT_NULL)
+		result = NULL;
+	else if (OpIsPattern(ps.op))
+		result = pstrdup(spec->value);
+	else
+	{
+		nestlevel = NewGUCNestLevel();
+		(void) set_config_option("datestyle", "ISO, YMD", PGC_USERSET, PGC_S_SESSION,
+								 GUC_ACTION_SAVE, true, 0, false);
+		(void) set_config_option("timezone", "UTC", PGC_USERSET, PGC_S_SESSION,
+								 GUC_ACTION_SAVE, true, 0, false);
+		(void) set_config_option("intervalstyle", "postgres", PGC_USERSET, PGC_S_SESSION,
+								 GUC_ACTION_SAVE, true, 0, false);
+		(void) set_config_option("extra_float_digits", "1", PGC_USERSET, PGC_S_SESSION,
+								 GUC_ACTION_SAVE, true, 0, false);
+		if (OpIsList(ps.op))
+		{
+			int16		typlen;
+			bool		typbyval;
+			char		typalign;
+			ArrayType  *arr;
+
+			get_typlenbyvalalign(ps.typid, &typlen, &typbyval, &typalign);
+			arr = construct_array(ps.values, ps.nvalues, ps.typid, typlen, typbyval, typalign);
+			result = OidOutputFunctionCall(F_ARRAY_OUT, PointerGetDatum(arr));
+		}
+		else
+		{
+			Oid			outfunc;
+			bool		varlena;
+
+			getTypeOutputInfo(ps.typid, &outfunc, &varlena);
+			result = OidOutputFunctionCall(outfunc, ps.values[0]);
+		}
+		AtEOXact_GUC(true, nestlevel);
+	}
+
+	error_context_stack = errcb.previous;
+	return result;
+}
+
+/* Appends x to a palloc'd int array. */
+static void
+IntAppend(int **arr, int *n, int x)
+{
+	*arr = *arr ? repalloc(*arr, (*n + 1) * sizeof(int)) : palloc(sizeof(int));
+	(*arr)[(*n)++] = x;
+}
+
+/* Does lower() fold ASCII letters to plain ASCII under this collation? */
+static bool
+AsciiLowerIsPlain(Oid collation)
+{
+	static const char upper[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ";
+	char	   *lowered = str_tolower(upper, sizeof(upper) - 1, collation);
+
+	return strcmp(lowered, "abcdefghijklmnopqrstuvwxyz") == 0;
+}
+
+static void
+FreeRegexes(void *arg)
+{
+	PredicateSet *set = (PredicateSet *) arg;
+	ListCell   *lc;
+
+	foreach(lc, set->regexes)
+		pg_regfree((regex_t *) lfirst(lc));
+}
+
+/* Sets up the column plan of attno from its first spec. */
+static void
+InitColumn(ColumnPlan *col, ParsedSpec *ps)
+{
+	TypeCacheEntry *tce;
+
+	memset(col, 0, sizeof(*col));
+	col->attno = ps->attno;
+	col->typid = ps->basetype;
+	col->collation = ps->collation;
+	col->kind = KindOf(ps->basetype, ps->collation);
+	col->is_string = IsStringType(ps->basetype);
+
+	tce = lookup_type_cache(ps->basetype, TYPECACHE_CMP_PROC_FINFO | TYPECACHE_HASH_PROC_FINFO);
+	if (OidIsValid(tce->cmp_proc_finfo.fn_oid))
+		fmgr_info_copy(&col->cmp, &tce->cmp_proc_finfo, CurrentMemoryContext);
+	col->hashable = col->kind != KIND_GENERIC || OidIsValid(tce->hash_proc_finfo.fn_oid);
+	if (col->kind == KIND_GENERIC && col->hashable)
+		fmgr_info_copy(&col->hashfn, &tce->hash_proc_finfo, CurrentMemoryContext);
+}
+
+PredicateSet *
+predicate_set_compile(TupleDesc tupdesc, PredicateSpec *specs, int n)
+{
+	PredicateSet *set = palloc0(sizeof(PredicateSet));
+	ParsedSpec *parsed = palloc(Max(n, 1) * sizeof(ParsedSpec));
+	int		   *col_of = palloc(Max(n, 1) * sizeof(int));
+	MemoryContextCallback *cb = palloc(sizeof(MemoryContextCallback));
+	ErrorContextCallback errcb;
+	SpecContext ctx;
+
+	cb->func = FreeRegexes;
+	cb->arg = set;
+	MemoryContextRegisterResetCallback(CurrentMemoryContext, cb);
+
+	set->npreds = n;
+	set->cols = palloc0(Max(n, 1) * sizeof(ColumnPlan));
+
+	errcb.callback = SpecErrorContext;
+	errcb.arg = &ctx;
+	errcb.previous = error_context_stack;
+	error_context_stack = &errcb;
+
+	/* parse, and group by column in order of first appearance */
+	for (int i = 0; i < n; i++)
+	{
+		int			c;
+
+		ctx.spec = &specs[i];
+		ParseSpec(tupdesc, &specs[i], &parsed[i]);
+		for (c = 0; c < set->ncols; c++)
+			if (set->cols[c].attno == parsed[i].attno)
+				break;
+		if (c == set->ncols)
+		{
+			InitColumn(&set->cols[c], &parsed[i]);
+			set->ncols++;
+			set->max_attno = Max(set->max_attno, parsed[i].attno);
+		}
+		col_of[i] = c;
+	}
+
+	/* decide per column whether eq/in/not_in go through a hash table */
+	for (int c = 0; c < set->ncols; c++)
+	{
+		ColumnPlan *col = &set->cols[c];
+		int			nvalues = 0;
+
+		for (int i = 0; i < n; i++)
+			if (col_of[i] == c && (parsed[i].op == PRED_EQ || parsed[i].op == PRED_IN ||
+								   parsed[i].op == PRED_NOT_IN))
+				nvalues += parsed[i].nvalues;
+		if (col->hashable && nvalues >= HASH_MIN_VALUES)
+			col->hash = valuehash_create(CurrentMemoryContext, nvalues, col);
+		col->preds = palloc0(Max(n, 1) * sizeof(Predicate));
+	}
+
+	for (int i = 0; i < n; i++)
+	{
+		ColumnPlan *col = &set->cols[col_of[i]];
+		ParsedSpec *ps = &parsed[i];
+		Predicate  *p;
+
+		ctx.spec = &specs[i];
+		if (ps->op == PRED_IS_NULL)
+		{
+			IntAppend(&col->null_preds, &col->nnull, i);
+			continue;
+		}
+		if (ps->op == PRED_NOT_NULL)
+		{
+			IntAppend(&col->notnull_preds, &col->nnotnull, i);
+			continue;
+		}
+		if (col->hash && (ps->op == PRED_EQ || ps->op == PRED_IN || ps->op == PRED_NOT_IN))
+		{
+			for (int v = 0; v < ps->nvalues; v++)
+			{
+				Key			key = {0};
+				ValueEntry *e;
+				bool		found;
+
+				MakeKey(col, ps->values[v], &key);
+				e = valuehash_insert(col->hash, key, &found);
+				if (!found)
+				{
+					e->nin = e->nnotin = 0;
+					e->in = e->notin = NULL;
+				}
+				if (ps->op == PRED_NOT_IN)
+					IntAppend(&e->notin, &e->nnotin, i);
+				else
+					IntAppend(&e->in, &e->nin, i);
+			}
+			if (ps->op == PRED_NOT_IN)
+				IntAppend(&col->notin_preds, &col->nnotin, i);
+			continue;
+		}
+
+		p = &col->preds[col->npreds++];
+		p->index = i;
+		p->op = ps->op;
+		if (OpIsPattern(ps->op))
+		{
+			if (ps->op == PRED_ILIKE && pg_database_encoding_max_length() > 1)
+			{
+				/* as PostgreSQL does: lower() both sides, then LIKE */
+				p->pattern = DirectFunctionCall1Coll(lower, col->collation,
+													 PointerGetDatum(ps->pattern));
+				if (!col->need_lower)
+					col->ascii_lower_ok = AsciiLowerIsPlain(col->collation);
+				col->need_lower = true;
+			}
+			else
+				p->pattern = PointerGetDatum(ps->pattern);
+			if (ps->op == PRED_REGEX || ps->op == PRED_IREGEX)
+			{
+				p->re = CompileRegex(ps->pattern, ps->op == PRED_IREGEX, col->collation);
+				set->regexes = lappend(set->regexes, p->re);
+				col->need_wchar = true;
+			}
+			continue;
+		}
+		p->nkeys = ps->nvalues;
+		p->keys = palloc0(ps->nvalues * sizeof(Key));
+		for (int v = 0; v < ps->nvalues; v++)
+			MakeKey(col, ps->values[v], &p->keys[v]);
+	}
+
+	error_context_stack = errcb.previous;
+	return set;
+}
+
+int
+predicate_set_max_attno(PredicateSet *set)
+{
+	return set->max_attno;
+}
+
+/* lower(value) under the column's collation, as a text datum. */
+static Datum
+LowerValue(ColumnPlan *col, const Key *k)
+{
+	text	   *t;
+
+	if (col->ascii_lower_ok)
+	{
+		bool		ascii = true;
+
+		for (int i = 0; i < k->len; i++)
+			if ((unsigned char) k->s[i] >= 0x80)
+			{
+				ascii = false;
+				break;
+			}
+		if (ascii)
+		{
+			char	   *dst;
+
+			t = palloc(VARHDRSZ + k->len);
+			SET_VARSIZE(t, VARHDRSZ + k->len);
+			dst = VARDATA(t);
+			for (int i = 0; i < k->len; i++)
+			{
+				char		ch = k->s[i];
+
+				dst[i] = (ch >= 'A' && ch <= 'Z') ? ch + ('a' - 'A') : ch;
+			}
+			return PointerGetDatum(t);
+		}
+	}
+	return DirectFunctionCall1Coll(lower, col->collation, k->d);
+}
+
+static inline bool
+EvalPredicate(ColumnPlan *col, Predicate *p, const Key *k, Datum lowered,
+			  pg_wchar *wdata, int wlen)
+{
+	switch (p->op)
+	{
+		case PRED_EQ:
+			return KeysEqual(col, k, &p->keys[0]);
+		case PRED_NE:
+			return !KeysEqual(col, k, &p->keys[0]);
+		case PRED_LT:
+			return KeyCompare(col, k, &p->keys[0]) < 0;
+		case PRED_LE:
+			return KeyCompare(col, k, &p->keys[0]) <= 0;
+		case PRED_GT:
+			return KeyCompare(col, k, &p->keys[0]) > 0;
+		case PRED_GE:
+			return KeyCompare(col, k, &p->keys[0]) >= 0;
+		case PRED_BETWEEN:
+			return KeyCompare(col, k, &p->keys[0]) >= 0 &&
+				KeyCompare(col, k, &p->keys[1]) <= 0;
+		case PRED_IN:
+		case PRED_NOT_IN:
+			{
+				bool		found = false;
+
+				for (int v = 0; v < p->nkeys && !found; v++)
+					found = KeysEqual(col, k, &p->keys[v]);
+				return p->op == PRED_IN ? found : !found;
+			}
+		case PRED_LIKE:
+			return DatumGetBool(DirectFunctionCall2Coll(textlike, col->collation,
+														k->d, p->pattern));
+		case PRED_ILIKE:
+			if (lowered != (Datum) 0)
+				return DatumGetBool(DirectFunctionCall2Coll(textlike, col->collation,
+															lowered, p->pattern));
+			return DatumGetBool(DirectFunctionCall2Coll(texticlike, col->collation,
+														k->d, p->pattern));
+		case PRED_REGEX:
+		case PRED_IREGEX:
+			{
+				int			rc = pg_regexec(p->re, wdata, wlen, 0, NULL, 0, NULL, 0);
+
+				if (rc == REG_NOMATCH)
+					return false;
+				if (rc != REG_OKAY)
+				{
+					char		msg[256];
+
+					pg_regerror(rc, p->re, msg, sizeof(msg));
+					ereport(ERROR,
+							(errcode(ERRCODE_INVALID_REGULAR_EXPRESSION),
+							 errmsg("regular expression failed: %s", msg)));
+				}
+				return true;
+			}
+		case PRED_IS_NULL:
+		case PRED_NOT_NULL:
+			break;
+	}
+	return false;
+}
+
+void
+predicate_set_eval(PredicateSet *set, TupleTableSlot *slot, bool *matched,
+				   MemoryContext scratch)
+{
+	MemoryContext old = MemoryContextSwitchTo(scratch);
+
+	memset(matched, 0, set->npreds * sizeof(bool));
+	slot_getsomeattrs(slot, set->max_attno);
+
+	for (int c = 0; c < set->ncols; c++)
+	{
+		ColumnPlan *col = &set->cols[c];
+		Key			k;
+		Datum		lowered = (Datum) 0;
+		pg_wchar   *wdata = NULL;
+		int			wlen = 0;
+
+		if (slot->tts_isnull[col->attno - 1])
+		{
+			for (int i = 0; i < col->nnull; i++)
+				matched[col->null_preds[i]] = true;
+			continue;
+		}
+		MakeKey(col, slot->tts_values[col->attno - 1], &k);
+
+		for (int i = 0; i < col->nnotnull; i++)
+			matched[col->notnull_preds[i]] = true;
+
+		if (col->hash)
+		{
+			ValueEntry *e = valuehash_lookup(col->hash, k);
+
+			for (int i = 0; i < col->nnotin; i++)
+				matched[col->notin_preds[i]] = true;
+			if (e)
+			{
+				for (int i = 0; i < e->nin; i++)
+					matched[e->in[i]] = true;
+				for (int i = 0; i < e->nnotin; i++)
+					matched[e->notin[i]] = false;
+			}
+		}
+
+		if (col->npreds == 0)
+			continue;
+		if (col->need_lower)
+			lowered = LowerValue(col, &k);
+		if (col->need_wchar)
+		{
+			wdata = palloc((k.len + 1) * sizeof(pg_wchar));
+			wlen = pg_mb2wchar_with_len(k.s, wdata, k.len);
+		}
+		for (int i = 0; i < col->npreds; i++)
+		{
+			Predicate  *p = &col->preds[i];
+
+			matched[p->index] = EvalPredicate(col, p, &k, lowered, wdata, wlen);
+		}
+	}
+	MemoryContextSwitchTo(old);
+}

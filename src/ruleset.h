@@ -1,0 +1,130 @@
+/*
+ * ruleset.h — the per-backend cache of scoring models compiled for row types.
+ *
+ * A ModelDef is what the config tables say about one model (plain values, so
+ * that it could later arrive as a value instead of from the tables).  A
+ * CompiledModel is a ModelDef compiled for one row type.  Both are cached per
+ * rule-set generation; each statement uses the generation its snapshot sees.
+ */
+#ifndef LEADQUAL_RULESET_H
+#define LEADQUAL_RULESET_H
+
+#include "postgres.h"
+#include "access/tupdesc.h"
+#include "executor/tuptable.h"
+
+#include "predicate.h"
+
+typedef struct RuleDef
+{
+	int64		rule_id;
+	char	   *name;
+	bool		fit;			/* category 'fit' (else 'intent') */
+	double		points;
+	bool		knockout;
+	char	   *attribute;
+	char	   *op;
+	char	   *value;
+} RuleDef;
+
+typedef struct CriterionDef
+{
+	char	   *criterion;
+	bool		has_check;		/* no check: the criterion is unmet */
+	char	   *attribute;
+	char	   *op;
+	char	   *value;
+} CriterionDef;
+
+typedef struct FrameworkDef
+{
+	char	   *framework;
+	int			ncriteria;
+	CriterionDef *criteria;		/* in criterion order */
+} FrameworkDef;
+
+typedef struct ModelDef
+{
+	char	   *model;
+	Oid			lead_table;
+	double		mql_threshold;
+	bool		has_fit_threshold;
+	double		fit_threshold;
+	char	   *framework;		/* NULL: none */
+	char	   *engagement_column;	/* NULL: none */
+	int			nrules;
+	RuleDef    *rules;			/* enabled rules in rule_id order */
+	int			nframeworks;
+	FrameworkDef *frameworks;	/* every framework, with this model's checks */
+} ModelDef;
+
+/* A framework's checks compiled for a row type. */
+typedef struct CompiledFramework
+{
+	FrameworkDef *def;
+	PredicateSet *checks;		/* over the criteria that have a check */
+	int		   *criterion_of;	/* check index -> criterion index */
+	int			nchecks;
+} CompiledFramework;
+
+typedef struct CompiledModel
+{
+	ModelDef   *def;
+	Oid			typid;
+	int32		typmod;
+	uint64		tupdesc_id;		/* the row type's identity when compiled */
+	TupleDesc	tupdesc;
+	TupleTableSlot *slot;
+	MemoryContext scratch;		/* reset per evaluated row */
+
+	PredicateSet *rules;		/* over the rules that compiled */
+	int			nactive;
+	int		   *active;			/* predicate index -> index in def->rules */
+	bool	   *matched;		/* scratch: predicate results */
+
+	AttrNumber	engagement_attno;	/* 0: none */
+	Oid			engagement_type;
+
+	CompiledFramework *frameworks;	/* parallel to def->frameworks, built lazily */
+	struct CompiledModel *next;
+} CompiledModel;
+
+/* What evaluating one lead gives. */
+typedef struct LeadResult
+{
+	double		score;			/* rules + engagement */
+	double		fit;			/* points of matched fit rules */
+	double		engagement;
+	bool		knockout;
+} LeadResult;
+
+extern void ruleset_init(void);
+
+/* The compiled model for a row type, under the current snapshot's rule set. */
+extern CompiledModel *ruleset_lookup(const char *model, Oid typid, int32 typmod);
+
+/* A counter bumped by every invalidation that might concern the rule set. */
+extern uint64 ruleset_inval_count(void);
+
+/* Evaluates the rules over a row (a composite datum's tuple). */
+extern void ruleset_eval(CompiledModel *cm, HeapTupleHeader row, LeadResult *res);
+
+/* Evaluates framework fw (index in def->frameworks) over the row cm last evaluated. */
+extern void ruleset_eval_framework(CompiledModel *cm, HeapTupleHeader row, int fw,
+								   bool *met);
+
+extern int	ruleset_find_framework(ModelDef *def, const char *framework);
+
+/* The model's lead table (error if the model or its table is gone). */
+extern Oid	ruleset_model_lead_table(const char *model, char **engagement_column);
+
+/* The row type of a lead table, with a clear error if it is not a table or view. */
+extern TupleDesc ruleset_lead_tupdesc(Oid relid, const char *model);
+
+/* The owner of the extension's tables: config is read as this role, whatever the caller may read. */
+extern Oid	ruleset_extension_owner(void);
+
+/* leadqual.config_generation */
+extern Oid	ruleset_generation_relid(void);
+
+#endif

@@ -1,0 +1,270 @@
+/*
+ * scoring.c — the SQL scoring functions: score, explain, classify, qualify.
+ *
+ * Each call site keeps the compiled model it used in fn_extra, so a statement
+ * looks the rule set up once (under its snapshot) and then only evaluates.
+ */
+#include "postgres.h"
+
+#include "access/htup_details.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_type.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "storage/proc.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/lsyscache.h"
+#include "utils/syscache.h"
+
+#include "ruleset.h"
+#include "scoring.h"
+
+const char *const stage_labels[NUM_STAGES] = {
+	"disqualified", "nurture", "mql", "sql", "won", "lost"
+};
+
+typedef struct CallCache
+{
+	CompiledModel *cm;
+	uint64		inval;
+	LocalTransactionId lxid;
+	Oid			typid;
+	int32		typmod;
+	char	   *model;
+	int			model_len;
+} CallCache;
+
+/* The compiled model for this call's row and model, cached per call site. */
+static CompiledModel *
+LookupForCall(FunctionCallInfo fcinfo, HeapTupleHeader row, text *model)
+{
+	CallCache  *cc = (CallCache *) fcinfo->flinfo->fn_extra;
+	Oid			typid = HeapTupleHeaderGetTypeId(row);
+	int32		typmod = HeapTupleHeaderGetTypMod(row);
+	int			len = VARSIZE_ANY_EXHDR(model);
+
+	if (cc == NULL)
+	{
+		cc = MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt, sizeof(CallCache));
+		fcinfo->flinfo->fn_extra = cc;
+	}
+	if (cc->cm != NULL && cc->inval == ruleset_inval_count() && cc->lxid == MyProc->lxid &&
+		cc->typid == typid && cc->typmod == typmod &&
+		cc->model_len == len && memcmp(cc->model, VARDATA_ANY(model), len) == 0)
+		return cc->cm;
+
+	cc->cm = NULL;
+	if (cc->model)
+		pfree(cc->model);
+	cc->model = MemoryContextAlloc(fcinfo->flinfo->fn_mcxt, len + 1);
+	memcpy(cc->model, VARDATA_ANY(model), len);
+	cc->model[len] = '\0';
+	cc->model_len = len;
+	cc->typid = typid;
+	cc->typmod = typmod;
+	cc->inval = ruleset_inval_count();
+	cc->lxid = MyProc->lxid;
+	cc->cm = ruleset_lookup(cc->model, typid, typmod);
+	return cc->cm;
+}
+
+static Oid
+StageTypeOid(void)
+{
+	static Oid	typoid = InvalidOid;
+
+	if (!OidIsValid(typoid) || !SearchSysCacheExists1(TYPEOID, ObjectIdGetDatum(typoid)))
+	{
+		Oid			nsp = get_namespace_oid("leadqual", false);
+
+		typoid = GetSysCacheOid2(TYPENAMENSP, Anum_pg_type_oid,
+								 CStringGetDatum("stage"), ObjectIdGetDatum(nsp));
+		if (!OidIsValid(typoid))
+			elog(ERROR, "type leadqual.stage is missing");
+	}
+	return typoid;
+}
+
+Datum
+stage_datum(Stage stage)
+{
+	return DirectFunctionCall2(enum_in, CStringGetDatum(stage_labels[stage]),
+							   ObjectIdGetDatum(StageTypeOid()));
+}
+
+int
+stage_from_label(const char *label)
+{
+	for (int i = 0; i < NUM_STAGES; i++)
+		if (strcmp(label, stage_labels[i]) == 0)
+			return i;
+	return -1;
+}
+
+/* Is the model's framework met by the row? (false when the model has none) */
+static bool
+FrameworkMet(CompiledModel *cm, HeapTupleHeader row)
+{
+	int			fw;
+	bool	   *met;
+	int			n;
+
+	if (cm->def->framework == NULL)
+		return false;
+	fw = ruleset_find_framework(cm->def, cm->def->framework);
+	if (fw < 0)
+		return false;
+	n = cm->def->frameworks[fw].ncriteria;
+	met = palloc(Max(n, 1) * sizeof(bool));
+	ruleset_eval_framework(cm, row, fw, met);
+	for (int i = 0; i < n; i++)
+		if (!met[i])
+			return false;
+	return n > 0;
+}
+
+Stage
+scoring_classify(CompiledModel *cm, HeapTupleHeader row, LeadResult *res)
+{
+	ModelDef   *def = cm->def;
+
+	ruleset_eval(cm, row, res);
+	if (res->knockout || (def->has_fit_threshold && res->fit < def->fit_threshold))
+		return STAGE_DISQUALIFIED;
+	if (res->score >= def->mql_threshold)
+		return FrameworkMet(cm, row) ? STAGE_SQL : STAGE_MQL;
+	return STAGE_NURTURE;
+}
+
+/* Points of the matching rules, plus the engagement column where configured. */
+PG_FUNCTION_INFO_V1(leadqual_score);
+Datum
+leadqual_score(PG_FUNCTION_ARGS)
+{
+	HeapTupleHeader row = PG_GETARG_HEAPTUPLEHEADER(0);
+	CompiledModel *cm = LookupForCall(fcinfo, row, PG_GETARG_TEXT_PP(1));
+	LeadResult	res;
+
+	ruleset_eval(cm, row, &res);
+	PG_RETURN_FLOAT8(res.score);
+}
+
+/* The stage automation would give the row. */
+PG_FUNCTION_INFO_V1(leadqual_classify);
+Datum
+leadqual_classify(PG_FUNCTION_ARGS)
+{
+	HeapTupleHeader row = PG_GETARG_HEAPTUPLEHEADER(0);
+	CompiledModel *cm = LookupForCall(fcinfo, row, PG_GETARG_TEXT_PP(1));
+	LeadResult	res;
+
+	PG_RETURN_DATUM(stage_datum(scoring_classify(cm, row, &res)));
+}
+
+/* The rules that matched, in rule_id order, and the engagement part. */
+PG_FUNCTION_INFO_V1(leadqual_explain);
+Datum
+leadqual_explain(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	HeapTupleHeader row = PG_GETARG_HEAPTUPLEHEADER(0);
+	CompiledModel *cm = LookupForCall(fcinfo, row, PG_GETARG_TEXT_PP(1));
+	LeadResult	res;
+	Datum		values[5];
+	bool		nulls[5] = {false, false, false, false, false};
+
+	InitMaterializedSRF(fcinfo, 0);
+	ruleset_eval(cm, row, &res);
+	for (int i = 0; i < cm->nactive; i++)
+	{
+		RuleDef    *r;
+
+		if (!cm->matched[i])
+			continue;
+		r = &cm->def->rules[cm->active[i]];
+		values[0] = Int64GetDatum(r->rule_id);
+		values[1] = CStringGetTextDatum(r->name);
+		values[2] = CStringGetTextDatum(r->fit ? "fit" : "intent");
+		values[3] = Float8GetDatum(r->points);
+		values[4] = BoolGetDatum(r->knockout);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	if (cm->engagement_attno > 0)
+	{
+		nulls[0] = true;
+		values[1] = CStringGetTextDatum("engagement");
+		values[2] = CStringGetTextDatum("intent");
+		values[3] = Float8GetDatum(res.engagement);
+		values[4] = BoolGetDatum(false);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	return (Datum) 0;
+}
+
+/* How far the row meets a framework's criteria. */
+PG_FUNCTION_INFO_V1(leadqual_qualify);
+Datum
+leadqual_qualify(PG_FUNCTION_ARGS)
+{
+	HeapTupleHeader row;
+	CompiledModel *cm;
+	const char *framework;
+	FrameworkDef *fdef;
+	TupleDesc	resdesc;
+	bool	   *met;
+	int			fw;
+	int			nmet = 0;
+	ArrayBuildState *missing;
+	Datum		values[5];
+	bool		nulls[5] = {false, false, false, false, false};
+
+	if (PG_ARGISNULL(0))
+		PG_RETURN_NULL();
+	if (PG_ARGISNULL(1))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("model must not be NULL")));
+	row = PG_GETARG_HEAPTUPLEHEADER(0);
+	cm = LookupForCall(fcinfo, row, PG_GETARG_TEXT_PP(1));
+
+	if (!PG_ARGISNULL(2))
+		framework = text_to_cstring(PG_GETARG_TEXT_PP(2));
+	else if (cm->def->framework != NULL)
+		framework = cm->def->framework;
+	else
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("model \"%s\" has no framework", cm->def->model),
+				 errhint("Name a framework, e.g. leadqual.qualify(l, '%s', 'bant'), or set leadqual.models.framework.",
+						 cm->def->model)));
+	fw = ruleset_find_framework(cm->def, framework);
+	if (fw < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("framework \"%s\" does not exist", framework),
+				 errhint("Frameworks are rows of leadqual.frameworks with criteria in leadqual.criteria.")));
+	fdef = &cm->def->frameworks[fw];
+
+	if (get_call_result_type(fcinfo, NULL, &resdesc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "qualify must return a composite type");
+	resdesc = BlessTupleDesc(resdesc);
+
+	met = palloc(Max(fdef->ncriteria, 1) * sizeof(bool));
+	ruleset_eval_framework(cm, row, fw, met);
+	missing = initArrayResult(TEXTOID, CurrentMemoryContext, false);
+	for (int i = 0; i < fdef->ncriteria; i++)
+	{
+		if (met[i])
+			nmet++;
+		else
+			accumArrayResult(missing, CStringGetTextDatum(fdef->criteria[i].criterion),
+							 false, TEXTOID, CurrentMemoryContext);
+	}
+	values[0] = CStringGetTextDatum(fdef->framework);
+	values[1] = Int32GetDatum(nmet);
+	values[2] = Int32GetDatum(fdef->ncriteria);
+	values[3] = BoolGetDatum(fdef->ncriteria > 0 && nmet == fdef->ncriteria);
+	values[4] = makeArrayResult(missing, CurrentMemoryContext);
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(resdesc, values, nulls)));
+}

@@ -1,0 +1,25 @@
+/*
+ * scoring.h — turning a lead's rule results into a stage.
+ */
+#ifndef LEADQUAL_SCORING_H
+#define LEADQUAL_SCORING_H
+
+#include "ruleset.h"
+
+/* Stages in the order of leadqual.stage's labels. */
+typedef enum Stage
+{
+	STAGE_DISQUALIFIED, STAGE_NURTURE, STAGE_MQL, STAGE_SQL, STAGE_WON, STAGE_LOST,
+	NUM_STAGES
+} Stage;
+
+extern const char *const stage_labels[NUM_STAGES];
+
+/* Evaluates the rules over row and classifies it; res receives the points. */
+extern Stage scoring_classify(CompiledModel *cm, HeapTupleHeader row, LeadResult *res);
+
+/* The enum value of a stage (leadqual.stage), and a label's stage (-1 if none). */
+extern Datum stage_datum(Stage stage);
+extern int	stage_from_label(const char *label);
+
+#endif

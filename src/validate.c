@@ -1,0 +1,269 @@
+/*
+ * validate.c — checks on the config tables when they are written, and the
+ * statement trigger that tells every backend the rule set changed.
+ *
+ * A rule is compiled against its model's lead table when it is written (the
+ * same code that scoring runs), so a rule that is stored can be evaluated.
+ * Its value is rewritten in canonical form: the type's output under fixed
+ * DateStyle/TimeZone/IntervalStyle, so it reads alike in every session.
+ */
+#include "postgres.h"
+
+#include "access/htup_details.h"
+#include "commands/trigger.h"
+#include "executor/spi.h"
+#include "miscadmin.h"
+#include "utils/builtins.h"
+#include "utils/float.h"
+#include "utils/guc.h"
+#include "utils/inval.h"
+#include "utils/lsyscache.h"
+#include "utils/rel.h"
+
+#include "predicate.h"
+#include "leadqual.h"
+#include "ruleset.h"
+
+static bool DdlGuard = true;
+
+void
+validate_init(void)
+{
+	DefineCustomBoolVariable("leadqual.ddl_guard",
+							 "Refuses DDL that would break an enabled scoring rule.",
+							 "Superusers turn it off for pg_restore --clean and deliberate migrations.",
+							 &DdlGuard, true, PGC_SUSET, 0, NULL, NULL, NULL);
+}
+
+/* Whether the DDL guard is on (calling it also loads the library, so the GUC is checked). */
+PG_FUNCTION_INFO_V1(leadqual_ddl_guard_enabled);
+Datum
+leadqual_ddl_guard_enabled(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_BOOL(DdlGuard);
+}
+
+/* Column of the trigger's table by name; NULL value gives NULL. */
+static char *
+GetText(HeapTuple tup, TupleDesc desc, const char *column)
+{
+	int			att = SPI_fnumber(desc, column);
+	bool		isnull;
+	Datum		d;
+
+	if (att <= 0)
+		elog(ERROR, "column %s missing", column);
+	d = heap_getattr(tup, att, desc, &isnull);
+	return isnull ? NULL : TextDatumGetCString(d);
+}
+
+static Datum
+GetDatum(HeapTuple tup, TupleDesc desc, const char *column, bool *isnull)
+{
+	int			att = SPI_fnumber(desc, column);
+
+	if (att <= 0)
+		elog(ERROR, "column %s missing", column);
+	return heap_getattr(tup, att, desc, isnull);
+}
+
+/* Compiles one predicate against model's lead table; returns its canonical value. */
+static char *
+CheckPredicate(const char *model, const char *label, const char *attribute,
+			   const char *op, const char *value)
+{
+	Oid			lead_table = ruleset_model_lead_table(model, NULL);
+	TupleDesc	tupdesc = ruleset_lead_tupdesc(lead_table, model);
+	PredicateSpec spec;
+
+	spec.label = label;
+	spec.attribute = attribute;
+	spec.op = op;
+	spec.value = value;
+	return predicate_canonical_value(tupdesc, &spec);
+}
+
+/* Returns tup with its "value" column set to canonical (if it differs). */
+static HeapTuple
+WithCanonicalValue(HeapTuple tup, TupleDesc desc, const char *value, const char *canonical)
+{
+	int			att = SPI_fnumber(desc, "value");
+	Datum		repl[1];
+	bool		nulls[1];
+
+	if ((value == NULL && canonical == NULL) ||
+		(value != NULL && canonical != NULL && strcmp(value, canonical) == 0))
+		return tup;
+	repl[0] = canonical ? CStringGetTextDatum(canonical) : (Datum) 0;
+	nulls[0] = canonical == NULL;
+	return heap_modify_tuple_by_cols(tup, desc, 1, &att, repl, nulls);
+}
+
+static TriggerData *
+CheckRowTrigger(FunctionCallInfo fcinfo, const char *name)
+{
+	TriggerData *td = (TriggerData *) fcinfo->context;
+
+	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_BEFORE(td->tg_event) ||
+		!TRIGGER_FIRED_FOR_ROW(td->tg_event))
+		elog(ERROR, "%s must be a BEFORE ROW trigger", name);
+	return td;
+}
+
+static HeapTuple
+NewTuple(TriggerData *td)
+{
+	return TRIGGER_FIRED_BY_UPDATE(td->tg_event) ? td->tg_newtuple : td->tg_trigtuple;
+}
+
+/* Validates a rule as it is written and stores its value canonically. */
+PG_FUNCTION_INFO_V1(leadqual_validate_rule);
+Datum
+leadqual_validate_rule(PG_FUNCTION_ARGS)
+{
+	TriggerData *td = CheckRowTrigger(fcinfo, "leadqual_validate_rule");
+	HeapTuple	tup = NewTuple(td);
+	TupleDesc	desc = RelationGetDescr(td->tg_relation);
+	char	   *model = GetText(tup, desc, "model");
+	char	   *name = GetText(tup, desc, "name");
+	char	   *value = GetText(tup, desc, "value");
+	char	   *label;
+	bool		isnull;
+	double		points = DatumGetFloat8(GetDatum(tup, desc, "points", &isnull));
+	bool		enabled = DatumGetBool(GetDatum(tup, desc, "enabled", &isnull));
+	char	   *canonical;
+
+	label = psprintf("rule \"%s\" of model \"%s\"", name, model);
+	if (isnan(points) || isinf(points))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("%s: points must be a finite number", label),
+				 errhint("Write points such as 10 or -5.")));
+	if (!enabled)
+		return PointerGetDatum(tup);	/* drafts are checked when enabled */
+
+	canonical = CheckPredicate(model, label, GetText(tup, desc, "attribute"),
+							   GetText(tup, desc, "op"), value);
+	return PointerGetDatum(WithCanonicalValue(tup, desc, value, canonical));
+}
+
+/* Validates a criterion check as it is written. */
+PG_FUNCTION_INFO_V1(leadqual_validate_check);
+Datum
+leadqual_validate_check(PG_FUNCTION_ARGS)
+{
+	TriggerData *td = CheckRowTrigger(fcinfo, "leadqual_validate_check");
+	HeapTuple	tup = NewTuple(td);
+	TupleDesc	desc = RelationGetDescr(td->tg_relation);
+	char	   *model = GetText(tup, desc, "model");
+	char	   *value = GetText(tup, desc, "value");
+	char	   *label = psprintf("criterion check %s.%s of model \"%s\"",
+								 GetText(tup, desc, "framework"),
+								 GetText(tup, desc, "criterion"), model);
+	char	   *canonical;
+
+	canonical = CheckPredicate(model, label, GetText(tup, desc, "attribute"),
+							   GetText(tup, desc, "op"), value);
+	return PointerGetDatum(WithCanonicalValue(tup, desc, value, canonical));
+}
+
+/* Validates a model: its lead table has columns, its engagement column is numeric. */
+PG_FUNCTION_INFO_V1(leadqual_validate_model);
+Datum
+leadqual_validate_model(PG_FUNCTION_ARGS)
+{
+	TriggerData *td = CheckRowTrigger(fcinfo, "leadqual_validate_model");
+	HeapTuple	tup = NewTuple(td);
+	TupleDesc	desc = RelationGetDescr(td->tg_relation);
+	char	   *model = GetText(tup, desc, "model");
+	bool		isnull;
+	Oid			lead_table = DatumGetObjectId(GetDatum(tup, desc, "lead_table", &isnull));
+	Datum		engagement = GetDatum(tup, desc, "engagement_column", &isnull);
+	TupleDesc	leaddesc = ruleset_lead_tupdesc(lead_table, model);
+
+	if (!isnull)
+	{
+		const char *column = NameStr(*DatumGetName(engagement));
+		Form_pg_attribute att = NULL;
+
+		for (int i = 0; i < leaddesc->natts; i++)
+		{
+			Form_pg_attribute a = TupleDescAttr(leaddesc, i);
+
+			if (!a->attisdropped && strcmp(NameStr(a->attname), column) == 0)
+				att = a;
+		}
+		if (att == NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_UNDEFINED_COLUMN),
+					 errmsg("engagement column \"%s\" of model \"%s\" does not exist in %s",
+							column, model, format_type_be(leaddesc->tdtypeid)),
+					 errhint("Add a numeric column for engagement points to the lead table.")));
+		switch (getBaseType(att->atttypid))
+		{
+			case INT2OID:
+			case INT4OID:
+			case INT8OID:
+			case FLOAT4OID:
+			case FLOAT8OID:
+			case NUMERICOID:
+				break;
+			default:
+				ereport(ERROR,
+						(errcode(ERRCODE_DATATYPE_MISMATCH),
+						 errmsg("engagement column \"%s\" of model \"%s\" has type %s, not a number",
+								column, model, format_type_be(att->atttypid)),
+						 errhint("Use double precision for the engagement column.")));
+		}
+	}
+	return PointerGetDatum(tup);
+}
+
+/* Compiles one predicate for the model and returns its canonical value (rule_problems). */
+PG_FUNCTION_INFO_V1(leadqual_check_predicate);
+Datum
+leadqual_check_predicate(PG_FUNCTION_ARGS)
+{
+	char	   *model = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	char	   *label = text_to_cstring(PG_GETARG_TEXT_PP(1));
+	char	   *attribute = text_to_cstring(PG_GETARG_TEXT_PP(2));
+	char	   *op = text_to_cstring(PG_GETARG_TEXT_PP(3));
+	char	   *value = PG_ARGISNULL(4) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(4));
+	char	   *canonical = CheckPredicate(model, label, attribute, op, value);
+
+	if (canonical == NULL)
+		PG_RETURN_NULL();
+	PG_RETURN_TEXT_P(cstring_to_text(canonical));
+}
+
+/*
+ * Statement trigger on every config table: bumps the generation (as the
+ * extension's owner: writers of rules need no grant on it; the row lock also
+ * serialises concurrent rule edits) and sends an invalidation so other
+ * backends notice at once.
+ */
+PG_FUNCTION_INFO_V1(leadqual_config_changed);
+Datum
+leadqual_config_changed(PG_FUNCTION_ARGS)
+{
+	Oid			save_userid;
+	int			save_sec;
+
+	if (!CALLED_AS_TRIGGER(fcinfo))
+		elog(ERROR, "leadqual_config_changed must be a trigger");
+
+	GetUserIdAndSecContext(&save_userid, &save_sec);
+	SetUserIdAndSecContext(ruleset_extension_owner(),
+						   save_sec | SECURITY_LOCAL_USERID_CHANGE | SECURITY_RESTRICTED_OPERATION);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	if (SPI_execute("UPDATE leadqual.config_generation "
+					"SET generation = generation OPERATOR(pg_catalog.+) 1",
+					false, 0) != SPI_OK_UPDATE)
+		elog(ERROR, "could not bump the leadqual rule generation");
+	SPI_finish();
+	SetUserIdAndSecContext(save_userid, save_sec);
+
+	CacheInvalidateRelcacheByRelid(ruleset_generation_relid());
+	return PointerGetDatum(NULL);
+}
