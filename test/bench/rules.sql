@@ -13,12 +13,11 @@ VALUES ('bench', 'public.bench_leads', 50, 10, 'benchmark: 20 classic rules'),
        ('bench1000', 'public.bench_leads', 50, 10, 'benchmark: 1,000 rules');
 
 -- Points are multiples of 0.5, so float8 sums are exact in any order.
-CREATE TEMP TABLE bench_classic (
-    ord int, name text, category text, attribute text, op text, value text,
-    points float8, knockout boolean
-);
-INSERT INTO bench_classic VALUES
- ( 1, 'title head of',      'fit',    'job_title',           'ilike',    '%head of%',        10,   false),
+INSERT INTO leadqual.rules (model, name, category, attribute, op, value, points, knockout)
+SELECT m.model, c.name, c.category, c.attribute, c.op, c.value, c.points, c.knockout
+FROM (VALUES (1, 'bench'), (2, 'bench1000')) AS m(o, model),
+(VALUES
+ ( 1, 'title head of',      'fit',    'job_title',           'ilike',    '%head of%',        10::float8, false),
  ( 2, 'title director',     'fit',    'job_title',           'ilike',    '%director%',        8,   false),
  ( 3, 'title vp',           'fit',    'job_title',           'ilike',    '%vp%',              8,   false),
  ( 4, 'title chief',        'fit',    'job_title',           'ilike',    '%chief%',          12,   false),
@@ -37,11 +36,8 @@ INSERT INTO bench_classic VALUES
  (17, 'timeline unknown',   'intent', 'timeline_days',       'is_null',  NULL,               -2,   false),
  (18, 'buying soon',        'intent', 'timeline_days',       'le',       '90',                5,   false),
  (19, 'recent lead',        'intent', 'created_at',          'ge',       '2026-01-01 00:00:00+00', 5, false),
- (20, 'no students',        'fit',    'job_title',           'iregex',   '(intern|student)', -30,  true);
-
-INSERT INTO leadqual.rules (model, name, category, attribute, op, value, points, knockout)
-SELECT m.model, c.name, c.category, c.attribute, c.op, c.value, c.points, c.knockout
-FROM (VALUES (1, 'bench'), (2, 'bench1000')) AS m(o, model), bench_classic AS c
+ (20, 'no students',        'fit',    'job_title',           'iregex',   '(intern|student)', -30,  true)
+) AS c(ord, name, category, attribute, op, value, points, knockout)
 ORDER BY m.o, c.ord;
 
 -- 980 more for bench1000, interleaved as a user would add them over time:
@@ -76,8 +72,6 @@ LATERAL (
            END AS value
 ) AS kind
 ORDER BY k;
-
-DROP TABLE bench_classic;
 
 SELECT model, count(*) AS rules, count(DISTINCT op) AS ops
 FROM leadqual.rules WHERE model IN ('bench', 'bench1000') GROUP BY model ORDER BY model;
