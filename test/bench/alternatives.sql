@@ -17,7 +17,8 @@ CREATE TABLE public.bench_queries (
     grp      text NOT NULL,      -- rows of one grp must give the same total
     query    text NOT NULL,
     serial_only boolean NOT NULL DEFAULT false,
-    needs_score boolean NOT NULL DEFAULT false
+    needs_score boolean NOT NULL DEFAULT false,
+    slow     boolean NOT NULL DEFAULT false   -- may run once (measure.sql, once_ms)
 );
 
 INSERT INTO public.bench_queries (ord, what, grp, query) VALUES (20, 'CASE expression', '20', $q$
@@ -110,7 +111,7 @@ CREATE INDEX ON public.bench_rules_typed (model, rule_id);
 ANALYZE public.bench_rules_typed;
 
 -- The match of one value (jsonb ->> text) against one typed rule.
-INSERT INTO public.bench_queries (ord, what, grp, query) VALUES (40, 'rules as data (jsonb)', '20', $q$
+INSERT INTO public.bench_queries (ord, what, grp, slow, query) VALUES (40, 'rules as data (jsonb)', '20', true, $q$
 SELECT sum(s.p)
 FROM public.bench_leads AS l
 CROSS JOIN LATERAL (SELECT pg_catalog.to_jsonb(l) AS j OFFSET 0) AS jj
@@ -213,6 +214,6 @@ CROSS JOIN LATERAL (SELECT pg_catalog.format_type(a.atttypid, NULL) AS typ) AS t
 WHERE r.model = m AND r.enabled
 $f$;
 
-INSERT INTO public.bench_queries (ord, what, grp, query, serial_only) VALUES
-    (21, 'CASE generated from the rules', '20', public.bench_case_sql('bench'), true),
-    (61, 'CASE generated, 1000 rules', '1000', public.bench_case_sql('bench1000'), true);
+INSERT INTO public.bench_queries (ord, what, grp, query, serial_only, slow) VALUES
+    (21, 'CASE generated from the rules', '20', public.bench_case_sql('bench'), true, false),
+    (61, 'CASE generated, 1000 rules', '1000', public.bench_case_sql('bench1000'), true, true);

@@ -18,7 +18,7 @@ full) n=1000000 ;;
 *) n=$BENCH_SIZE ;;
 esac
 reps=${BENCH_REPS:-3}
-# an alternative slower than this runs once instead of $reps times
+# a slow alternative (jsonb, 1000-rule CASE) taking longer than this runs once
 once_ms=${BENCH_ONCE_MS:-10000}
 
 psql_() { psql -X -q -v ON_ERROR_STOP=1 -d "$db" "$@"; }
