@@ -10,11 +10,11 @@ PG_CFLAGS = -Wall -Wextra -Werror -Wno-unused-parameter -Wno-sign-compare \
 	-Wno-missing-field-initializers
 
 # pg_regress: one file per feature, order pinned.
-REGRESS = setup scoring
+REGRESS = setup scoring rules operators guard hostile privileges parallel lifecycle lifecycle_edge quality funnel drop
 REGRESS_OPTS = --inputdir=. --load-extension=plpgsql
 
 # isolation specs live in test/specs, their outputs in test/expected
-ISOLATION =
+ISOLATION = rule_cache lifecycle_rule_change rescore_vs_manual concurrent_inserts
 ISOLATION_OPTS = --inputdir=test --load-extension=leadqual
 
 EXTRA_CLEAN = sql/leadqual--1.0.sql results/ output_iso/ regression.* test/output_iso

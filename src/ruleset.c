@@ -154,9 +154,13 @@ SpiText(HeapTuple tup, TupleDesc desc, int col)
 	return isnull ? NULL : TextDatumGetCString(d);
 }
 
-/* Loads one model's definition into the current memory context; NULL if unknown. */
+/*
+ * Loads one model's definition into the current memory context; NULL if
+ * unknown.  With with_rules false only the models row is read (validation
+ * needs no more, and runs once per rule).
+ */
 static ModelDef *
-LoadModel(const char *model)
+LoadModel(const char *model, bool with_rules)
 {
 	MemoryContext target = CurrentMemoryContext;
 	Oid			argtypes[1] = {TEXTOID};
@@ -200,6 +204,12 @@ LoadModel(const char *model)
 		def->framework = SpiText(tup, desc, 4);
 		def->engagement_column = SpiText(tup, desc, 5);
 		MemoryContextSwitchTo(spicxt);
+	}
+	if (def != NULL && with_rules)
+	{
+		HeapTuple	tup;
+		TupleDesc	desc;
+		bool		isnull;
 
 		if (SPI_execute_with_args(
 								  "SELECT rule_id, name, category OPERATOR(pg_catalog.=) 'fit', points, knockout, "
@@ -279,7 +289,7 @@ ruleset_model_lead_table(const char *model, char **engagement_column)
 	ModelDef   *def;
 	Oid			result;
 
-	def = LoadModel(model);
+	def = LoadModel(model, false);
 	MemoryContextSwitchTo(old);
 	if (def == NULL)
 		ereport(ERROR,
@@ -522,7 +532,7 @@ ruleset_lookup(const char *model, Oid typid, int32 typmod)
 		ModelDef   *def;
 
 		old = MemoryContextSwitchTo(cxt);
-		def = LoadModel(model);
+		def = LoadModel(model, true);
 		MemoryContextSwitchTo(old);
 		if (def == NULL)
 		{
@@ -559,16 +569,13 @@ ruleset_lookup(const char *model, Oid typid, int32 typmod)
 	return cm;
 }
 
-static void
-StoreRow(CompiledModel *cm, HeapTupleHeader row)
+void
+ruleset_row_tuple(HeapTupleHeader row, HeapTuple tuple)
 {
-	HeapTupleData tuple;
-
-	tuple.t_len = HeapTupleHeaderGetDatumLength(row);
-	ItemPointerSetInvalid(&tuple.t_self);
-	tuple.t_tableOid = InvalidOid;
-	tuple.t_data = row;
-	ExecStoreHeapTuple(&tuple, cm->slot, false);
+	tuple->t_len = HeapTupleHeaderGetDatumLength(row);
+	ItemPointerSetInvalid(&tuple->t_self);
+	tuple->t_tableOid = InvalidOid;
+	tuple->t_data = row;
 }
 
 static double
@@ -603,12 +610,12 @@ EngagementValue(CompiledModel *cm)
 }
 
 void
-ruleset_eval(CompiledModel *cm, HeapTupleHeader row, LeadResult *res)
+ruleset_eval(CompiledModel *cm, HeapTuple row, LeadResult *res)
 {
 	ModelDef   *def = cm->def;
 
 	MemoryContextReset(cm->scratch);
-	StoreRow(cm, row);
+	ExecStoreHeapTuple(row, cm->slot, false);
 	predicate_set_eval(cm->rules, cm->slot, cm->matched, cm->scratch);
 
 	res->score = 0;
@@ -647,7 +654,7 @@ ruleset_find_framework(ModelDef *def, const char *framework)
 }
 
 void
-ruleset_eval_framework(CompiledModel *cm, HeapTupleHeader row, int fw, bool *met)
+ruleset_eval_framework(CompiledModel *cm, HeapTuple row, int fw, bool *met)
 {
 	CompiledFramework *cf = &cm->frameworks[fw];
 	FrameworkDef *def = &cm->def->frameworks[fw];
@@ -679,7 +686,7 @@ ruleset_eval_framework(CompiledModel *cm, HeapTupleHeader row, int fw, bool *met
 
 	MemoryContextReset(cm->scratch);
 	matched = MemoryContextAlloc(cm->scratch, Max(cf->nchecks, 1) * sizeof(bool));
-	StoreRow(cm, row);
+	ExecStoreHeapTuple(row, cm->slot, false);
 	predicate_set_eval(cf->checks, cm->slot, matched, cm->scratch);
 	ExecClearTuple(cm->slot);
 	memset(met, 0, def->ncriteria * sizeof(bool));

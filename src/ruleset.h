@@ -106,11 +106,14 @@ extern CompiledModel *ruleset_lookup(const char *model, Oid typid, int32 typmod)
 /* A counter bumped by every invalidation that might concern the rule set. */
 extern uint64 ruleset_inval_count(void);
 
-/* Evaluates the rules over a row (a composite datum's tuple). */
-extern void ruleset_eval(CompiledModel *cm, HeapTupleHeader row, LeadResult *res);
+/* A HeapTuple over a composite datum (for the functions below). */
+extern void ruleset_row_tuple(HeapTupleHeader row, HeapTuple tuple);
+
+/* Evaluates the rules over a row of cm's row type. */
+extern void ruleset_eval(CompiledModel *cm, HeapTuple row, LeadResult *res);
 
 /* Evaluates framework fw (index in def->frameworks) over the row cm last evaluated. */
-extern void ruleset_eval_framework(CompiledModel *cm, HeapTupleHeader row, int fw,
+extern void ruleset_eval_framework(CompiledModel *cm, HeapTuple row, int fw,
 								   bool *met);
 
 extern int	ruleset_find_framework(ModelDef *def, const char *framework);

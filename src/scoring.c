@@ -16,6 +16,7 @@
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
 #include "utils/syscache.h"
+#include "utils/tuplestore.h"
 
 #include "ruleset.h"
 #include "scoring.h"
@@ -33,6 +34,7 @@ typedef struct CallCache
 	int32		typmod;
 	char	   *model;
 	int			model_len;
+	TupleDesc	explain_desc;	/* explain's result row, built once */
 } CallCache;
 
 /* The compiled model for this call's row and model, cached per call site. */
@@ -104,7 +106,7 @@ stage_from_label(const char *label)
 
 /* Is the model's framework met by the row? (false when the model has none) */
 static bool
-FrameworkMet(CompiledModel *cm, HeapTupleHeader row)
+FrameworkMet(CompiledModel *cm, HeapTuple row)
 {
 	int			fw;
 	bool	   *met;
@@ -125,7 +127,7 @@ FrameworkMet(CompiledModel *cm, HeapTupleHeader row)
 }
 
 Stage
-scoring_classify(CompiledModel *cm, HeapTupleHeader row, LeadResult *res)
+scoring_classify(CompiledModel *cm, HeapTuple row, LeadResult *res)
 {
 	ModelDef   *def = cm->def;
 
@@ -144,9 +146,11 @@ leadqual_score(PG_FUNCTION_ARGS)
 {
 	HeapTupleHeader row = PG_GETARG_HEAPTUPLEHEADER(0);
 	CompiledModel *cm = LookupForCall(fcinfo, row, PG_GETARG_TEXT_PP(1));
+	HeapTupleData tuple;
 	LeadResult	res;
 
-	ruleset_eval(cm, row, &res);
+	ruleset_row_tuple(row, &tuple);
+	ruleset_eval(cm, &tuple, &res);
 	PG_RETURN_FLOAT8(res.score);
 }
 
@@ -157,9 +161,11 @@ leadqual_classify(PG_FUNCTION_ARGS)
 {
 	HeapTupleHeader row = PG_GETARG_HEAPTUPLEHEADER(0);
 	CompiledModel *cm = LookupForCall(fcinfo, row, PG_GETARG_TEXT_PP(1));
+	HeapTupleData tuple;
 	LeadResult	res;
 
-	PG_RETURN_DATUM(stage_datum(scoring_classify(cm, row, &res)));
+	ruleset_row_tuple(row, &tuple);
+	PG_RETURN_DATUM(stage_datum(scoring_classify(cm, &tuple, &res)));
 }
 
 /* The rules that matched, in rule_id order, and the engagement part. */
@@ -170,12 +176,43 @@ leadqual_explain(PG_FUNCTION_ARGS)
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	HeapTupleHeader row = PG_GETARG_HEAPTUPLEHEADER(0);
 	CompiledModel *cm = LookupForCall(fcinfo, row, PG_GETARG_TEXT_PP(1));
+	CallCache  *cc = (CallCache *) fcinfo->flinfo->fn_extra;
+	HeapTupleData tuple;
 	LeadResult	res;
 	Datum		values[5];
 	bool		nulls[5] = {false, false, false, false, false};
+	MemoryContext old;
 
-	InitMaterializedSRF(fcinfo, 0);
-	ruleset_eval(cm, row, &res);
+	if (rsinfo == NULL || !IsA(rsinfo, ReturnSetInfo) ||
+		(rsinfo->allowedModes & SFRM_Materialize) == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("set-valued function called in context that cannot accept a set")));
+
+	/*
+	 * Not InitMaterializedSRF: it runs get_call_result_type in per-query
+	 * memory on every call, garbage that a SELECT-list call over a million
+	 * leads never frees.  The descriptor is built once per call site; each
+	 * call hands the executor a copy, which it frees.
+	 */
+	if (cc->explain_desc == NULL)
+	{
+		TupleDesc	desc;
+
+		if (get_call_result_type(fcinfo, NULL, &desc) != TYPEFUNC_COMPOSITE)
+			elog(ERROR, "return type must be a row type");
+		old = MemoryContextSwitchTo(fcinfo->flinfo->fn_mcxt);
+		cc->explain_desc = CreateTupleDescCopy(BlessTupleDesc(desc));
+		MemoryContextSwitchTo(old);
+	}
+	old = MemoryContextSwitchTo(rsinfo->econtext->ecxt_per_query_memory);
+	rsinfo->returnMode = SFRM_Materialize;
+	rsinfo->setResult = tuplestore_begin_heap(false, false, work_mem);
+	rsinfo->setDesc = CreateTupleDescCopy(cc->explain_desc);
+	MemoryContextSwitchTo(old);
+
+	ruleset_row_tuple(row, &tuple);
+	ruleset_eval(cm, &tuple, &res);
 	for (int i = 0; i < cm->nactive; i++)
 	{
 		RuleDef    *r;
@@ -208,6 +245,7 @@ Datum
 leadqual_qualify(PG_FUNCTION_ARGS)
 {
 	HeapTupleHeader row;
+	HeapTupleData tuple;
 	CompiledModel *cm;
 	const char *framework;
 	FrameworkDef *fdef;
@@ -251,7 +289,8 @@ leadqual_qualify(PG_FUNCTION_ARGS)
 	resdesc = BlessTupleDesc(resdesc);
 
 	met = palloc(Max(fdef->ncriteria, 1) * sizeof(bool));
-	ruleset_eval_framework(cm, row, fw, met);
+	ruleset_row_tuple(row, &tuple);
+	ruleset_eval_framework(cm, &tuple, fw, met);
 	missing = initArrayResult(TEXTOID, CurrentMemoryContext, false);
 	for (int i = 0; i < fdef->ncriteria; i++)
 	{

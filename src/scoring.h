@@ -16,7 +16,7 @@ typedef enum Stage
 extern const char *const stage_labels[NUM_STAGES];
 
 /* Evaluates the rules over row and classifies it; res receives the points. */
-extern Stage scoring_classify(CompiledModel *cm, HeapTupleHeader row, LeadResult *res);
+extern Stage scoring_classify(CompiledModel *cm, HeapTuple row, LeadResult *res);
 
 /* The enum value of a stage (leadqual.stage), and a label's stage (-1 if none). */
 extern Datum stage_datum(Stage stage);

@@ -76,7 +76,7 @@ END $$;
 CREATE FUNCTION leadqual.check_predicate(model text, label text, attribute text, op text, value text)
     RETURNS text AS 'MODULE_PATHNAME', 'leadqual_check_predicate' LANGUAGE C STABLE;
 
-CREATE FUNCTION leadqual.find_rule_problems()
+CREATE FUNCTION leadqual.find_rule_problems(models text[] DEFAULT NULL)
 RETURNS TABLE (model text, kind text, rule_id bigint, name text, attribute text,
                problem text, sqlstate text)
 LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
@@ -84,30 +84,36 @@ DECLARE
     r record;
 BEGIN
     FOR r IN SELECT x.model, x.rule_id, x.name, x.attribute, x.op, x.value
-               FROM leadqual.rules x WHERE x.enabled ORDER BY x.model, x.rule_id LOOP
+               FROM leadqual.rules x
+              WHERE x.enabled AND (models IS NULL OR x.model = ANY (models))
+              ORDER BY x.model, x.rule_id LOOP
         BEGIN
             PERFORM leadqual.check_predicate(r.model, format('rule %I of model %I', r.name, r.model),
                                              r.attribute, r.op, r.value);
         EXCEPTION WHEN OTHERS THEN
             model := r.model; kind := 'rule'; rule_id := r.rule_id; name := r.name;
-            attribute := r.attribute; problem := SQLERRM; sqlstate := SQLSTATE;
+            attribute := r.attribute; problem := SQLERRM;
+            find_rule_problems.sqlstate := SQLSTATE;  -- the OUT column, not the handler's constant
             RETURN NEXT;
         END;
     END LOOP;
     FOR r IN SELECT x.model, x.framework, x.criterion, x.attribute, x.op, x.value
-               FROM leadqual.criterion_checks x ORDER BY 1, 2, 3 LOOP
+               FROM leadqual.criterion_checks x
+              WHERE models IS NULL OR x.model = ANY (models) ORDER BY 1, 2, 3 LOOP
         BEGIN
             PERFORM leadqual.check_predicate(r.model, format('criterion check %s.%s', r.framework, r.criterion),
                                              r.attribute, r.op, r.value);
         EXCEPTION WHEN OTHERS THEN
             model := r.model; kind := 'criterion check'; rule_id := NULL;
             name := r.framework || '.' || r.criterion;
-            attribute := r.attribute; problem := SQLERRM; sqlstate := SQLSTATE;
+            attribute := r.attribute; problem := SQLERRM;
+            find_rule_problems.sqlstate := SQLSTATE;  -- the OUT column, not the handler's constant
             RETURN NEXT;
         END;
     END LOOP;
     FOR r IN SELECT m.model, m.lead_table::oid AS relid, m.engagement_column
-               FROM leadqual.models m ORDER BY 1 LOOP
+               FROM leadqual.models m
+              WHERE models IS NULL OR m.model = ANY (models) ORDER BY 1 LOOP
         IF NOT EXISTS (SELECT FROM pg_catalog.pg_class c WHERE c.oid = r.relid) THEN
             model := r.model; kind := 'model'; rule_id := NULL; name := r.model;
             attribute := NULL; problem := 'lead table does not exist'; sqlstate := '42P01';
@@ -124,7 +130,7 @@ BEGIN
     END LOOP;
 END $$;
 
-CREATE VIEW leadqual.rule_problems AS SELECT * FROM leadqual.find_rule_problems();
+CREATE VIEW leadqual.rule_problems AS SELECT * FROM leadqual.find_rule_problems(NULL);
 GRANT SELECT ON leadqual.rule_problems TO PUBLIC;
 
 CREATE FUNCTION leadqual.ddl_guard_enabled() RETURNS boolean
@@ -135,18 +141,35 @@ CREATE FUNCTION leadqual.ddl_guard() RETURNS event_trigger
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     broken text;
+    affected text[];
 BEGIN
     -- the extension itself is being dropped
-    IF to_regclass('leadqual.rules') IS NULL OR to_regprocedure('leadqual.find_rule_problems()') IS NULL
+    IF to_regclass('leadqual.rules') IS NULL OR to_regprocedure('leadqual.find_rule_problems(text[])') IS NULL
        OR to_regprocedure('leadqual.ddl_guard_enabled()') IS NULL THEN
         RETURN;
     END IF;
     IF NOT leadqual.ddl_guard_enabled() THEN
         RETURN;
     END IF;
-    SELECT string_agg(format('%s %s of model %s (%s)', p.kind, quote_ident(p.name),
-                             quote_ident(p.model), p.problem), '; ')
-      INTO broken FROM leadqual.find_rule_problems() p;
+    -- only the models this command touches: a rule broken earlier (guard off) must not
+    -- block unrelated DDL.  A type or domain change may reach any lead table.
+    IF tg_event = 'sql_drop' THEN
+        SELECT array_agg(DISTINCT m.model) INTO affected
+          FROM leadqual.models m JOIN pg_event_trigger_dropped_objects() d
+            ON d.classid = 'pg_class'::regclass AND d.objid = m.lead_table::oid;
+    ELSE
+        SELECT array_agg(DISTINCT m.model) INTO affected
+          FROM leadqual.models m JOIN pg_event_trigger_ddl_commands() c
+            ON (c.classid = 'pg_class'::regclass AND c.objid = m.lead_table::oid)
+            OR c.classid = 'pg_type'::regclass;
+    END IF;
+    IF affected IS NULL THEN
+        RETURN;
+    END IF;
+    SELECT string_agg(CASE p.kind WHEN 'model' THEN format('model "%s" (%s)', p.model, p.problem)
+                      ELSE format('%s "%s" of model "%s" (%s)', p.kind, p.name, p.model, p.problem) END,
+                      '; ')
+      INTO broken FROM leadqual.find_rule_problems(affected) p;
     IF broken IS NOT NULL THEN
         RAISE EXCEPTION 'leadqual: % would break scoring: %', tg_tag, broken
             USING ERRCODE = 'dependent_objects_still_exist',

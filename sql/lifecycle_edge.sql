@@ -1,0 +1,285 @@
+-- lifecycle_edge: a lead is never lost; manual decisions at the edges; history exact;
+-- privileges; attach and rescore refusals
+SET leadqual.actor = 'edge';
+CREATE TABLE odd_leads (
+    id           bigint PRIMARY KEY,
+    name         text,
+    title        varchar(200),
+    country      text,
+    employees    int,
+    big          bigint,
+    revenue      float8,
+    ratio        real,
+    amount       numeric,
+    note         text,
+    score        double precision,
+    stage        leadqual.stage,
+    stage_locked boolean                 -- nullable: the trigger always fills it
+);
+INSERT INTO leadqual.models (model, lead_table, mql_threshold, fit_threshold)
+VALUES ('odd', 'odd_leads', 10, 0);
+INSERT INTO leadqual.rules (model, name, category, attribute, op, value, points, knockout) VALUES
+ ('odd', 'head', 'fit', 'title', 'ilike', '%head%', 5, false),
+ ('odd', 'umlaut', 'fit', 'name', 'regex', 'ö', 2, false),
+ ('odd', 'rocket', 'intent', 'name', 'like', '%🚀%', 3, false),
+ ('odd', 'dach', 'fit', 'country', 'in', '{DE,AT,CH,""}', 1, false),
+ ('odd', 'size', 'fit', 'employees', 'between', '{50,5000}', 4, false),
+ ('odd', 'huge id', 'intent', 'big', 'gt', '1000000000000000', 1, false),
+ ('odd', 'rich', 'fit', 'revenue', 'ge', '1000000', 3, false),
+ ('odd', 'in debt', 'fit', 'revenue', 'lt', '0', -20, false),
+ ('odd', 'ratio', 'intent', 'ratio', 'gt', '0.5', 1, false),
+ ('odd', 'amount', 'intent', 'amount', 'ge', '100', 1, false),
+ ('odd', 'no note', 'intent', 'note', 'is_null', NULL, -1, false),
+ ('odd', 'long note', 'intent', 'note', 'regex', 'x{200}', 2, false),
+ ('odd', 'empty title', 'fit', 'title', 'eq', '', 0, true);
+SELECT leadqual.attach('odd_leads', 'odd');
+-- every insert succeeds and every lead gets a score and a stage
+INSERT INTO odd_leads (id) VALUES (1);
+INSERT INTO odd_leads (id, name, title, country, note) VALUES (2, '', '', '', '');
+INSERT INTO odd_leads (id, revenue, ratio, amount) VALUES
+ (3, 1e308, 3.4e38, 1e1000),
+ (4, -1e308, -3.4e38, -1e1000),
+ (5, 'NaN', 'NaN', 'NaN'),
+ (6, 'Infinity', 'Infinity', 'Infinity'),
+ (7, '-Infinity', '-Infinity', '-Infinity');
+INSERT INTO odd_leads (id, employees, big) VALUES
+ (8, 2147483647, 9223372036854775807),
+ (9, -2147483648, -9223372036854775808);
+INSERT INTO odd_leads (id, name, title, country) VALUES
+ (10, 'Größe Straße', 'Head of Einkauf', 'AT'),
+ (11, 'Rocket 🚀 Ltd 😀', 'HEAD OF 🚀', 'CH'),
+ (12, E'tab\there\nnewline', 'head' || chr(160) || 'of', 'DE');
+INSERT INTO odd_leads (id, note, title) VALUES (13, repeat('x', 100000), repeat('Head ', 40));
+-- a long note that does not compress: stored out of line, read back on UPDATE
+INSERT INTO odd_leads (id, note)
+SELECT 14, string_agg(md5(i::text), '') || repeat('x', 1000) FROM generate_series(1, 3000) i;
+SELECT id, score, stage, stage_locked FROM odd_leads ORDER BY id;
+SELECT count(*) AS leads, count(score) AS scored, count(stage) AS staged,
+       bool_and(score = leadqual.score(l, 'odd')) AS scores_agree,
+       bool_and(stage = leadqual.classify(l, 'odd')) AS stages_agree
+  FROM odd_leads l;
+SELECT pg_column_size(note) < 100000 AS toasted FROM odd_leads WHERE id = 14;
+UPDATE odd_leads SET country = 'DE' WHERE id IN (13, 14);
+SELECT id, score, stage FROM odd_leads WHERE id IN (13, 14) ORDER BY id;
+SELECT count(*) AS history_rows, count(DISTINCT lead_id) AS leads
+  FROM leadqual.stage_history WHERE lead_table = 'odd_leads'::regclass;
+-- COPY goes through the trigger and scores every row
+COPY odd_leads (id, name, title, country, employees, revenue, note) FROM STDIN WITH (FORMAT csv);
+20,Anna Größe,Head of IT,DE,200,2000000,
+21,,,,,,
+22,"Quote ""🚀""",intern,US,-1,NaN,x
+23,Dora,,,,-5,""
+\.
+SELECT id, score, stage, stage_locked FROM odd_leads WHERE id >= 20 ORDER BY id;
+SELECT lead_id, old_stage, new_stage, score, manual, changed_by FROM leadqual.stage_history
+ WHERE lead_table = 'odd_leads'::regclass AND lead_id::int >= 20 ORDER BY id;
+
+-- a stage column of type text
+CREATE TABLE text_leads (
+    id     int PRIMARY KEY,
+    title  text,
+    score  real,
+    stage  text,
+    locked boolean NOT NULL DEFAULT false
+);
+INSERT INTO leadqual.models (model, lead_table, mql_threshold) VALUES ('text', 'text_leads', 5);
+INSERT INTO leadqual.rules (model, name, attribute, op, value, points)
+VALUES ('text', 'head', 'title', 'ilike', '%head%', 5),
+       ('text', 'tenth', 'title', 'ilike', '%e%', 0.1);  -- a real column rounds 5.1
+SELECT leadqual.attach('text_leads', 'text', locked_column => 'locked');
+INSERT INTO text_leads (id, title) VALUES (1, 'Head of IT'), (2, 'Clerk');
+INSERT INTO text_leads (id, title, stage) VALUES (3, 'Clerk', 'won');
+INSERT INTO text_leads (id, title, stage) VALUES (4, 'Clerk', 'hot');
+INSERT INTO text_leads (id, title, stage) VALUES (4, 'Clerk', 'MQL');
+UPDATE text_leads SET stage = 'hot' WHERE id = 1;
+UPDATE text_leads SET title = 'Head of Sales' WHERE id = 2;
+SELECT * FROM text_leads ORDER BY id;
+SELECT lead_id, old_stage, new_stage, score, manual FROM leadqual.stage_history
+ WHERE lead_table = 'text_leads'::regclass ORDER BY id;
+
+-- manual decisions, locks and history, step by step
+CREATE TABLE deals (
+    id           int PRIMARY KEY,
+    title        text,
+    budget_ok    boolean NOT NULL DEFAULT false,
+    score        float8,
+    stage        leadqual.stage,
+    stage_locked boolean NOT NULL DEFAULT false
+);
+INSERT INTO leadqual.models (model, lead_table, mql_threshold, fit_threshold, framework)
+VALUES ('deals', 'deals', 10, 0, 'bant');
+INSERT INTO leadqual.rules (model, name, attribute, op, value, points, knockout) VALUES
+ ('deals', 'head', 'title', 'ilike', '%head%', 10, false),
+ ('deals', 'ceo', 'title', 'eq', 'CEO', 20, false),
+ ('deals', 'intern', 'title', 'ilike', '%intern%', 0, true);
+INSERT INTO leadqual.criterion_checks (model, framework, criterion, attribute, op, value) VALUES
+ ('deals', 'bant', 'budget', 'budget_ok', 'eq', 'true'),
+ ('deals', 'bant', 'authority', 'title', 'not_null', NULL),
+ ('deals', 'bant', 'need', 'title', 'not_null', NULL),
+ ('deals', 'bant', 'timeline', 'title', 'not_null', NULL);
+SELECT leadqual.attach('deals', 'deals');
+CREATE VIEW deal_history AS
+SELECT lead_id, old_stage, new_stage, score, manual, changed_by
+  FROM leadqual.stage_history WHERE lead_table = 'deals'::regclass;
+CREATE TABLE seen_history (id bigint);
+-- the history rows written since the last call
+CREATE FUNCTION new_history() RETURNS TABLE (lead_id text, old_stage leadqual.stage,
+    new_stage leadqual.stage, score float8, manual boolean, changed_by text)
+LANGUAGE sql AS $$
+    WITH n AS (SELECT h.* FROM leadqual.stage_history h
+                WHERE h.lead_table = 'deals'::regclass
+                  AND h.id > (SELECT coalesce(max(s.id), 0) FROM seen_history s)),
+         m AS (INSERT INTO seen_history SELECT max(n.id) FROM n WHERE EXISTS (SELECT FROM n))
+    SELECT n.lead_id, n.old_stage, n.new_stage, n.score, n.manual, n.changed_by
+      FROM n ORDER BY n.id
+$$;
+INSERT INTO deals (id, title) VALUES (1, 'Head of IT'), (2, 'Clerk'), (3, 'Intern');
+SELECT * FROM new_history();
+-- upsert: the new row's supplied stage is a person's decision
+INSERT INTO deals (id, title, stage) VALUES (2, 'Clerk', 'mql')
+    ON CONFLICT (id) DO UPDATE SET stage = excluded.stage;
+SELECT * FROM new_history();
+-- ... and so is SET stage = excluded.stage when the row supplied none: excluded holds
+-- the stage the BEFORE INSERT trigger computed, and the SET list names the column
+INSERT INTO deals (id, title) VALUES (1, 'Head of IT')
+    ON CONFLICT (id) DO UPDATE SET stage = excluded.stage;
+SELECT * FROM new_history();
+SELECT id, score, stage, stage_locked FROM deals ORDER BY id;
+-- an upsert that does not name the stage leaves automation in charge
+SET leadqual.actor = 'crm sync';
+INSERT INTO deals (id, title) VALUES (3, 'Head of Interns'), (4, 'CEO')
+    ON CONFLICT (id) DO UPDATE SET title = excluded.title;
+SELECT * FROM new_history();
+-- ON CONFLICT DO NOTHING of an existing lead writes no history
+INSERT INTO deals (id, title, stage) VALUES (3, 'CEO', 'won') ON CONFLICT DO NOTHING;
+INSERT INTO deals (id, title) VALUES (4, 'Clerk') ON CONFLICT (id) DO NOTHING;
+SELECT * FROM new_history();
+-- SET stage = stage is a person's decision: the lead is locked, no history (unchanged)
+UPDATE deals SET stage = stage WHERE id = 4;
+SELECT * FROM new_history();
+SELECT id, score, stage, stage_locked FROM deals WHERE id = 4;
+-- a locked lead keeps its stage when its data changes; its score is recomputed
+UPDATE deals SET title = 'Intern' WHERE id = 4;
+UPDATE deals SET title = 'Clerk' WHERE id = 2;
+SELECT * FROM new_history();
+SELECT id, score, stage, stage_locked FROM deals ORDER BY id;
+-- sql, won and lost are never moved by automation, even unlocked
+SET leadqual.actor = 'sales: Maria';
+UPDATE deals SET stage = NULL WHERE id = 1;          -- releases the upsert's lock
+SET leadqual.actor = 'crm sync';
+UPDATE deals SET budget_ok = true WHERE id = 1;     -- mql -> sql (automatic)
+SELECT id, score, stage, stage_locked FROM deals WHERE id = 1;
+SELECT * FROM new_history();
+UPDATE deals SET title = 'Intern', budget_ok = false WHERE id = 1;
+SET leadqual.actor = 'sales: Maria';
+UPDATE deals SET stage = 'lost' WHERE id = 3;
+SET leadqual.actor = 'crm sync';
+UPDATE deals SET title = 'CEO' WHERE id = 3;
+SELECT * FROM new_history();
+SELECT id, score, stage, stage_locked FROM deals ORDER BY id;
+-- a person releases the lock: automation classifies again
+SET leadqual.actor = 'sales: Maria';
+UPDATE deals SET stage = NULL WHERE id IN (2, 3, 4);
+UPDATE deals SET stage = NULL, stage_locked = true WHERE id = 1;
+SELECT * FROM new_history();
+SELECT id, score, stage, stage_locked FROM deals ORDER BY id;
+-- stage_locked itself is no decision: setting it without a stage changes nothing
+UPDATE deals SET stage_locked = true WHERE id = 2;
+SELECT id, stage, stage_locked FROM deals WHERE id = 2;
+-- a changed key: old and new rows are paired by position, the history follows the key
+UPDATE deals SET id = 40, stage = 'won' WHERE id = 4;
+SELECT * FROM new_history();
+UPDATE deals SET id = 4 WHERE id = 40;
+-- a rolled-back insert or update leaves no history
+BEGIN;
+INSERT INTO deals (id, title) VALUES (5, 'CEO');
+UPDATE deals SET stage = 'won' WHERE id = 2;
+ROLLBACK;
+BEGIN;
+INSERT INTO deals (id, title) VALUES (6, 'CEO');
+SAVEPOINT s;
+UPDATE deals SET stage = 'won' WHERE id = 6;
+ROLLBACK TO s;
+COMMIT;
+SELECT * FROM new_history();
+-- deleting a lead keeps its history; forget erases it
+DELETE FROM deals WHERE id = 6;
+SELECT count(*) FROM deal_history WHERE lead_id = '6';
+SELECT leadqual.forget('deals', '6');
+SELECT leadqual.forget('deals', '6');
+SELECT count(*) FROM deal_history WHERE lead_id = '6';
+SELECT count(*) > 0 AS others_kept FROM deal_history;
+
+-- an ordinary role may write leads without any grant on stage_history
+RESET leadqual.actor;
+CREATE ROLE regress_lq_writer;
+GRANT SELECT, INSERT, UPDATE ON deals TO regress_lq_writer;
+SET ROLE regress_lq_writer;
+INSERT INTO deals (id, title) VALUES (7, 'Head of Ops');
+UPDATE deals SET stage = 'won' WHERE id = 7;
+SELECT count(*) FROM leadqual.stage_history;
+INSERT INTO leadqual.stage_history (lead_table, lead_id) VALUES ('deals', '7');
+UPDATE leadqual.stage_history SET new_stage = 'won';
+DELETE FROM leadqual.stage_history;
+SELECT leadqual.forget('deals', '7');
+RESET ROLE;
+SELECT * FROM new_history();
+REVOKE ALL ON deals FROM regress_lq_writer;
+DROP ROLE regress_lq_writer;
+
+-- attach refusals
+CREATE TABLE bad (id int PRIMARY KEY, score float8, stage leadqual.stage, stage_locked boolean);
+INSERT INTO leadqual.models (model, lead_table) VALUES ('bad', 'bad');
+SELECT leadqual.attach('bad', 'bad', stage_column => 'phase');
+ALTER TABLE bad ALTER COLUMN stage SET DEFAULT 'nurture';
+SELECT leadqual.attach('bad', 'bad');
+ALTER TABLE bad ALTER COLUMN stage DROP DEFAULT;
+ALTER TABLE bad ADD COLUMN score_txt text;
+SELECT leadqual.attach('bad', 'bad', score_column => 'score_txt');
+SELECT leadqual.attach('bad', 'bad', locked_column => 'is_locked');
+SELECT leadqual.attach('bad', 'bad', locked_column => 'score_txt');
+SELECT leadqual.attach('bad', 'bad', score_column => 'score', stage_column => 'score');
+CREATE VIEW bad_view AS SELECT * FROM bad;
+UPDATE leadqual.models SET lead_table = 'bad_view' WHERE model = 'bad';
+SELECT leadqual.attach('bad_view', 'bad');
+SELECT leadqual.attach(NULL, 'bad');
+SELECT leadqual.attach('bad', NULL);
+SELECT leadqual.attach('bad', 'bad', score_column => NULL);
+SELECT leadqual.attach('bad', 'nope');
+SELECT leadqual.attach('no_such_table', 'bad');
+SELECT count(*) FROM leadqual.attachments WHERE lead_table::text LIKE 'bad%';
+SELECT count(*) FROM pg_trigger WHERE tgrelid = 'bad'::regclass;
+SELECT leadqual.detach(NULL);
+
+-- rescore refusals
+CALL leadqual.rescore('bad');
+CALL leadqual.rescore('deals', 0);
+CALL leadqual.rescore('deals', -1);
+CALL leadqual.rescore(NULL);
+CALL leadqual.rescore('deals', NULL);
+
+-- rescore writes nothing when nothing changed
+CREATE TEMP TABLE before AS SELECT id, xmin::text AS x FROM deals;
+SELECT count(*) AS history_before FROM leadqual.stage_history \gset
+CALL leadqual.rescore('deals', 2);
+SELECT count(*) AS rows_rewritten FROM deals d JOIN before b USING (id) WHERE d.xmin::text <> b.x;
+SELECT count(*) - :history_before AS new_history_rows FROM leadqual.stage_history;
+-- after a rule change only the rows whose score or stage moves are written
+UPDATE leadqual.rules SET points = 5 WHERE model = 'deals' AND name = 'ceo';
+CALL leadqual.rescore('deals', 2);
+SELECT d.id, d.score, d.stage, d.stage_locked, d.xmin::text <> b.x AS rewritten
+  FROM deals d JOIN before b USING (id) ORDER BY id;
+SELECT * FROM new_history();
+-- an empty table
+CREATE TABLE empty_leads (id int PRIMARY KEY, score float8, stage leadqual.stage, stage_locked boolean);
+INSERT INTO leadqual.models (model, lead_table) VALUES ('empty', 'empty_leads');
+SELECT leadqual.attach('empty_leads', 'empty');
+CALL leadqual.rescore('empty_leads');
+-- a real score column: rescore compares the score as the column stores it
+CALL leadqual.rescore('text_leads');
+-- detach leaves the data and the history; later writes are not scored
+SELECT leadqual.detach('text_leads');
+INSERT INTO text_leads (id, title) VALUES (9, 'Head');
+SELECT * FROM text_leads WHERE id = 9;
+CALL leadqual.rescore('text_leads');
+RESET leadqual.actor;
