@@ -66,10 +66,11 @@ SELECT count(*) AS updates, count(DISTINCT id) AS leads FROM upd_log;
 DROP TRIGGER log_upd ON ev_leads;
 SELECT count(*) AS history_rows_for_copy FROM leadqual.stage_history
  WHERE lead_table = 'ev_leads'::regclass AND lead_id::bigint >= 1000 AND old_stage IS NOT NULL;
--- the engagement written equals the aggregate over the events
+-- the engagement written equals the aggregate over the events (now() moved on a
+-- little since they were written: decay of at most a few seconds)
 SELECT count(*) AS mismatches FROM ev_leads l
  WHERE abs(l.engagement - coalesce((SELECT leadqual.engagement(e.event_type, e.occurred_at, 'ev')
-                                     FROM ev_events e WHERE e.lead_id = l.id), 0)) > 1e-6;
+                                     FROM ev_events e WHERE e.lead_id = l.id), 0)) > 1e-3;
 -- rescore brings decay up to date
 UPDATE ev_leads SET engagement = 999 WHERE id = 1;
 SELECT id, engagement >= 999 AS stale FROM ev_leads WHERE id = 1;

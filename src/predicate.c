@@ -13,6 +13,7 @@
 #include "catalog/pg_type.h"
 #include "common/hashfn.h"
 #include "fmgr.h"
+#include "lib/stringinfo.h"
 #include "mb/pg_wchar.h"
 #include "miscadmin.h"
 #include "parser/parse_coerce.h"
@@ -49,6 +50,21 @@ typedef struct Key
 	Datum		d;				/* the datum itself (generic, patterns) */
 } Key;
 
+/*
+ * Patterns that are only literals — LIKE '%head of%', regex '@(gmail|yahoo)\.' —
+ * are matched by searching bytes, without the LIKE or regex engine.
+ */
+typedef enum LiteralMatch
+{
+	LIT_NONE,					/* not literal: use the engine */
+	LIT_CONTAINS,
+	LIT_PREFIX,
+	LIT_SUFFIX,
+	LIT_EQUALS
+} LiteralMatch;
+
+#define MAX_LITERALS 64
+
 typedef struct Predicate
 {
 	int			index;			/* position in the caller's spec array */
@@ -57,6 +73,10 @@ typedef struct Predicate
 	Key		   *keys;			/* the value(s) to compare with */
 	Datum		pattern;		/* like/ilike: text pattern (lowered for ilike) */
 	regex_t    *re;				/* regex/iregex */
+	LiteralMatch lit;			/* literal fast path, if any */
+	int			nlits;
+	char	  **lits;			/* any of these (lower-cased for iregex) */
+	int		   *litlens;
 } Predicate;
 
 /* eq/in/not_in values of one column, hashed: value -> predicates. */
@@ -105,6 +125,7 @@ typedef struct ColumnPlan
 	bool		need_lower;		/* some ilike predicate reads lower(value) */
 	bool		ascii_lower_ok; /* lower() of ASCII is plain ASCII folding */
 	bool		need_wchar;		/* some regex predicate reads the value */
+	bool		need_ascii_lower;	/* some iregex is matched on ASCII-folded bytes */
 
 	int			nnull;			/* is_null predicates */
 	int		   *null_preds;
@@ -645,6 +666,246 @@ InitColumn(ColumnPlan *col, ParsedSpec *ps)
 		fmgr_info_copy(&col->hashfn, &tce->hash_proc_finfo, CurrentMemoryContext);
 }
 
+/* Is a LIKE pattern '%lit%', 'lit%', '%lit' or 'lit' (no _ or escapes inside)? */
+static void
+LiteralLike(Predicate *p)
+{
+	text	   *pat = DatumGetTextPP(p->pattern);
+	const char *s = VARDATA_ANY(pat);
+	int			len = VARSIZE_ANY_EXHDR(pat);
+	bool		leading = false;
+	bool		trailing = false;
+
+	while (len > 0 && s[0] == '%')
+	{
+		leading = true;
+		s++;
+		len--;
+	}
+	while (len > 0 && s[len - 1] == '%')
+	{
+		trailing = true;
+		len--;
+	}
+	for (int i = 0; i < len; i++)
+		if (s[i] == '%' || s[i] == '_' || s[i] == '\\')
+			return;
+	p->lit = leading && trailing ? LIT_CONTAINS : leading ? LIT_SUFFIX :
+		trailing ? LIT_PREFIX : LIT_EQUALS;
+	if (leading && !trailing && len == 0)
+		p->lit = LIT_CONTAINS;	/* '%' alone */
+	p->nlits = 1;
+	p->lits = palloc(sizeof(char *));
+	p->litlens = palloc(sizeof(int));
+	p->lits[0] = pnstrdup(s, len);
+	p->litlens[0] = len;
+}
+
+/* Appends one literal character to every alternative built so far. */
+static void
+AppendToAll(StringInfo alts, int nalts, char c)
+{
+	for (int i = 0; i < nalts; i++)
+		appendStringInfoChar(&alts[i], c);
+}
+
+/*
+ * Is a regex only literals: ['^'] (literal | '(' ['?:'] lit ('|' lit)* ')')* ['$'],
+ * or lit ('|' lit)* at top level?  Expands it into the strings it matches.
+ * Escaped punctuation (\.) is literal; any other metacharacter or escape
+ * (\m, \d, [, *, ...) leaves the pattern to the regex engine.
+ */
+static void
+LiteralRegex(Predicate *p, const char *pat, bool icase)
+{
+	int			len = strlen(pat);
+	bool		anchored_start = false;
+	bool		anchored_end = false;
+	StringInfoData alts[MAX_LITERALS];
+	int			nalts = 1;
+	int			i = 0;
+
+	if (len > 0 && pat[0] == '^')
+	{
+		anchored_start = true;
+		i = 1;
+	}
+	if (len > i && pat[len - 1] == '$' && (len < 2 || pat[len - 2] != '\\'))
+	{
+		anchored_end = true;
+		len--;
+	}
+	initStringInfo(&alts[0]);
+
+	/* top-level alternation of plain literals: a|b|c */
+	if (!anchored_start && !anchored_end && strchr(pat, '|') && !strchr(pat, '('))
+	{
+		nalts = 0;
+		for (const char *start = pat;; start++)
+		{
+			const char *bar = strchr(start, '|');
+			int			l = bar ? bar - start : (int) strlen(start);
+
+			if (nalts == MAX_LITERALS)
+				return;
+			for (int k = 0; k < l; k++)
+				if (strchr("\\.[]()*+?{}^$", start[k]))
+					return;
+			initStringInfo(&alts[nalts]);
+			appendBinaryStringInfo(&alts[nalts], start, l);
+			nalts++;
+			if (!bar)
+				break;
+			start = bar;
+		}
+		i = len;
+	}
+
+	while (i < len)
+	{
+		char		c = pat[i];
+
+		if (c == '\\')
+		{
+			if (i + 1 >= len || isalnum((unsigned char) pat[i + 1]))
+				return;
+			AppendToAll(alts, nalts, pat[i + 1]);
+			i += 2;
+		}
+		else if (c == '(')
+		{
+			/* one group of literal alternatives: multiply what we have */
+			StringInfoData opts[MAX_LITERALS];
+			int			nopts = 1;
+			int			nnew;
+			StringInfoData next[MAX_LITERALS];
+
+			i++;
+			if (i + 1 < len && pat[i] == '?' && pat[i + 1] == ':')
+				i += 2;
+			else if (i < len && pat[i] == '?')
+				return;
+			initStringInfo(&opts[0]);
+			for (;;)
+			{
+				if (i >= len)
+					return;
+				c = pat[i];
+				if (c == ')')
+				{
+					i++;
+					break;
+				}
+				if (c == '|')
+				{
+					if (nopts == MAX_LITERALS)
+						return;
+					initStringInfo(&opts[nopts++]);
+					i++;
+				}
+				else if (c == '\\')
+				{
+					if (i + 1 >= len || isalnum((unsigned char) pat[i + 1]))
+						return;
+					appendStringInfoChar(&opts[nopts - 1], pat[i + 1]);
+					i += 2;
+				}
+				else if (strchr(".[]()*+?{}^$", c))
+					return;
+				else
+				{
+					appendStringInfoChar(&opts[nopts - 1], c);
+					i++;
+				}
+			}
+			if (nalts * nopts > MAX_LITERALS)
+				return;
+			nnew = 0;
+			for (int a = 0; a < nalts; a++)
+				for (int o = 0; o < nopts; o++)
+				{
+					initStringInfo(&next[nnew]);
+					appendBinaryStringInfo(&next[nnew], alts[a].data, alts[a].len);
+					appendBinaryStringInfo(&next[nnew], opts[o].data, opts[o].len);
+					nnew++;
+				}
+			for (int a = 0; a < nnew; a++)
+				alts[a] = next[a];
+			nalts = nnew;
+		}
+		else if (strchr(".[]()*+?{}^$|", c))
+			return;
+		else
+		{
+			AppendToAll(alts, nalts, c);
+			i++;
+		}
+	}
+
+	if (icase)
+		for (int a = 0; a < nalts; a++)
+			for (int k = 0; k < alts[a].len; k++)
+			{
+				if ((unsigned char) alts[a].data[k] >= 0x80)
+					return;		/* ASCII folding only */
+				alts[a].data[k] = pg_ascii_tolower((unsigned char) alts[a].data[k]);
+			}
+	p->lit = anchored_start && anchored_end ? LIT_EQUALS : anchored_start ? LIT_PREFIX :
+		anchored_end ? LIT_SUFFIX : LIT_CONTAINS;
+	p->nlits = nalts;
+	p->lits = palloc(nalts * sizeof(char *));
+	p->litlens = palloc(nalts * sizeof(int));
+	for (int a = 0; a < nalts; a++)
+	{
+		p->lits[a] = alts[a].data;
+		p->litlens[a] = alts[a].len;
+	}
+}
+
+/* Does s contain, start with, end with or equal one of p's literals? */
+static bool
+MatchLiterals(Predicate *p, const char *s, int len)
+{
+	for (int a = 0; a < p->nlits; a++)
+	{
+		const char *lit = p->lits[a];
+		int			l = p->litlens[a];
+
+		if (l > len)
+			continue;
+		switch (p->lit)
+		{
+			case LIT_EQUALS:
+				if (l == len && memcmp(s, lit, l) == 0)
+					return true;
+				break;
+			case LIT_PREFIX:
+				if (memcmp(s, lit, l) == 0)
+					return true;
+				break;
+			case LIT_SUFFIX:
+				if (memcmp(s + len - l, lit, l) == 0)
+					return true;
+				break;
+			case LIT_CONTAINS:
+				if (l == 0)
+					return true;
+				for (const char *c = s; c <= s + len - l; c++)
+				{
+					c = memchr(c, lit[0], (s + len - l) - c + 1);
+					if (c == NULL)
+						break;
+					if (memcmp(c, lit, l) == 0)
+						return true;
+				}
+				break;
+			case LIT_NONE:
+				break;
+		}
+	}
+	return false;
+}
+
 PredicateSet *
 predicate_set_compile(TupleDesc tupdesc, PredicateSpec *specs, int n)
 {
@@ -759,11 +1020,26 @@ predicate_set_compile(TupleDesc tupdesc, PredicateSpec *specs, int n)
 			}
 			else
 				p->pattern = PointerGetDatum(ps->pattern);
+			/* byte search is exact in UTF-8 and single-byte encodings */
+			if (GetDatabaseEncoding() == PG_UTF8 || pg_database_encoding_max_length() == 1)
+			{
+				if (ps->op == PRED_LIKE || (ps->op == PRED_ILIKE && col->need_lower))
+					LiteralLike(p);
+				else if (ps->op == PRED_REGEX ||
+						 (ps->op == PRED_IREGEX && AsciiLowerIsPlain(col->collation)))
+					LiteralRegex(p, text_to_cstring(ps->pattern), ps->op == PRED_IREGEX);
+				/* a bpchar's padding: leave char(n) to the engines */
+				if (col->typid == BPCHAROID)
+					p->lit = LIT_NONE;
+			}
 			if (ps->op == PRED_REGEX || ps->op == PRED_IREGEX)
 			{
 				p->re = CompileRegex(ps->pattern, ps->op == PRED_IREGEX, col->collation);
 				set->regexes = lappend(set->regexes, p->re);
-				col->need_wchar = true;
+				if (p->lit == LIT_NONE || ps->op == PRED_IREGEX)
+					col->need_wchar = true; /* iregex falls back on non-ASCII values */
+				if (ps->op == PRED_IREGEX && p->lit != LIT_NONE)
+					col->need_ascii_lower = true;
 			}
 			continue;
 		}
@@ -818,9 +1094,34 @@ LowerValue(ColumnPlan *col, const Key *k)
 	return DirectFunctionCall1Coll(lower, col->collation, k->d);
 }
 
+/* Per-row forms of a string value that several predicates share. */
+typedef struct RowForms
+{
+	Datum		lowered;		/* lower(value), for ilike */
+	const char *folded;			/* ASCII-folded bytes, NULL if the value is not ASCII */
+	pg_wchar   *wdata;			/* for the regex engine, converted on first use */
+	int			wlen;
+} RowForms;
+
+/* The value's bytes with ASCII letters lower-cased; NULL if it is not all ASCII. */
+static const char *
+AsciiFold(const Key *k)
+{
+	char	   *dst = palloc(k->len + 1);
+
+	for (int i = 0; i < k->len; i++)
+	{
+		unsigned char ch = (unsigned char) k->s[i];
+
+		if (ch >= 0x80)
+			return NULL;
+		dst[i] = (ch >= 'A' && ch <= 'Z') ? ch + ('a' - 'A') : ch;
+	}
+	return dst;
+}
+
 static inline bool
-EvalPredicate(ColumnPlan *col, Predicate *p, const Key *k, Datum lowered,
-			  pg_wchar *wdata, int wlen)
+EvalPredicate(ColumnPlan *col, Predicate *p, const Key *k, RowForms *rf)
 {
 	switch (p->op)
 	{
@@ -849,18 +1150,39 @@ EvalPredicate(ColumnPlan *col, Predicate *p, const Key *k, Datum lowered,
 				return p->op == PRED_IN ? found : !found;
 			}
 		case PRED_LIKE:
+			if (p->lit != LIT_NONE)
+				return MatchLiterals(p, k->s, k->len);
 			return DatumGetBool(DirectFunctionCall2Coll(textlike, col->collation,
 														k->d, p->pattern));
 		case PRED_ILIKE:
-			if (lowered != (Datum) 0)
+			if (rf->lowered != (Datum) 0)
+			{
+				if (p->lit != LIT_NONE)
+					return MatchLiterals(p, VARDATA_ANY(DatumGetPointer(rf->lowered)),
+										 VARSIZE_ANY_EXHDR(DatumGetPointer(rf->lowered)));
 				return DatumGetBool(DirectFunctionCall2Coll(textlike, col->collation,
-															lowered, p->pattern));
+															rf->lowered, p->pattern));
+			}
 			return DatumGetBool(DirectFunctionCall2Coll(texticlike, col->collation,
 														k->d, p->pattern));
 		case PRED_REGEX:
 		case PRED_IREGEX:
 			{
-				int			rc = pg_regexec(p->re, wdata, wlen, 0, NULL, 0, NULL, 0);
+				int			rc;
+
+				if (p->lit != LIT_NONE)
+				{
+					if (p->op == PRED_REGEX)
+						return MatchLiterals(p, k->s, k->len);
+					if (rf->folded != NULL)
+						return MatchLiterals(p, rf->folded, k->len);
+				}
+				if (rf->wdata == NULL)
+				{
+					rf->wdata = palloc((k->len + 1) * sizeof(pg_wchar));
+					rf->wlen = pg_mb2wchar_with_len(k->s, rf->wdata, k->len);
+				}
+				rc = pg_regexec(p->re, rf->wdata, rf->wlen, 0, NULL, 0, NULL, 0);
 
 				if (rc == REG_NOMATCH)
 					return false;
@@ -895,9 +1217,7 @@ predicate_set_eval(PredicateSet *set, TupleTableSlot *slot, bool *matched,
 	{
 		ColumnPlan *col = &set->cols[c];
 		Key			k;
-		Datum		lowered = (Datum) 0;
-		pg_wchar   *wdata = NULL;
-		int			wlen = 0;
+		RowForms	rf = {0};
 
 		if (slot->tts_isnull[col->attno - 1])
 		{
@@ -928,17 +1248,14 @@ predicate_set_eval(PredicateSet *set, TupleTableSlot *slot, bool *matched,
 		if (col->npreds == 0)
 			continue;
 		if (col->need_lower)
-			lowered = LowerValue(col, &k);
-		if (col->need_wchar)
-		{
-			wdata = palloc((k.len + 1) * sizeof(pg_wchar));
-			wlen = pg_mb2wchar_with_len(k.s, wdata, k.len);
-		}
+			rf.lowered = LowerValue(col, &k);
+		if (col->need_ascii_lower)
+			rf.folded = AsciiFold(&k);
 		for (int i = 0; i < col->npreds; i++)
 		{
 			Predicate  *p = &col->preds[i];
 
-			matched[p->index] = EvalPredicate(col, p, &k, lowered, wdata, wlen);
+			matched[p->index] = EvalPredicate(col, p, &k, &rf);
 		}
 	}
 	MemoryContextSwitchTo(old);
