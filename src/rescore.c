@@ -17,10 +17,10 @@
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
-#include "utils/resowner.h"
 
 #include "ruleset.h"
 #include "scoring.h"
+#include "subxact.h"
 
 #define RESCORE_TRIES 5
 
@@ -91,41 +91,41 @@ leadqual_rescore_needed(PG_FUNCTION_ARGS)
 	PG_RETURN_BOOL(stage != (int) automatic);
 }
 
+typedef struct BatchStep
+{
+	const char *sql;
+	Oid		   *types;
+	Datum	   *args;
+	const char *nulls;
+	uint64		updated;
+} BatchStep;
+
+static void
+RunBatch(void *arg)
+{
+	BatchStep  *step = (BatchStep *) arg;
+
+	if (SPI_execute_with_args(step->sql, 2, step->types, step->args, step->nulls,
+							  false, 0) != SPI_OK_UPDATE)
+		elog(ERROR, "rescore batch failed");
+	step->updated = SPI_processed;
+}
+
 /* Runs one batch's UPDATE in a subtransaction; false if it hit a lock timeout. */
 static bool
 TryBatch(const char *sql, Oid *types, Datum *args, const char *nulls, uint64 *updated)
 {
-	MemoryContext cxt = CurrentMemoryContext;
-	ResourceOwner owner = CurrentResourceOwner;
-	volatile bool ok = true;
+	BatchStep	step = {sql, types, args, nulls, 0};
+	ErrorData  *edata = subxact_run(RunBatch, &step);
 
-	BeginInternalSubTransaction(NULL);
-	MemoryContextSwitchTo(cxt);
-	PG_TRY();
+	if (edata != NULL)
 	{
-		if (SPI_execute_with_args(sql, 2, types, args, nulls, false, 0) != SPI_OK_UPDATE)
-			elog(ERROR, "rescore batch failed");
-		*updated = SPI_processed;
-		ReleaseCurrentSubTransaction();
-		MemoryContextSwitchTo(cxt);
-		CurrentResourceOwner = owner;
-	}
-	PG_CATCH();
-	{
-		ErrorData  *edata;
-
-		MemoryContextSwitchTo(cxt);
-		edata = CopyErrorData();
-		FlushErrorState();
-		RollbackAndReleaseCurrentSubTransaction();
-		MemoryContextSwitchTo(cxt);
-		CurrentResourceOwner = owner;
 		if (edata->sqlerrcode != ERRCODE_LOCK_NOT_AVAILABLE)
 			ReThrowError(edata);
-		ok = false;
+		return false;
 	}
-	PG_END_TRY();
-	return ok;
+	*updated = step.updated;
+	return true;
 }
 
 static char *

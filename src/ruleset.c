@@ -28,13 +28,13 @@
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
-#include "utils/resowner.h"
 #include "utils/snapmgr.h"
 #include "utils/syscache.h"
 #include "utils/typcache.h"
 
 #include "leadqual.h"
 #include "ruleset.h"
+#include "subxact.h"
 
 typedef struct CachedModel
 {
@@ -346,40 +346,38 @@ RuleSpecs(ModelDef *def, int *idx, int n)
 	return specs;
 }
 
+typedef struct CompileStep
+{
+	TupleDesc	tupdesc;
+	PredicateSpec *specs;
+	int			n;
+	PredicateSet *result;
+} CompileStep;
+
+static void
+RunCompile(void *arg)
+{
+	CompileStep *step = (CompileStep *) arg;
+
+	step->result = predicate_set_compile(step->tupdesc, step->specs, step->n);
+}
+
 /* Runs predicate_set_compile in a subtransaction; false (error swallowed) if it fails. */
 static bool
 TryCompile(TupleDesc tupdesc, PredicateSpec *specs, int n, PredicateSet **result,
 		   char **message)
 {
-	MemoryContext cxt = CurrentMemoryContext;
-	ResourceOwner owner = CurrentResourceOwner;
-	volatile bool ok = true;
+	CompileStep step = {tupdesc, specs, n, NULL};
+	ErrorData  *edata = subxact_run(RunCompile, &step);
 
-	BeginInternalSubTransaction(NULL);
-	MemoryContextSwitchTo(cxt);
-	PG_TRY();
+	if (edata != NULL)
 	{
-		*result = predicate_set_compile(tupdesc, specs, n);
-		ReleaseCurrentSubTransaction();
-		MemoryContextSwitchTo(cxt);
-		CurrentResourceOwner = owner;
-	}
-	PG_CATCH();
-	{
-		ErrorData  *edata;
-
-		MemoryContextSwitchTo(cxt);
-		edata = CopyErrorData();
-		FlushErrorState();
-		RollbackAndReleaseCurrentSubTransaction();
-		MemoryContextSwitchTo(cxt);
-		CurrentResourceOwner = owner;
 		if (message)
 			*message = edata->message;
-		ok = false;
+		return false;
 	}
-	PG_END_TRY();
-	return ok;
+	*result = step.result;
+	return true;
 }
 
 /*

@@ -35,6 +35,14 @@ END $$;
 CREATE TRIGGER protect_attached_model BEFORE DELETE ON leadqual.models
     FOR EACH ROW EXECUTE FUNCTION leadqual.protect_attached_model();
 
+-- The single-column primary key that stage history and events identify a lead by (or NULL).
+CREATE FUNCTION leadqual.primary_key_column(rel regclass) RETURNS name
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT a.attname
+      FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0]
+     WHERE i.indrelid = rel AND i.indisprimary AND i.indnkeyatts = 1
+$$;
+
 CREATE FUNCTION leadqual.attach(lead_table regclass, model text DEFAULT 'default',
                                 score_column name DEFAULT 'score',
                                 stage_column name DEFAULT 'stage',
@@ -67,9 +75,7 @@ BEGIN
         RAISE EXCEPTION '% is already attached', lead_table USING ERRCODE = 'duplicate_object',
             HINT = 'Run leadqual.detach first to attach it differently.';
     END IF;
-    SELECT a.attname INTO key_col
-      FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0]
-     WHERE i.indrelid = lead_table AND i.indisprimary AND i.indnatts = 1;
+    key_col := leadqual.primary_key_column(lead_table);
     IF key_col IS NULL THEN
         RAISE EXCEPTION 'table % has no single-column primary key', lead_table
             USING ERRCODE = 'invalid_table_definition',

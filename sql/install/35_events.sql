@@ -86,9 +86,7 @@ BEGIN
             USING ERRCODE = 'duplicate_object',
                   HINT = 'A model has one events table: load all event kinds into it.';
     END IF;
-    SELECT a.attname INTO lead_key
-      FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0]
-     WHERE i.indrelid = m.lead_table AND i.indisprimary AND i.indnatts = 1;
+    lead_key := leadqual.primary_key_column(m.lead_table);
     IF lead_key IS NULL THEN
         RAISE EXCEPTION 'lead table % has no single-column primary key', m.lead_table
             USING ERRCODE = 'invalid_table_definition';

@@ -102,14 +102,7 @@ BEGIN
     END IF;
 
     -- stage_history.lead_id is the primary key value as text
-    SELECT a.attname INTO pk_column
-      FROM pg_catalog.pg_index i
-      JOIN pg_catalog.pg_attribute a
-        ON a.attrelid OPERATOR(pg_catalog.=) i.indrelid
-       AND a.attnum OPERATOR(pg_catalog.=) i.indkey[0]
-     WHERE i.indrelid OPERATOR(pg_catalog.=) lead_table
-       AND i.indisprimary
-       AND i.indnkeyatts OPERATOR(pg_catalog.=) 1;
+    pk_column := leadqual.primary_key_column(lead_table);
     IF pk_column IS NULL THEN
         RAISE EXCEPTION 'relation % has no single-column primary key', lead_table
             USING ERRCODE = 'object_not_in_prerequisite_state',

@@ -1,0 +1,17 @@
+/*
+ * subxact.h — running a step in a subtransaction and catching its error.
+ */
+#ifndef LEADQUAL_SUBXACT_H
+#define LEADQUAL_SUBXACT_H
+
+#include "postgres.h"
+
+/*
+ * Runs step(arg) in an internal subtransaction.  Returns NULL when it
+ * succeeded; otherwise the subtransaction is rolled back and its error is
+ * returned (copied into the caller's memory context) for the caller to
+ * report, swallow or re-throw with ReThrowError.
+ */
+extern ErrorData *subxact_run(void (*step) (void *arg), void *arg);
+
+#endif
