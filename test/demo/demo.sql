@@ -3,8 +3,9 @@
 --
 -- Run by test/demo/run.sh (README: `bash test/run demo`) in a fresh database, with the
 -- working directory test/demo, so \copy finds contacts.csv. Every section starts with a
--- "-- ==" heading; later sections are appended at the end. What a section prints starts
--- with an \echo '== ...' line (psql already ends each table with a blank line).
+-- "-- ==" heading; new sections go before the last one, how good the scoring is. What a
+-- section prints starts with an \echo '== ...' line (psql already ends each table with
+-- a blank line).
 
 \set ON_ERROR_STOP on
 \set QUIET on
@@ -233,7 +234,151 @@ WHERE h.lead_table = 'fair_inbox'::regclass AND h.changed_by = 'nightly rescore'
 GROUP BY h.old_stage, h.new_stage
 ORDER BY h.old_stage, h.new_stage;
 
--- == 9. Is the scoring any good? ====================================================
+-- == 9. Engagement: web and e-mail activity, decaying ===========================
+
+-- After the fair the leads open newsletters, read the pricing page, join a webinar. Each
+-- kind of event is worth points that halve every half-life and stop at a cap; the sum is
+-- the lead's engagement, which the events trigger keeps in fair_inbox.engagement (already
+-- there: the table was created LIKE fair_leads) and which counts as intent points.
+UPDATE leadqual.models SET engagement_column = 'engagement', half_life = '30 days'
+WHERE model = 'inbox';
+INSERT INTO leadqual.event_rules (model, event_type, points, max_points, half_life) VALUES
+    ('inbox', 'pricing_visit',  4,   12,  '7 days'),  -- price interest is news for a week
+    ('inbox', 'webinar',        6,   NULL, NULL),     -- NULL half_life: the model's 30 days
+    ('inbox', 'demo_request',  15,   NULL, NULL),
+    ('inbox', 'email_open',     1,    3,   NULL),
+    ('inbox', 'unsubscribe',  -10,  -10,   NULL);
+
+CREATE TABLE fair_events (
+    id          bigserial PRIMARY KEY,
+    lead_id     bigint NOT NULL REFERENCES fair_inbox,
+    event_type  text NOT NULL,
+    occurred_at timestamptz NOT NULL
+);
+CREATE INDEX fair_events_lead_id ON fair_events (lead_id);  -- the trigger reads a lead's events
+SELECT leadqual.attach_events('fair_events', 'lead_id', 'inbox') AS events_attached \gset
+
+\echo '== The event rules of model "inbox" (half-life NULL: the model''s 30 days)'
+SELECT event_type, points, max_points AS cap, half_life
+FROM leadqual.event_rules WHERE model = 'inbox'
+ORDER BY points DESC, event_type;
+
+CREATE TEMP TABLE stages_before_activity AS
+SELECT stage, count(*) AS leads FROM fair_inbox GROUP BY stage;
+
+-- Four weeks of tracking data, one statement: the trigger recomputes each lead's
+-- engagement once and re-stages it. Decay is measured from now(), so every event is
+-- placed a whole number of hours before now(), derived from the lead id alone: the
+-- demo prints the same stages on every run. p is a scramble of the id (0-99) that
+-- decides how active a lead is; every tenth lead also had some activity last year.
+BEGIN;
+SET LOCAL leadqual.actor = 'web tracking';
+INSERT INTO fair_events (lead_id, event_type, occurred_at)
+SELECT a.lead_id, a.event_type, now() - a.hours_ago * interval '1 hour'
+FROM (SELECT i.id AS lead_id, (i.id * 37 + 11) % 100 AS p FROM fair_inbox i) l
+CROSS JOIN LATERAL (
+    -- the newsletter: up to four opens over four weeks for 60 % of the leads
+    SELECT l.lead_id, 'email_open' AS event_type, (l.p * 13 + k * 97) % 660 + 2 AS hours_ago
+    FROM generate_series(1, 1 + l.p % 4) k WHERE l.p < 60
+    UNION ALL
+    -- the pricing page: up to four visits in three weeks for 30 %
+    SELECT l.lead_id, 'pricing_visit', (l.p * 29 + k * 151) % 500 + 2
+    FROM generate_series(1, 1 + l.p % 4) k WHERE l.p < 30
+    UNION ALL
+    -- the webinar ten to fifteen days ago
+    SELECT l.lead_id, 'webinar', 240 + l.p * 10 WHERE l.p < 12
+    UNION ALL
+    SELECT l.lead_id, 'unsubscribe', 48 + l.p WHERE l.p >= 95
+    UNION ALL
+    -- last year's campaign: visits, a webinar and a demo request, 365 to 394 days ago
+    SELECT l.lead_id, t.event_type, (365 + l.lead_id % 30) * 24 + 72 - t.h
+    FROM (VALUES ('pricing_visit', 0), ('pricing_visit', 20), ('pricing_visit', 30),
+                 ('webinar', 50), ('demo_request', 72)) t(event_type, h)  -- h: hours in
+    WHERE l.lead_id % 10 = 0
+) a
+ORDER BY a.lead_id, a.hours_ago DESC;
+
+-- In the same transaction (the same now()), the column the trigger wrote is exactly
+-- the aggregate over each lead's events.
+SELECT count(*) AS events, count(DISTINCT lead_id) AS leads FROM fair_events \gset
+SELECT bool_and(abs(i.engagement - coalesce(e.points, 0)) < 1e-6) AS column_is_aggregate
+FROM fair_inbox i
+LEFT JOIN (SELECT lead_id, leadqual.engagement(event_type, occurred_at, 'inbox') AS points
+           FROM fair_events GROUP BY lead_id) e ON e.lead_id = i.id \gset
+COMMIT;
+
+\echo '== Loaded' :events 'events for' :leads 'leads; engagement column = leadqual.engagement of their events:' :column_is_aggregate
+\echo '== Stages before and after the activity'
+SELECT stage, coalesce(b.leads, 0) AS before, coalesce(a.leads, 0) AS after,
+       coalesce(a.leads, 0) - coalesce(b.leads, 0) AS change
+FROM stages_before_activity b
+FULL JOIN (SELECT stage, count(*) AS leads FROM fair_inbox GROUP BY stage) a USING (stage)
+ORDER BY stage;
+
+\echo '== What the activity moved'
+SELECT h.old_stage, h.new_stage, count(*) AS leads
+FROM leadqual.stage_history h
+WHERE h.lead_table = 'fair_inbox'::regclass AND h.changed_by = 'web tracking'
+GROUP BY h.old_stage, h.new_stage
+ORDER BY h.old_stage, h.new_stage;
+
+\echo '== The five most engaged leads: leadqual.explain ends with their engagement'
+SELECT l.id, l.first_name || ' ' || l.last_name AS contact, l.company,
+       round(l.score::numeric, 1) AS score, l.stage,
+       (SELECT string_agg(format('%s %s%s', e.name, CASE WHEN e.points >= 0 THEN '+' ELSE '' END,
+                                 round(e.points::numeric, 1)),
+                          ', ' ORDER BY e.rule_id NULLS LAST)
+        FROM leadqual.explain(l, 'inbox') e) AS why
+FROM fair_inbox l
+ORDER BY l.engagement DESC, l.id
+LIMIT 5;
+
+-- Last year's campaign is still in the events table, but it has faded: 30-day
+-- half-lives over a year leave a few thousandths of its points (the 7-day pricing
+-- visits nothing at all).
+SELECT min(lead_id) AS faded_lead FROM fair_events
+WHERE occurred_at < now() - interval '300 days' \gset
+\echo '== Lead' :faded_lead 'last year: its campaign the day after, and today'
+SELECT coalesce(e.event_type, 'all of it') AS event_type, count(*) AS events,
+       round(leadqual.engagement(e.event_type, e.occurred_at, 'inbox', t.day_after)::numeric, 1) AS "the day after",
+       round(leadqual.engagement(e.event_type, e.occurred_at, 'inbox')::numeric, 4) AS today
+FROM fair_events e,
+     (SELECT max(occurred_at) + interval '1 day' AS day_after FROM fair_events
+      WHERE lead_id = :faded_lead AND occurred_at < now() - interval '300 days') t
+WHERE e.lead_id = :faded_lead AND e.occurred_at < now() - interval '300 days'
+GROUP BY GROUPING SETS ((e.event_type), ())
+ORDER BY grouping(e.event_type), e.event_type;
+
+-- A demo request: the highest-scoring lead still in nurture asks for a demo on the web
+-- site. The events trigger re-scores it in the same transaction, and sales see an MQL
+-- (and a NOTIFY leadqual_stage) at commit.
+SELECT id AS demo_lead,
+       format('== Lead %s (%s %s, %s) requests a demo: in the same transaction it becomes an MQL',
+              id, first_name, last_name, company) AS demo_heading
+FROM fair_inbox WHERE stage = 'nurture'
+ORDER BY score DESC, id LIMIT 1 \gset
+BEGIN;
+SET LOCAL leadqual.actor = 'web: demo request form';
+CREATE TEMP TABLE demo_request_moves AS
+SELECT 'before' AS "when", round(score::numeric, 1) AS score, stage
+FROM fair_inbox WHERE id = :demo_lead;
+INSERT INTO fair_events (lead_id, event_type, occurred_at)
+VALUES (:demo_lead, 'demo_request', now());
+INSERT INTO demo_request_moves
+SELECT 'after', round(score::numeric, 1), stage FROM fair_inbox WHERE id = :demo_lead;
+COMMIT;
+
+\echo :demo_heading
+SELECT * FROM demo_request_moves ORDER BY "when" DESC;
+
+\echo '== Its stage history'
+SELECT h.old_stage, h.new_stage, round(h.score::numeric, 1) AS score,
+       CASE WHEN h.manual THEN 'yes' ELSE '' END AS manual, h.changed_by
+FROM leadqual.stage_history h
+WHERE h.lead_table = 'fair_inbox'::regclass AND h.lead_id = :'demo_lead'
+ORDER BY h.id;
+
+-- == 10. Is the scoring any good? ============================================
 
 -- score_quality: conversion rate and ROC AUC, the chance that a converted lead scores
 -- higher than one that did not convert (0.5: a coin toss, 1: a perfect ranking).

@@ -17,9 +17,17 @@ echo "$out"
 for heading in '== Loaded 200 contacts' '== The rules of model' '== Where the fair leads land' \
 	'== The ten best leads' '== Conversion by industry' '== The inbox after COPY' \
 	'== The follow-ups' '== Their stage history' '== Stages before and after' \
-	'== What the rescore moved'; do
+	'== What the rescore moved' '== The event rules of model "inbox"' \
+	'== Stages before and after the activity' '== What the activity moved' \
+	'== The five most engaged leads' 'last year: its campaign the day after, and today' \
+	'requests a demo: in the same transaction it becomes an MQL' '== Its stage history'; do
 	grep -qF -- "$heading" <<<"$out" || { echo "missing from output: $heading"; exit 1; }
 done
+# computed in the load's own transaction: the same now() for the column and the aggregate
+grep -qE '^== Loaded [0-9]+ events for [0-9]+ leads; engagement column = leadqual.engagement of their events: t$' <<<"$out" || {
+	echo "the events trigger's engagement column differs from the aggregate after the load"
+	exit 1
+}
 if grep -qE '^(ERROR|WARNING):|^psql:' <<<"$out"; then
 	echo "the demo printed errors or warnings"
 	exit 1
@@ -83,7 +91,62 @@ SELECT 'one insert history row per contact, the won lead manual and locked',
 UNION ALL
 SELECT 'the rule change moved leads, and only from nurture up',
        count(*) > 0 AND bool_and(old_stage = 'nurture' AND new_stage = 'mql')
-FROM leadqual.stage_history WHERE changed_by = 'nightly rescore';
+FROM leadqual.stage_history WHERE changed_by = 'nightly rescore'
+UNION ALL
+SELECT 'the web activity moved nurture leads to mql',
+       count(*) FILTER (WHERE old_stage = 'nurture' AND new_stage = 'mql') > 0
+FROM leadqual.stage_history WHERE changed_by = 'web tracking'
+UNION ALL
+SELECT 'explain''s engagement row is the engagement column, and the score adds it',
+       count(*) = 200 AND bool_and(eng_rows = 1 AND abs(eng - engagement) < 1e-9
+                                   AND abs(explained - score) < 1e-9)
+       AND count(*) FILTER (WHERE engagement > 0) > 0 AND count(*) FILTER (WHERE engagement < 0) > 0
+FROM (SELECT l.engagement, l.score,
+             (SELECT count(*) FROM leadqual.explain(l, 'inbox') e WHERE e.name = 'engagement') AS eng_rows,
+             (SELECT sum(e.points) FROM leadqual.explain(l, 'inbox') e WHERE e.name = 'engagement') AS eng,
+             (SELECT sum(e.points) FROM leadqual.explain(l, 'inbox') e) AS explained
+      FROM fair_inbox l) x
+UNION ALL
+-- the one recent demo request: it was a nurture lead, the request alone made it an MQL
+SELECT 'the demo request made a nurture lead an MQL, and it needed the request',
+       count(*) = 1
+       AND bool_and(l.stage = 'mql'
+           AND EXISTS (SELECT FROM leadqual.stage_history h
+                       WHERE h.lead_table = 'fair_inbox'::regclass AND h.lead_id = l.id::text
+                         AND h.old_stage = 'nurture' AND h.new_stage = 'mql'
+                         AND h.changed_by = 'web: demo request form')
+           AND (l.score - l.engagement)
+               + (SELECT coalesce(leadqual.engagement(e.event_type, e.occurred_at, 'inbox'), 0)
+                  FROM fair_events e WHERE e.lead_id = l.id AND e.id <> d.id)
+               < (SELECT mql_threshold FROM leadqual.models WHERE model = 'inbox'))
+FROM fair_events d JOIN fair_inbox l ON l.id = d.lead_id
+WHERE d.event_type = 'demo_request' AND d.occurred_at > now() - interval '300 days'
+UNION ALL
+SELECT 'last year''s activity keeps less than 1 % of its points',
+       count(*) > 0 AND bool_and(now_points < 0.01 * then_points AND then_points > 0)
+FROM (SELECT leadqual.engagement(e.event_type, e.occurred_at, 'inbox') AS now_points,
+             leadqual.engagement(e.event_type, e.occurred_at, 'inbox', t.day_after) AS then_points
+      FROM fair_events e
+      JOIN (SELECT lead_id, max(occurred_at) + interval '1 day' AS day_after FROM fair_events
+            WHERE occurred_at < now() - interval '300 days' GROUP BY lead_id) t USING (lead_id)
+      WHERE e.occurred_at < now() - interval '300 days'
+      GROUP BY e.lead_id) x;
+SQL
+)
+# Decay moves on between statements, so compare the column with the aggregate at one
+# moment: an event type without a rule (0 points) for every lead makes the trigger
+# recompute them all at this transaction's now(); rolled back.
+checks+=$'\n'$(psql -X -q -At -F ' | ' -v ON_ERROR_STOP=1 -d "$db" <<'SQL'
+BEGIN;
+INSERT INTO fair_events (lead_id, event_type, occurred_at)
+SELECT id, 'page_view', now() - interval '1 hour' FROM fair_inbox;
+SELECT 'the engagement column equals leadqual.engagement of the lead''s events',
+       count(*) = 200 AND bool_and(abs(l.engagement - coalesce(e.points, 0)) < 1e-6)
+       AND count(e.points) > 0
+FROM fair_inbox l
+LEFT JOIN (SELECT lead_id, leadqual.engagement(event_type, occurred_at, 'inbox') AS points
+           FROM fair_events WHERE event_type <> 'page_view' GROUP BY lead_id) e ON e.lead_id = l.id;
+ROLLBACK;
 SQL
 )
 echo "$checks"
