@@ -14,7 +14,7 @@ REGRESS = setup scoring rules operators patterns guard hostile privileges parall
 REGRESS_OPTS = --inputdir=. --load-extension=plpgsql
 
 # isolation specs live in test/specs, their outputs in test/expected
-ISOLATION = rule_cache lifecycle_rule_change rescore_vs_manual concurrent_inserts
+ISOLATION = rule_cache lifecycle_rule_change rescore_vs_manual concurrent_inserts concurrent_events
 ISOLATION_OPTS = --inputdir=test --load-extension=leadqual
 
 EXTRA_CLEAN = sql/leadqual--1.0.sql results/ output_iso/ regression.* test/output_iso
