@@ -3,7 +3,8 @@
 -- a. INSERT of n/5 leads into a table with leadqual.attach, against the same INSERT into
 --    an identical table without triggers, and against the same rules as PL/pgSQL
 --    triggers (a BEFORE row trigger for score and stage, an AFTER row trigger writing a
---    history row and a NOTIFY per lead, as leadqual's history trigger does);
+--    history row and a NOTIFY per lead, as leadqual's history trigger does); reported too:
+--    leadqual.attach with its history trigger disabled (what scoring alone costs);
 -- b. CALL leadqual.rescore over n unchanged leads, against SELECT sum(leadqual.score(l));
 -- c. rescore after a rule change that moves ~10 % of the leads ('weak industry', which
 --    matches Education and Public Sector leads, changes its points), against a plain
@@ -41,8 +42,8 @@ SELECT 1/0 AS "model bench is missing";
 DELETE FROM leadqual.stage_history WHERE lead_table::oid IN
     (SELECT c.oid FROM pg_class c JOIN pg_namespace s ON s.oid = c.relnamespace
      WHERE s.nspname = 'leadqual_bench_lifecycle');
-DELETE FROM leadqual.attachments WHERE model IN ('bench_lc_insert', 'bench_lc_rescore');
-DELETE FROM leadqual.models WHERE model IN ('bench_lc_insert', 'bench_lc_rescore');
+DELETE FROM leadqual.attachments WHERE model IN ('bench_lc_insert', 'bench_lc_score', 'bench_lc_rescore');
+DELETE FROM leadqual.models WHERE model IN ('bench_lc_insert', 'bench_lc_score', 'bench_lc_rescore');
 DROP SCHEMA IF EXISTS leadqual_bench_lifecycle CASCADE;
 CREATE SCHEMA leadqual_bench_lifecycle;
 SET search_path = leadqual_bench_lifecycle, pg_catalog;
@@ -74,6 +75,7 @@ CREATE TABLE ins_plain (LIKE src INCLUDING ALL, score float8, stage leadqual.sta
     WITH (autovacuum_enabled = false);
 CREATE TABLE ins_lq (LIKE ins_plain INCLUDING ALL) WITH (autovacuum_enabled = false);
 CREATE TABLE ins_pl (LIKE ins_plain INCLUDING ALL) WITH (autovacuum_enabled = false);
+CREATE TABLE ins_sc (LIKE ins_plain INCLUDING ALL) WITH (autovacuum_enabled = false);
 CREATE TABLE rs_lq (LIKE ins_plain INCLUDING ALL) WITH (autovacuum_enabled = false);
 CREATE TABLE rs_plain (LIKE ins_plain INCLUDING ALL) WITH (autovacuum_enabled = false);
 -- the PL/pgSQL contender's history: leadqual.stage_history's shape, indexes and defaults
@@ -90,14 +92,18 @@ SELECT :n::bigint AS lead_rows_hi \gset
 -- distribution (printed below): mql at 35 points, disqualified under 5 fit points.
 INSERT INTO leadqual.models (model, lead_table, mql_threshold, fit_threshold, description)
 VALUES ('bench_lc_insert', 'leadqual_bench_lifecycle.ins_lq', 35, 5, 'benchmark: lifecycle inserts'),
+       ('bench_lc_score', 'leadqual_bench_lifecycle.ins_sc', 35, 5, 'benchmark: lifecycle inserts, no history'),
        ('bench_lc_rescore', 'leadqual_bench_lifecycle.rs_lq', 35, 5, 'benchmark: rescore');
 INSERT INTO leadqual.rules (model, name, category, attribute, op, value, points, knockout, enabled)
 SELECT m.model, r.name, r.category, r.attribute, r.op, r.value, r.points, r.knockout, r.enabled
-FROM leadqual.rules r, (VALUES (1, 'bench_lc_insert'), (2, 'bench_lc_rescore')) AS m(o, model)
+FROM leadqual.rules r,
+     (VALUES (1, 'bench_lc_insert'), (2, 'bench_lc_score'), (3, 'bench_lc_rescore')) AS m(o, model)
 WHERE r.model = 'bench'
 ORDER BY m.o, r.rule_id;
 SELECT leadqual.attach('leadqual_bench_lifecycle.ins_lq', 'bench_lc_insert'),
+       leadqual.attach('leadqual_bench_lifecycle.ins_sc', 'bench_lc_score'),
        leadqual.attach('leadqual_bench_lifecycle.rs_lq', 'bench_lc_rescore') \gset
+ALTER TABLE ins_sc DISABLE TRIGGER leadqual_history_insert;
 
 -- The same rules and stages by hand, as PL/pgSQL triggers. Fit rules also count into
 -- fit (the fit gate); the knockout disqualifies. A supplied stage is a person's: kept
@@ -216,15 +222,15 @@ $f$;
 -- histories alike).
 CREATE PROCEDURE run_inserts(runs int) LANGUAGE plpgsql AS $f$
 DECLARE
-    contenders text[] := ARRAY['ins_plain', 'ins_lq', 'ins_pl'];
+    contenders text[] := ARRAY['ins_plain', 'ins_lq', 'ins_pl', 'ins_sc'];
     c text;
     t0 timestamptz;
     ms float8;
     bad text;
 BEGIN
     FOR i IN 1..runs LOOP
-        FOR k IN 0..2 LOOP
-            c := contenders[1 + (i - 1 + k) % 3];
+        FOR k IN 0..3 LOOP
+            c := contenders[1 + (i - 1 + k) % 4];
             EXECUTE format('TRUNCATE leadqual_bench_lifecycle.%I', c);
             IF c = 'ins_lq' THEN
                 DELETE FROM leadqual.stage_history
@@ -247,6 +253,11 @@ BEGIN
       FROM leadqual_bench_lifecycle.differ('leadqual_bench_lifecycle.ins_lq', 'leadqual_bench_lifecycle.ins_pl') d;
     IF bad IS NOT NULL THEN
         RAISE EXCEPTION 'lifecycle bench: leadqual.attach and the PL/pgSQL triggers disagree' USING DETAIL = bad;
+    END IF;
+    SELECT string_agg(format('id %s: with history %s, without %s', d.id, d.a, d.b), '; ') INTO bad
+      FROM leadqual_bench_lifecycle.differ('leadqual_bench_lifecycle.ins_lq', 'leadqual_bench_lifecycle.ins_sc') d;
+    IF bad IS NOT NULL THEN
+        RAISE EXCEPTION 'lifecycle bench: leadqual.attach with and without history disagree' USING DETAIL = bad;
     END IF;
     IF (SELECT count(*) FROM leadqual.stage_history
          WHERE lead_table = 'leadqual_bench_lifecycle.ins_lq'::regclass
@@ -360,6 +371,7 @@ $f$;
 -- Warm-up: one of each insert (the first statement compiles the rules and PL/pgSQL)
 INSERT INTO ins_lq SELECT * FROM src WHERE id <= 100;
 INSERT INTO ins_pl SELECT * FROM src WHERE id <= 100;
+INSERT INTO ins_sc SELECT * FROM src WHERE id <= 100;
 CALL run_inserts(:runs);
 
 -- b, c: n leads through the trigger (not timed), a copy without triggers, both frozen
@@ -389,6 +401,7 @@ WITH best AS (
     (1, 'insert', 'ins_plain', format('INSERT %s leads, no trigger', :n / 5), NULL, NULL, NULL, NULL::float8, NULL::float8),
     (2, 'insert', 'ins_lq', format('INSERT %s leads, leadqual.attach (vs no trigger)', :n / 5), 'insert', 'ins_plain', true, 1.5, 1.15),
     (3, 'insert', 'ins_pl', format('INSERT %s leads, PL/pgSQL triggers (vs leadqual)', :n / 5), 'insert', 'ins_lq', false, 3, 5),
+    (3.5, 'insert', 'ins_sc', format('INSERT %s leads, leadqual without history trigger (vs no trigger)', :n / 5), 'insert', 'ins_plain', NULL, NULL, NULL),
     (4, 'unchanged', 'select', format('SELECT sum(leadqual.score(l)), %s leads', :n), NULL, NULL, NULL, NULL, NULL),
     (5, 'unchanged', 'rescore', format('CALL leadqual.rescore, %s unchanged leads (vs SELECT)', :n), 'unchanged', 'select', true, 1.5, 1.1),
     (6, 'change', 'update', format('plain UPDATE of the %s moved leads', (SELECT rows FROM moved)), NULL, NULL, NULL, NULL, NULL),
@@ -397,7 +410,8 @@ WITH best AS (
 )
 SELECT l.ord, l.label AS what, round(b.ms::numeric, 1) AS ms,
        round((b.ms / base.ms)::numeric, 2) AS ratio,
-       CASE WHEN l.lower_is_better THEN '≤ ' WHEN NOT l.lower_is_better THEN '≥ ' END || l.target || '×' AS target,
+       coalesce(CASE WHEN l.lower_is_better THEN '≤ ' WHEN NOT l.lower_is_better THEN '≥ ' END || l.target || '×',
+                CASE WHEN base.ms IS NOT NULL THEN 'reported' END) AS target,
        CASE WHEN l.lower_is_better THEN '≤ ' WHEN NOT l.lower_is_better THEN '≥ ' END || l.aim || '×' AS aim,
        CASE WHEN l.target IS NULL THEN NULL
             WHEN (CASE WHEN l.lower_is_better THEN b.ms / base.ms <= l.aim ELSE b.ms / base.ms >= l.aim END) THEN 'aim'
@@ -416,6 +430,7 @@ RESET search_path;
 DELETE FROM leadqual.stage_history WHERE lead_table::oid IN
     (SELECT c.oid FROM pg_class c JOIN pg_namespace s ON s.oid = c.relnamespace
      WHERE s.nspname = 'leadqual_bench_lifecycle');
-SELECT leadqual.detach('leadqual_bench_lifecycle.ins_lq'), leadqual.detach('leadqual_bench_lifecycle.rs_lq') \gset
-DELETE FROM leadqual.models WHERE model IN ('bench_lc_insert', 'bench_lc_rescore');
+SELECT leadqual.detach('leadqual_bench_lifecycle.ins_lq'), leadqual.detach('leadqual_bench_lifecycle.ins_sc'),
+       leadqual.detach('leadqual_bench_lifecycle.rs_lq') \gset
+DELETE FROM leadqual.models WHERE model IN ('bench_lc_insert', 'bench_lc_score', 'bench_lc_rescore');
 DROP SCHEMA leadqual_bench_lifecycle CASCADE;
