@@ -36,6 +36,7 @@
 #include "scoring.h"
 
 static char *Actor = NULL;
+static bool Notify = true;
 
 void
 lead_trigger_init(void)
@@ -44,6 +45,10 @@ lead_trigger_init(void)
 							   "Who stage_history records as having changed a stage.",
 							   "Applications that connect through a pooled role set it to the person acting.",
 							   &Actor, "", PGC_USERSET, 0, NULL, NULL, NULL);
+	DefineCustomBoolVariable("leadqual.notify",
+							 "Sends NOTIFY leadqual_stage for every stage change.",
+							 "A bulk load nobody listens to can turn it off for its transaction.",
+							 &Notify, true, PGC_USERSET, 0, NULL, NULL, NULL);
 }
 
 /* What a lead trigger knows about its table, cached per trigger. */
@@ -306,12 +311,18 @@ leadqual_history_trigger(PG_FUNCTION_ARGS)
 						 "       n.%s, $3 "
 						 "FROM leadqual_new n WHERE n.%s IS NOT NULL ",
 						 key, stagecol, scorecol, lockedcol, stagecol);
-	appendStringInfoString(&sql,
-						   "ORDER BY 2 RETURNING lead_table, lead_id, old_stage, new_stage, score, manual) "
-						   "SELECT pg_catalog.count(pg_catalog.pg_notify('leadqual_stage', "
-						   "  pg_catalog.json_build_object('table', h.lead_table::pg_catalog.text, "
-						   "    'lead_id', h.lead_id, 'old_stage', h.old_stage, 'new_stage', h.new_stage, "
-						   "    'score', h.score, 'manual', h.manual)::pg_catalog.text)) FROM h");
+	/* inserted rows come in insertion order already; updated ones by key */
+	if (is_update)
+		appendStringInfoString(&sql, "ORDER BY 2 ");
+	if (Notify)
+		appendStringInfoString(&sql,
+							   "RETURNING lead_table, lead_id, old_stage, new_stage, score, manual) "
+							   "SELECT pg_catalog.count(pg_catalog.pg_notify('leadqual_stage', "
+							   "  pg_catalog.json_build_object('table', h.lead_table::pg_catalog.text, "
+							   "    'lead_id', h.lead_id, 'old_stage', h.old_stage, 'new_stage', h.new_stage, "
+							   "    'score', h.score, 'manual', h.manual)::pg_catalog.text)) FROM h");
+	else
+		appendStringInfoString(&sql, "RETURNING 1) SELECT pg_catalog.count(*) FROM h");
 
 	args[0] = ObjectIdGetDatum(RelationGetRelid(td->tg_relation));
 	args[1] = CStringGetTextDatum(tg->tgargs[0]);
