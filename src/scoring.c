@@ -250,7 +250,7 @@ leadqual_qualify(PG_FUNCTION_ARGS)
 	HeapTupleHeader row;
 	HeapTupleData tuple;
 	CompiledModel *cm;
-	const char *framework;
+	const char *framework = NULL;
 	FrameworkDef *fdef;
 	TupleDesc	resdesc;
 	bool	   *met;

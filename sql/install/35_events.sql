@@ -26,33 +26,23 @@ DECLARE
     lead_column name := TG_ARGV[5];
     type_column name := TG_ARGV[6];
     time_column name := TG_ARGV[7];
-    key_type    text;
-    ids         text;
 BEGIN
     -- Lock the leads first, in key order (no deadlock between two event loads; NO KEY
     -- UPDATE does not conflict with the KEY SHARE an events foreign key takes), then
     -- compute in a new statement: its snapshot sees every event committed by a
     -- session that held a lock before us, so concurrent inserts lose nothing.
-    -- the transition table is read once: the distinct lead ids, as an array literal
-    SELECT format_type(a.atttypid, NULL) INTO key_type
-      FROM pg_attribute a WHERE a.attrelid = lead_table AND a.attname = lead_key;
-    EXECUTE format('SELECT pg_catalog.array_agg(DISTINCT e.%I)::text FROM leadqual_events e', lead_column)
-       INTO ids;
-    IF ids IS NULL THEN
-        RETURN NULL;
-    END IF;
-    EXECUTE format('SELECT 1 FROM %s l WHERE l.%I = ANY ($1::%s[]) ORDER BY l.%I FOR NO KEY UPDATE OF l',
-                   lead_table, lead_key, key_type, lead_key)
-    USING ids;
+    EXECUTE format('SELECT 1 FROM %s l WHERE l.%I IN (SELECT e.%I FROM leadqual_events e) '
+                   'ORDER BY l.%I FOR NO KEY UPDATE OF l',
+                   lead_table, lead_key, lead_column, lead_key);
     EXECUTE format('UPDATE %1$s l SET %2$I = x.engagement '
                    'FROM (SELECT k.id, coalesce(leadqual.engagement(ev.%4$I, ev.%5$I, $1), 0) AS engagement '
-                   '        FROM unnest($2::%8$s[]) AS k(id) '
+                   '        FROM (SELECT DISTINCT e.%3$I AS id FROM leadqual_events e) k '
                    '        LEFT JOIN %6$s ev ON ev.%3$I = k.id '
                    '       GROUP BY k.id) x '
                    'WHERE l.%7$I = x.id AND l.%2$I IS DISTINCT FROM x.engagement',
                    lead_table, eng_column, lead_column, type_column, time_column,
-                   TG_RELID::regclass, lead_key, key_type)
-    USING model, ids;
+                   TG_RELID::regclass, lead_key)
+    USING model;
     RETURN NULL;
 END $$;
 
