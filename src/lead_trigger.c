@@ -259,6 +259,8 @@ leadqual_history_trigger(PG_FUNCTION_ARGS)
 	const char *stagecol;
 	const char *scorecol;
 	const char *lockedcol;
+	const char *stagecast;
+	AttrNumber	stage_att;
 
 	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_AFTER(td->tg_event) ||
 		TRIGGER_FIRED_FOR_ROW(td->tg_event))
@@ -267,18 +269,19 @@ leadqual_history_trigger(PG_FUNCTION_ARGS)
 	if (tg->tgnargs != 5)
 		elog(ERROR, "leadqual history trigger needs 5 arguments");
 	is_update = TRIGGER_FIRED_BY_UPDATE(td->tg_event);
-	if (is_update)
-	{
-		AttrNumber	stage_att = AttnumOf(td->tg_relation, tg->tgargs[2]);
 
+	stage_att = AttnumOf(td->tg_relation, tg->tgargs[2]);
+	if (is_update)
 		stage_set = bms_is_member(stage_att - FirstLowInvalidHeapAttributeNumber,
 								  td->tg_updatedcols);
-	}
 
 	/* who: leadqual.actor when an application says so, else the current user */
 	actor = (Actor && Actor[0]) ? Actor : GetUserNameFromId(GetUserId(), false);
 
 	key = quote_identifier(tg->tgargs[4]);
+	/* a leadqual.stage column needs no trip through text */
+	stagecast = TupleDescAttr(RelationGetDescr(td->tg_relation), stage_att - 1)->atttypid ==
+		stage_type_oid() ? "" : "::pg_catalog.text::leadqual.stage";
 	stagecol = quote_identifier(tg->tgargs[2]);
 	scorecol = quote_identifier(tg->tgargs[1]);
 	lockedcol = quote_identifier(tg->tgargs[3]);
@@ -296,21 +299,21 @@ leadqual_history_trigger(PG_FUNCTION_ARGS)
 						 "SELECT $1::pg_catalog.regclass, n.k, $2, o.s, n.s, n.sc, $4 AND n.l, $3 "
 						 "FROM (SELECT pg_catalog.row_number() OVER () AS r, "
 						 "             n.%s::pg_catalog.text AS k, "
-						 "             n.%s::pg_catalog.text::leadqual.stage AS s, "
+						 "             n.%s%s AS s, "
 						 "             n.%s::pg_catalog.float8 AS sc, n.%s AS l "
 						 "        FROM leadqual_new n) n "
 						 "JOIN (SELECT pg_catalog.row_number() OVER () AS r, "
-						 "             o.%s::pg_catalog.text::leadqual.stage AS s "
+						 "             o.%s%s AS s "
 						 "        FROM leadqual_old o) o ON o.r OPERATOR(pg_catalog.=) n.r "
 						 "WHERE o.s IS DISTINCT FROM n.s ",
-						 key, stagecol, scorecol, lockedcol, stagecol);
+						 key, stagecol, stagecast, scorecol, lockedcol, stagecol, stagecast);
 	else
 		appendStringInfo(&sql,
 						 "SELECT $1::pg_catalog.regclass, n.%s::pg_catalog.text, $2, NULL, "
-						 "       n.%s::pg_catalog.text::leadqual.stage, n.%s::pg_catalog.float8, "
+						 "       n.%s%s, n.%s::pg_catalog.float8, "
 						 "       n.%s, $3 "
 						 "FROM leadqual_new n WHERE n.%s IS NOT NULL ",
-						 key, stagecol, scorecol, lockedcol, stagecol);
+						 key, stagecol, stagecast, scorecol, lockedcol, stagecol);
 	/* inserted rows come in insertion order already; updated ones by key */
 	if (is_update)
 		appendStringInfoString(&sql, "ORDER BY 2 ");

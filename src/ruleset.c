@@ -460,7 +460,7 @@ CompileModel(ModelDef *def, Oid typid, int32 typmod, uint64 tupdesc_id)
 										ALLOCSET_DEFAULT_SIZES);
 
 	CompileRules(cm, typid == lead_rowtype);
-	cm->matched = palloc0(Max(def->nrules, 1) * sizeof(bool));
+	cm->matched = palloc0(TYPEALIGN(8, Max(def->nrules, 1)) * sizeof(bool));
 	cm->frameworks = palloc0(Max(def->nframeworks, 1) * sizeof(CompiledFramework));
 
 	if (def->engagement_column)
@@ -620,18 +620,30 @@ ruleset_eval(CompiledModel *cm, HeapTuple row, LeadResult *res)
 	res->fit = 0;
 	res->knockout = false;
 	res->engagement = 0;
-	/* active[] is in rule_id order, so the sum is deterministic */
-	for (int i = 0; i < cm->nactive; i++)
+	/*
+	 * active[] is in rule_id order, so the sum is deterministic.  Most rules of
+	 * a large model do not match: skip eight results at a time while all are
+	 * false (matched[] is padded with zeros to a multiple of eight).
+	 */
+	for (int w = 0; w < cm->nactive; w += 8)
 	{
-		if (cm->matched[i])
-		{
-			RuleDef    *r = &def->rules[cm->active[i]];
+		uint64		eight;
 
-			res->score += r->points;
-			if (r->fit)
-				res->fit += r->points;
-			if (r->knockout)
-				res->knockout = true;
+		memcpy(&eight, cm->matched + w, sizeof(eight));
+		if (eight == 0)
+			continue;
+		for (int i = w; i < w + 8 && i < cm->nactive; i++)
+		{
+			if (cm->matched[i])
+			{
+				RuleDef    *r = &def->rules[cm->active[i]];
+
+				res->score += r->points;
+				if (r->fit)
+					res->fit += r->points;
+				if (r->knockout)
+					res->knockout = true;
+			}
 		}
 	}
 	if (cm->engagement_attno > 0)

@@ -71,8 +71,8 @@ LookupForCall(FunctionCallInfo fcinfo, HeapTupleHeader row, text *model)
 	return cc->cm;
 }
 
-static Oid
-StageTypeOid(void)
+Oid
+stage_type_oid(void)
 {
 	static Oid	typoid = InvalidOid;
 
@@ -92,7 +92,7 @@ Datum
 stage_datum(Stage stage)
 {
 	return DirectFunctionCall2(enum_in, CStringGetDatum(stage_labels[stage]),
-							   ObjectIdGetDatum(StageTypeOid()));
+							   ObjectIdGetDatum(stage_type_oid()));
 }
 
 int

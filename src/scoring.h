@@ -20,6 +20,7 @@ extern Stage scoring_classify(CompiledModel *cm, HeapTuple row, LeadResult *res)
 
 /* The enum value of a stage (leadqual.stage), and a label's stage (-1 if none). */
 extern Datum stage_datum(Stage stage);
+extern Oid	stage_type_oid(void);
 extern int	stage_from_label(const char *label);
 
 #endif
