@@ -20,11 +20,14 @@
 #include "access/htup_details.h"
 #include "access/xact.h"
 #include "catalog/pg_type.h"
+#include "commands/async.h"
 #include "commands/trigger.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
 #include "storage/proc.h"
 #include "utils/builtins.h"
+#include "utils/float.h"
+#include "utils/json.h"
 #include "utils/guc.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
@@ -240,6 +243,48 @@ leadqual_lead_trigger(PG_FUNCTION_ARGS)
 	return PointerGetDatum(heap_modify_tuple_by_cols(newtup, desc, 3, cols, values, nulls));
 }
 
+/* Appends a JSON string, or null. */
+static void
+AppendJsonText(StringInfo buf, const char *key, const char *value)
+{
+	appendStringInfo(buf, ", \"%s\" : ", key);
+	if (value == NULL)
+		appendStringInfoString(buf, "null");
+	else
+		escape_json(buf, value);
+}
+
+/*
+ * Sends NOTIFY leadqual_stage for one history row (lead_id, old_stage,
+ * new_stage, score, manual), with the payload json_build_object would give.
+ */
+static void
+NotifyStageChange(const char *table, HeapTuple tup, TupleDesc desc)
+{
+	StringInfoData buf;
+	bool		isnull;
+	Datum		score;
+
+	initStringInfo(&buf);
+	appendStringInfoString(&buf, "{\"table\" : ");
+	escape_json(&buf, table);
+	AppendJsonText(&buf, "lead_id", SPI_getvalue(tup, desc, 1));
+	AppendJsonText(&buf, "old_stage", SPI_getvalue(tup, desc, 2));
+	AppendJsonText(&buf, "new_stage", SPI_getvalue(tup, desc, 3));
+	appendStringInfoString(&buf, ", \"score\" : ");
+	score = SPI_getbinval(tup, desc, 4, &isnull);
+	if (isnull)
+		appendStringInfoString(&buf, "null");
+	else if (isnan(DatumGetFloat8(score)) || isinf(DatumGetFloat8(score)))
+		escape_json(&buf, float8out_internal(DatumGetFloat8(score)));
+	else
+		appendStringInfoString(&buf, float8out_internal(DatumGetFloat8(score)));
+	appendStringInfo(&buf, ", \"manual\" : %s}",
+					 DatumGetBool(SPI_getbinval(tup, desc, 5, &isnull)) ? "true" : "false");
+	Async_Notify("leadqual_stage", buf.data);
+	pfree(buf.data);
+}
+
 /* Records stage changes of the statement's rows in stage_history, and notifies. */
 PG_FUNCTION_INFO_V1(leadqual_history_trigger);
 Datum
@@ -287,7 +332,7 @@ leadqual_history_trigger(PG_FUNCTION_ARGS)
 	lockedcol = quote_identifier(tg->tgargs[3]);
 	initStringInfo(&sql);
 	appendStringInfoString(&sql,
-						   "WITH h AS (INSERT INTO leadqual.stage_history "
+						   "INSERT INTO leadqual.stage_history "
 						   "  (lead_table, lead_id, model, old_stage, new_stage, score, manual, changed_by) ");
 	/*
 	 * Old and new rows are paired by position, not by key: an UPDATE may
@@ -319,13 +364,8 @@ leadqual_history_trigger(PG_FUNCTION_ARGS)
 		appendStringInfoString(&sql, "ORDER BY 2 ");
 	if (Notify)
 		appendStringInfoString(&sql,
-							   "RETURNING lead_table, lead_id, old_stage, new_stage, score, manual) "
-							   "SELECT pg_catalog.count(pg_catalog.pg_notify('leadqual_stage', "
-							   "  pg_catalog.json_build_object('table', h.lead_table::pg_catalog.text, "
-							   "    'lead_id', h.lead_id, 'old_stage', h.old_stage, 'new_stage', h.new_stage, "
-							   "    'score', h.score, 'manual', h.manual)::pg_catalog.text)) FROM h");
-	else
-		appendStringInfoString(&sql, "RETURNING 1) SELECT pg_catalog.count(*) FROM h");
+							   "RETURNING lead_id, old_stage::pg_catalog.text, "
+							   "          new_stage::pg_catalog.text, score, manual");
 
 	args[0] = ObjectIdGetDatum(RelationGetRelid(td->tg_relation));
 	args[1] = CStringGetTextDatum(tg->tgargs[0]);
@@ -340,8 +380,30 @@ leadqual_history_trigger(PG_FUNCTION_ARGS)
 		elog(ERROR, "SPI_connect failed");
 	if (SPI_register_trigger_data(td) != SPI_OK_TD_REGISTER)
 		elog(ERROR, "could not register transition tables");
-	if (SPI_execute_with_args(sql.data, 4, argtypes, args, NULL, false, 0) != SPI_OK_SELECT)
-		elog(ERROR, "could not write leadqual.stage_history");
+	if (!Notify)
+	{
+		if (SPI_execute_with_args(sql.data, 4, argtypes, args, NULL, false, 0) != SPI_OK_INSERT)
+			elog(ERROR, "could not write leadqual.stage_history");
+	}
+	else
+	{
+		/* the history rows come back through a cursor, a notification each */
+		Portal		portal = SPI_cursor_open_with_args(NULL, sql.data, 4, argtypes, args,
+													   NULL, false, 0);
+		const char *table = DatumGetCString(DirectFunctionCall1(regclassout,
+																ObjectIdGetDatum(RelationGetRelid(td->tg_relation))));
+
+		for (;;)
+		{
+			SPI_cursor_fetch(portal, true, 10000);
+			if (SPI_processed == 0)
+				break;
+			for (uint64 i = 0; i < SPI_processed; i++)
+				NotifyStageChange(table, SPI_tuptable->vals[i], SPI_tuptable->tupdesc);
+			SPI_freetuptable(SPI_tuptable);
+		}
+		SPI_cursor_close(portal);
+	}
 	SPI_finish();
 	SetUserIdAndSecContext(save_userid, save_sec);
 	return PointerGetDatum(NULL);
