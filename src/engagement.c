@@ -491,6 +491,13 @@ engagement_transfn(PG_FUNCTION_ARGS)
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("engagement as_of must be the same for every row of a group")));
+		/* a state from elsewhere (an INITCOND, a user's own aggregate) must fit these rules */
+		if (st->ntypes != rules->ntypes || st->fingerprint != rules->fingerprint ||
+			(cache->model_const && !StateModelIs(st, model_p, model_len)))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("engagement state does not belong to model \"%.*s\" and its current event rules",
+							model_len, model_p)));
 	}
 
 	if (PG_ARGISNULL(1) || PG_ARGISNULL(2))

@@ -66,9 +66,7 @@ typedef struct LeadTable
 	AttrNumber	locked_att;
 	/* the compiled model, valid for one command */
 	CompiledModel *cm;
-	LocalTransactionId lxid;
-	CommandId	cid;
-	uint64		cm_inval;
+	LookupKey	key;
 	Datum		stage_values[NUM_STAGES];
 	struct LeadTable *next;
 } LeadTable;
@@ -96,6 +94,7 @@ GetLeadTable(TriggerData *td)
 	Relation	rel = td->tg_relation;
 	LeadTable  *lt;
 	TupleDesc	desc = RelationGetDescr(rel);
+	LookupKey	key;
 
 	if (tg->tgnargs != 5)
 		elog(ERROR, "leadqual lead trigger needs 5 arguments");
@@ -120,17 +119,16 @@ GetLeadTable(TriggerData *td)
 			lt->stage_is_text = stagetype == TEXTOID || stagetype == VARCHAROID;
 		}
 		lt->locked_att = AttnumOf(rel, tg->tgargs[3]);
+		lt->stage_values[0] = (Datum) 0;	/* the enum may have been recreated */
 		lt->cm = NULL;
 		lt->inval = ruleset_inval_count();
 	}
-	/* one rule set per command: look it up again when the command changes */
-	if (lt->cm == NULL || lt->lxid != MyProc->lxid ||
-		lt->cid != GetCurrentCommandId(false) || lt->cm_inval != ruleset_inval_count())
+	/* one rule set per snapshot: look it up again when the snapshot changes */
+	ruleset_lookup_key(&key);
+	if (lt->cm == NULL || memcmp(&lt->key, &key, sizeof(key)) != 0)
 	{
 		lt->cm = ruleset_lookup(tg->tgargs[0], desc->tdtypeid, desc->tdtypmod);
-		lt->lxid = MyProc->lxid;
-		lt->cid = GetCurrentCommandId(false);
-		lt->cm_inval = ruleset_inval_count();
+		lt->key = key;
 		if (!lt->stage_is_text && lt->stage_values[0] == (Datum) 0)
 			for (int i = 0; i < NUM_STAGES; i++)
 				lt->stage_values[i] = stage_datum(i);
@@ -298,8 +296,7 @@ leadqual_history_trigger(PG_FUNCTION_ARGS)
 	StringInfoData sql;
 	Oid			argtypes[4] = {OIDOID, TEXTOID, TEXTOID, BOOLOID};
 	Datum		args[4];
-	Oid			save_userid;
-	int			save_sec;
+	OwnerContext owner;
 	const char *key;
 	const char *stagecol;
 	const char *scorecol;
@@ -350,7 +347,8 @@ leadqual_history_trigger(PG_FUNCTION_ARGS)
 						 "JOIN (SELECT pg_catalog.row_number() OVER () AS r, "
 						 "             o.%s%s AS s "
 						 "        FROM leadqual_old o) o ON o.r OPERATOR(pg_catalog.=) n.r "
-						 "WHERE o.s IS DISTINCT FROM n.s ",
+						 "WHERE NOT (o.s OPERATOR(pg_catalog.=) n.s) "
+						 "   OR (o.s IS NULL) OPERATOR(pg_catalog.<>) (n.s IS NULL) ",
 						 key, stagecol, stagecast, scorecol, lockedcol, stagecol, stagecast);
 	else
 		appendStringInfo(&sql,
@@ -373,9 +371,7 @@ leadqual_history_trigger(PG_FUNCTION_ARGS)
 	args[3] = BoolGetDatum(stage_set);
 
 	/* stage_history is the extension owner's: lead writers need no grant on it */
-	GetUserIdAndSecContext(&save_userid, &save_sec);
-	SetUserIdAndSecContext(ruleset_extension_owner(),
-						   save_sec | SECURITY_LOCAL_USERID_CHANGE | SECURITY_RESTRICTED_OPERATION);
+	ruleset_become_owner(&owner);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	if (SPI_register_trigger_data(td) != SPI_OK_TD_REGISTER)
@@ -405,6 +401,6 @@ leadqual_history_trigger(PG_FUNCTION_ARGS)
 		SPI_cursor_close(portal);
 	}
 	SPI_finish();
-	SetUserIdAndSecContext(save_userid, save_sec);
+	ruleset_restore_user(&owner);
 	return PointerGetDatum(NULL);
 }

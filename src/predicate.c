@@ -559,6 +559,77 @@ ParseSpec(TupleDesc tupdesc, PredicateSpec *spec, ParsedSpec *ps)
 	}
 }
 
+/*
+ * Checks, without raising errors, what can be checked of a spec without
+ * parsing its value: for parallel workers, which cannot catch errors.
+ */
+bool
+predicate_spec_usable(TupleDesc tupdesc, PredicateSpec *spec, char **why)
+{
+	PredOp		op;
+	Form_pg_attribute att = NULL;
+	Oid			basetype;
+
+	if (!pred_op_from_name(spec->op, &op))
+	{
+		*why = psprintf("unknown operator \"%s\"", spec->op);
+		return false;
+	}
+	for (int i = 0; i < tupdesc->natts; i++)
+	{
+		Form_pg_attribute a = TupleDescAttr(tupdesc, i);
+
+		if (!a->attisdropped && strcmp(NameStr(a->attname), spec->attribute) == 0)
+			att = a;
+	}
+	if (att == NULL)
+	{
+		*why = psprintf("column \"%s\" does not exist in the lead table", spec->attribute);
+		return false;
+	}
+	if (op == PRED_IS_NULL || op == PRED_NOT_NULL)
+		return true;
+	if (spec->value == NULL)
+	{
+		*why = psprintf("operator %s needs a value", spec->op);
+		return false;
+	}
+	basetype = getBaseType(att->atttypid);
+	if (OpIsPattern(op))
+	{
+		if (!IsStringType(basetype) || !OidIsValid(att->attcollation) ||
+			!get_collation_isdeterministic(att->attcollation))
+		{
+			*why = psprintf("operator %s is not supported for this column", spec->op);
+			return false;
+		}
+		if (op == PRED_REGEX || op == PRED_IREGEX)
+		{
+			int			len = strlen(spec->value);
+			pg_wchar   *wpat = palloc((len + 1) * sizeof(pg_wchar));
+			int			wlen = pg_mb2wchar_with_len(spec->value, wpat, len);
+			regex_t		re;
+
+			if (pg_regcomp(&re, wpat, wlen, REG_ADVANCED | (op == PRED_IREGEX ? REG_ICASE : 0),
+						   att->attcollation) != REG_OKAY)
+			{
+				*why = pstrdup("invalid regular expression");
+				return false;
+			}
+			pg_regfree(&re);
+		}
+		return true;
+	}
+	if (!OidIsValid(lookup_type_cache(basetype, TYPECACHE_CMP_PROC)->cmp_proc) ||
+		(OpIsList(op) && !OidIsValid(get_array_type(att->atttypid))))
+	{
+		*why = psprintf("operator %s is not supported for type %s", spec->op,
+						format_type_be(att->atttypid));
+		return false;
+	}
+	return true;
+}
+
 /* Runs fn under the settings that make values read alike everywhere. */
 char *
 predicate_canonical_value(TupleDesc tupdesc, PredicateSpec *spec)

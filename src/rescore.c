@@ -183,6 +183,9 @@ leadqual_rescore(PG_FUNCTION_ARGS)
 	if (SPI_connect_ext(SPI_OPT_NONATOMIC) != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 
+	/* every name below resolves in pg_catalog, whatever the caller's search_path */
+	SPI_execute("SET LOCAL search_path = pg_catalog, pg_temp", false, 0);
+
 	args[0] = ObjectIdGetDatum(relid);
 	if (SPI_execute_with_args(
 							  "SELECT a.lead_table::pg_catalog.text, a.model, "
@@ -264,6 +267,8 @@ leadqual_rescore(PG_FUNCTION_ARGS)
 		uint64		eng_updated = 0;
 		int			tries = 0;
 
+		/* each batch is a new transaction: pin the path again */
+		SPI_execute("SET LOCAL search_path = pg_catalog, pg_temp", false, 0);
 		if (lo == NULL)
 		{
 			if (SPI_execute(first_sql, true, 0) != SPI_OK_SELECT)

@@ -24,6 +24,7 @@
 #include "miscadmin.h"
 #include "storage/proc.h"
 #include "utils/builtins.h"
+#include "utils/guc.h"
 #include "utils/inval.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
@@ -50,7 +51,7 @@ static CachedModel *Models = NULL;
 static List *RetiredContexts = NIL;		/* freed at transaction end */
 static uint64 InvalCount = 1;
 static Oid	GenerationRelid = InvalidOid;
-static List *WarnedRules = NIL; /* rule ids already warned about (TopMemoryContext) */
+static List *WarnedLabels = NIL;	/* rules and checks already warned about */
 
 static void
 RelcacheCallback(Datum arg, Oid relid)
@@ -89,6 +90,20 @@ ruleset_inval_count(void)
 	return InvalCount;
 }
 
+void
+ruleset_lookup_key(LookupKey *key)
+{
+	Snapshot	snap = GetActiveSnapshot();
+
+	memset(key, 0, sizeof(*key));
+	key->lxid = MyProc->lxid;
+	key->xmin = snap->xmin;
+	key->xmax = snap->xmax;
+	key->curcid = snap->curcid;
+	key->completions = snap->snapXactCompletionCount;
+	key->inval = InvalCount;
+}
+
 static Oid
 ExtensionNamespace(void)
 {
@@ -113,6 +128,35 @@ ruleset_generation_relid(void)
 			elog(ERROR, "leadqual.config_generation is missing");
 	}
 	return GenerationRelid;
+}
+
+/*
+ * Runs the following SPI as the extension's owner with search_path pinned to
+ * pg_catalog: the caller's path must not choose which operator or function
+ * the owner's query runs.  (Parallel mode cannot change settings; the queries
+ * run there qualify every name themselves.)
+ */
+void
+ruleset_become_owner(OwnerContext *oc)
+{
+	GetUserIdAndSecContext(&oc->userid, &oc->sec);
+	SetUserIdAndSecContext(ruleset_extension_owner(),
+						   oc->sec | SECURITY_LOCAL_USERID_CHANGE | SECURITY_RESTRICTED_OPERATION);
+	oc->nestlevel = -1;
+	if (!IsInParallelMode())
+	{
+		oc->nestlevel = NewGUCNestLevel();
+		(void) set_config_option("search_path", "pg_catalog, pg_temp", PGC_USERSET,
+								 PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
+	}
+}
+
+void
+ruleset_restore_user(OwnerContext *oc)
+{
+	if (oc->nestlevel >= 0)
+		AtEOXact_GUC(true, oc->nestlevel);
+	SetUserIdAndSecContext(oc->userid, oc->sec);
 }
 
 Oid
@@ -166,16 +210,13 @@ LoadModel(const char *model, bool with_rules)
 	Oid			argtypes[1] = {TEXTOID};
 	Datum		args[1];
 	ModelDef   *def = NULL;
-	Oid			save_userid;
-	int			save_sec;
+	OwnerContext owner;
 	MemoryContext spicxt;
 
 	args[0] = CStringGetTextDatum(model);
 
 	/* the extension reads its rules whatever the current role may read */
-	GetUserIdAndSecContext(&save_userid, &save_sec);
-	SetUserIdAndSecContext(ruleset_extension_owner(),
-						   save_sec | SECURITY_LOCAL_USERID_CHANGE | SECURITY_RESTRICTED_OPERATION);
+	ruleset_become_owner(&owner);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	spicxt = CurrentMemoryContext;
@@ -245,7 +286,7 @@ LoadModel(const char *model, bool with_rules)
 								  "  ON k.model OPERATOR(pg_catalog.=) $1 "
 								  " AND k.framework OPERATOR(pg_catalog.=) c.framework "
 								  " AND k.criterion OPERATOR(pg_catalog.=) c.criterion "
-								  "ORDER BY c.framework COLLATE \"C\", c.position, c.criterion COLLATE \"C\"",
+								  "ORDER BY c.framework COLLATE pg_catalog.\"C\", c.position, c.criterion COLLATE pg_catalog.\"C\"",
 								  1, argtypes, args, NULL, true, 0) != SPI_OK_SELECT)
 			elog(ERROR, "could not read leadqual.criteria");
 		desc = SPI_tuptable->tupdesc;
@@ -276,7 +317,7 @@ LoadModel(const char *model, bool with_rules)
 	}
 	MemoryContextSwitchTo(target);
 	SPI_finish();
-	SetUserIdAndSecContext(save_userid, save_sec);
+	ruleset_restore_user(&owner);
 	return def;
 }
 
@@ -380,66 +421,94 @@ TryCompile(TupleDesc tupdesc, PredicateSpec *specs, int n, PredicateSet **result
 	return true;
 }
 
-/*
- * Compiles the rules for a row type.  For the lead table's own row type a rule
- * that cannot be evaluated (the DDL guard was switched off, an enum label was
- * renamed …) is skipped with one WARNING per backend: a lead insert must never
- * fail because of scoring.  For any other row type it is an error: the caller
- * passed a row that lacks what the rules need.
- */
+/* Warns once per backend that a rule or check (by its label) is skipped. */
 static void
-CompileRules(CompiledModel *cm, bool is_lead_table)
+WarnSkipped(const char *label, const char *why)
+{
+	ListCell   *lc;
+	MemoryContext old;
+
+	foreach(lc, WarnedLabels)
+		if (strcmp((char *) lfirst(lc), label) == 0)
+			return;
+	old = MemoryContextSwitchTo(TopMemoryContext);
+	WarnedLabels = lappend(WarnedLabels, pstrdup(label));
+	MemoryContextSwitchTo(old);
+	ereport(WARNING,
+			(errcode(ERRCODE_DATA_EXCEPTION),
+			 errmsg("leadqual skips %s: %s", label, why),
+			 errhint("SELECT * FROM leadqual.rule_problems lists rules that cannot be evaluated; fix or disable them.")));
+}
+
+/*
+ * Compiles specs for cm's row type; keep[] receives the indexes of the specs
+ * compiled.  For the lead table's own row type a spec that cannot be
+ * evaluated (the DDL guard was switched off, an enum label was renamed …) is
+ * skipped with one WARNING per backend: a lead insert must never fail because
+ * of scoring.  Parallel workers cannot catch errors, so there only what can be
+ * checked without one is filtered.  For any other row type it is an error:
+ * the caller passed a row that lacks what the rules need.
+ */
+static PredicateSet *
+CompileUsable(CompiledModel *cm, PredicateSpec *specs, int n, int *keep, int *nkeep)
+{
+	PredicateSpec *usable = palloc(Max(n, 1) * sizeof(PredicateSpec));
+	PredicateSet *set;
+	int			m = 0;
+
+	if (cm->is_lead_rowtype && !IsInParallelMode())
+	{
+		if (TryCompile(cm->tupdesc, specs, n, &set, NULL))
+		{
+			for (int i = 0; i < n; i++)
+				keep[i] = i;
+			*nkeep = n;
+			return set;
+		}
+		/* find the ones that fail, one by one */
+		for (int i = 0; i < n; i++)
+		{
+			char	   *message = NULL;
+
+			if (TryCompile(cm->tupdesc, &specs[i], 1, &set, &message))
+			{
+				keep[m] = i;
+				usable[m++] = specs[i];
+			}
+			else
+				WarnSkipped(specs[i].label, message);
+		}
+		*nkeep = m;
+		return predicate_set_compile(cm->tupdesc, usable, m);
+	}
+	for (int i = 0; i < n; i++)
+	{
+		char	   *why;
+
+		if (cm->is_lead_rowtype && IsInParallelMode() &&
+			!predicate_spec_usable(cm->tupdesc, &specs[i], &why))
+		{
+			WarnSkipped(specs[i].label, why);
+			continue;
+		}
+		keep[m] = i;
+		usable[m++] = specs[i];
+	}
+	*nkeep = m;
+	return predicate_set_compile(cm->tupdesc, usable, m);
+}
+
+static void
+CompileRules(CompiledModel *cm)
 {
 	ModelDef   *def = cm->def;
 	int		   *idx = palloc(Max(def->nrules, 1) * sizeof(int));
-	PredicateSpec *specs;
-	int			n = 0;
 
 	for (int i = 0; i < def->nrules; i++)
 		idx[i] = i;
-	specs = RuleSpecs(def, idx, def->nrules);
-
-	if (!is_lead_table || IsInParallelMode())
-	{
-		cm->rules = predicate_set_compile(cm->tupdesc, specs, def->nrules);
-		cm->active = idx;
-		cm->nactive = def->nrules;
-		return;
-	}
-	if (TryCompile(cm->tupdesc, specs, def->nrules, &cm->rules, NULL))
-	{
-		cm->active = idx;
-		cm->nactive = def->nrules;
-		return;
-	}
-	/* find the rules that fail, one by one */
-	for (int i = 0; i < def->nrules; i++)
-	{
-		PredicateSet *one;
-		char	   *message = NULL;
-
-		if (TryCompile(cm->tupdesc, &specs[i], 1, &one, &message))
-		{
-			idx[n] = i;
-			specs[n] = specs[i];
-			n++;
-		}
-		else if (!list_member_ptr(WarnedRules, (void *) (intptr_t) def->rules[i].rule_id))
-		{
-			MemoryContext old = MemoryContextSwitchTo(TopMemoryContext);
-
-			WarnedRules = lappend(WarnedRules, (void *) (intptr_t) def->rules[i].rule_id);
-			MemoryContextSwitchTo(old);
-			ereport(WARNING,
-					(errcode(ERRCODE_DATA_EXCEPTION),
-					 errmsg("leadqual skips rule \"%s\" of model \"%s\": %s",
-							def->rules[i].name, def->model, message),
-					 errhint("SELECT * FROM leadqual.rule_problems lists rules that cannot be evaluated; fix or disable them.")));
-		}
-	}
-	cm->rules = predicate_set_compile(cm->tupdesc, specs, n);
-	cm->active = idx;
-	cm->nactive = n;
+	cm->active = palloc(Max(def->nrules, 1) * sizeof(int));
+	cm->rules = CompileUsable(cm, RuleSpecs(def, idx, def->nrules), def->nrules,
+							  cm->active, &cm->nactive);
 }
 
 static CompiledModel *
@@ -459,7 +528,8 @@ CompileModel(ModelDef *def, Oid typid, int32 typmod, uint64 tupdesc_id)
 	cm->scratch = AllocSetContextCreate(CurrentMemoryContext, "leadqual row",
 										ALLOCSET_DEFAULT_SIZES);
 
-	CompileRules(cm, typid == lead_rowtype);
+	cm->is_lead_rowtype = typid == lead_rowtype;
+	CompileRules(cm);
 	cm->matched = palloc0(TYPEALIGN(8, Max(def->nrules, 1)) * sizeof(bool));
 	cm->frameworks = palloc0(Max(def->nframeworks, 1) * sizeof(CompiledFramework));
 
@@ -672,26 +742,36 @@ ruleset_eval_framework(CompiledModel *cm, HeapTuple row, int fw, bool *met)
 
 	if (cf->def == NULL)
 	{
-		MemoryContext old = MemoryContextSwitchTo(GetMemoryChunkContext(cm));
+		/* built in the caller's context (freed if this fails), then adopted */
+		MemoryContext cxt = AllocSetContextCreate(CurrentMemoryContext, "leadqual framework",
+												  ALLOCSET_SMALL_SIZES);
+		MemoryContext old = MemoryContextSwitchTo(cxt);
 		PredicateSpec *specs = palloc(Max(def->ncriteria, 1) * sizeof(PredicateSpec));
+		int		   *crit = palloc(Max(def->ncriteria, 1) * sizeof(int));
+		int		   *keep = palloc(Max(def->ncriteria, 1) * sizeof(int));
+		int			n = 0;
 
-		cf->criterion_of = palloc(Max(def->ncriteria, 1) * sizeof(int));
 		for (int i = 0; i < def->ncriteria; i++)
 		{
 			CriterionDef *c = &def->criteria[i];
 
 			if (!c->has_check)
 				continue;
-			specs[cf->nchecks].label = psprintf("criterion check %s.%s of model \"%s\"",
-												def->framework, c->criterion, cm->def->model);
-			specs[cf->nchecks].attribute = c->attribute;
-			specs[cf->nchecks].op = c->op;
-			specs[cf->nchecks].value = c->value;
-			cf->criterion_of[cf->nchecks++] = i;
+			specs[n].label = psprintf("criterion check %s.%s of model \"%s\"",
+									  def->framework, c->criterion, cm->def->model);
+			specs[n].attribute = c->attribute;
+			specs[n].op = c->op;
+			specs[n].value = c->value;
+			crit[n++] = i;
 		}
-		cf->checks = predicate_set_compile(cm->tupdesc, specs, cf->nchecks);
-		cf->def = def;
+		/* a check that cannot be evaluated leaves its criterion unmet */
+		cf->checks = CompileUsable(cm, specs, n, keep, &cf->nchecks);
+		cf->criterion_of = palloc(Max(cf->nchecks, 1) * sizeof(int));
+		for (int j = 0; j < cf->nchecks; j++)
+			cf->criterion_of[j] = crit[keep[j]];
 		MemoryContextSwitchTo(old);
+		MemoryContextSetParent(cxt, GetMemoryChunkContext(cm));
+		cf->def = def;
 	}
 
 	MemoryContextReset(cm->scratch);

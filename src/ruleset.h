@@ -73,6 +73,7 @@ typedef struct CompiledModel
 	Oid			typid;
 	int32		typmod;
 	uint64		tupdesc_id;		/* the row type's identity when compiled */
+	bool		is_lead_rowtype;	/* the model's lead table's own row type */
 	TupleDesc	tupdesc;
 	TupleTableSlot *slot;
 	MemoryContext scratch;		/* reset per evaluated row */
@@ -106,6 +107,23 @@ extern CompiledModel *ruleset_lookup(const char *model, Oid typid, int32 typmod)
 /* A counter bumped by every invalidation that might concern the rule set. */
 extern uint64 ruleset_inval_count(void);
 
+/*
+ * What a cached lookup was made under: the active snapshot's visibility and
+ * the invalidation counter.  A different key means "look the rule set up
+ * again" (a PL/pgSQL loop keeps its call sites across statements).
+ */
+typedef struct LookupKey
+{
+	LocalTransactionId lxid;
+	TransactionId xmin;
+	TransactionId xmax;
+	CommandId	curcid;
+	uint64		completions;
+	uint64		inval;
+} LookupKey;
+
+extern void ruleset_lookup_key(LookupKey *key);
+
 /* A HeapTuple over a composite datum (for the functions below). */
 extern void ruleset_row_tuple(HeapTupleHeader row, HeapTuple tuple);
 
@@ -126,6 +144,17 @@ extern TupleDesc ruleset_lead_tupdesc(Oid relid, const char *model);
 
 /* The owner of the extension's tables: config is read as this role, whatever the caller may read. */
 extern Oid	ruleset_extension_owner(void);
+
+/* Becoming the extension owner (search_path pinned) for SPI, and back. */
+typedef struct OwnerContext
+{
+	Oid			userid;
+	int			sec;
+	int			nestlevel;
+} OwnerContext;
+
+extern void ruleset_become_owner(OwnerContext *oc);
+extern void ruleset_restore_user(OwnerContext *oc);
 
 /* leadqual.config_generation */
 extern Oid	ruleset_generation_relid(void);

@@ -28,8 +28,7 @@ const char *const stage_labels[NUM_STAGES] = {
 typedef struct CallCache
 {
 	CompiledModel *cm;
-	uint64		inval;
-	LocalTransactionId lxid;
+	LookupKey	key;
 	Oid			typid;
 	int32		typmod;
 	char	   *model;
@@ -45,13 +44,15 @@ LookupForCall(FunctionCallInfo fcinfo, HeapTupleHeader row, text *model)
 	Oid			typid = HeapTupleHeaderGetTypeId(row);
 	int32		typmod = HeapTupleHeaderGetTypMod(row);
 	int			len = VARSIZE_ANY_EXHDR(model);
+	LookupKey	key;
 
+	ruleset_lookup_key(&key);
 	if (cc == NULL)
 	{
 		cc = MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt, sizeof(CallCache));
 		fcinfo->flinfo->fn_extra = cc;
 	}
-	if (cc->cm != NULL && cc->inval == ruleset_inval_count() && cc->lxid == MyProc->lxid &&
+	if (cc->cm != NULL && memcmp(&cc->key, &key, sizeof(key)) == 0 &&
 		cc->typid == typid && cc->typmod == typmod &&
 		cc->model_len == len && memcmp(cc->model, VARDATA_ANY(model), len) == 0)
 		return cc->cm;
@@ -65,8 +66,7 @@ LookupForCall(FunctionCallInfo fcinfo, HeapTupleHeader row, text *model)
 	cc->model_len = len;
 	cc->typid = typid;
 	cc->typmod = typmod;
-	cc->inval = ruleset_inval_count();
-	cc->lxid = MyProc->lxid;
+	cc->key = key;
 	cc->cm = ruleset_lookup(cc->model, typid, typmod);
 	return cc->cm;
 }

@@ -246,15 +246,12 @@ PG_FUNCTION_INFO_V1(leadqual_config_changed);
 Datum
 leadqual_config_changed(PG_FUNCTION_ARGS)
 {
-	Oid			save_userid;
-	int			save_sec;
+	OwnerContext owner;
 
 	if (!CALLED_AS_TRIGGER(fcinfo))
 		elog(ERROR, "leadqual_config_changed must be a trigger");
 
-	GetUserIdAndSecContext(&save_userid, &save_sec);
-	SetUserIdAndSecContext(ruleset_extension_owner(),
-						   save_sec | SECURITY_LOCAL_USERID_CHANGE | SECURITY_RESTRICTED_OPERATION);
+	ruleset_become_owner(&owner);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	if (SPI_execute("UPDATE leadqual.config_generation "
@@ -262,7 +259,7 @@ leadqual_config_changed(PG_FUNCTION_ARGS)
 					false, 0) != SPI_OK_UPDATE)
 		elog(ERROR, "could not bump the leadqual rule generation");
 	SPI_finish();
-	SetUserIdAndSecContext(save_userid, save_sec);
+	ruleset_restore_user(&owner);
 
 	CacheInvalidateRelcacheByRelid(ruleset_generation_relid());
 	return PointerGetDatum(NULL);
