@@ -27,19 +27,7 @@ DROP SCHEMA IF EXISTS leadqual_bench_analytics CASCADE;
 CREATE SCHEMA leadqual_bench_analytics;
 SET search_path = leadqual_bench_analytics, pg_catalog;
 
--- best of reps runs of a query, in milliseconds
-CREATE FUNCTION bench_ms(q text, reps int DEFAULT 3) RETURNS float8 LANGUAGE plpgsql AS $$
-DECLARE
-    t0   timestamptz;
-    best float8 := 'Infinity';
-BEGIN
-    FOR i IN 1 .. reps LOOP
-        t0 := clock_timestamp();
-        EXECUTE q;
-        best := least(best, extract(epoch FROM clock_timestamp() - t0) * 1000);
-    END LOOP;
-    RETURN best;
-END $$;
+-- timings: public.bench_ms (generate.sql)
 
 CREATE TABLE results (measure text, leadqual_ms float8, plain_ms float8);
 
@@ -54,16 +42,16 @@ VACUUM ANALYZE scored;
 
 INSERT INTO results
 SELECT 'score_quality(score, converted), 101 distinct scores',
-       bench_ms('SELECT leadqual.score_quality(score, converted) FROM scored'),
-       bench_ms('SELECT avg(converted::int) FROM scored');
+       public.bench_ms('SELECT leadqual.score_quality(score, converted) FROM scored'),
+       public.bench_ms('SELECT avg(converted::int) FROM scored');
 INSERT INTO results
 SELECT 'score_quality(score, converted), all scores distinct',
-       bench_ms('SELECT leadqual.score_quality(fine_score, converted) FROM scored'),
-       bench_ms('SELECT avg(converted::int) FROM scored');
+       public.bench_ms('SELECT leadqual.score_quality(fine_score, converted) FROM scored'),
+       public.bench_ms('SELECT avg(converted::int) FROM scored');
 INSERT INTO results
 SELECT 'score_quality(score, converted, 1000), all distinct',
-       bench_ms('SELECT leadqual.score_quality(fine_score, converted, 1000) FROM scored'),
-       bench_ms('SELECT avg(converted::int) FROM scored');
+       public.bench_ms('SELECT leadqual.score_quality(fine_score, converted, 1000) FROM scored'),
+       public.bench_ms('SELECT avg(converted::int) FROM scored');
 
 \echo == data: :n leads, 3 history rows each
 CREATE TABLE leads (id bigint PRIMARY KEY, industry text);
@@ -136,8 +124,8 @@ SELECT count(*) = 0 AS funnel_matches_plain_sql FROM (
 
 INSERT INTO results
 SELECT 'funnel by industry',
-       bench_ms($$SELECT * FROM leadqual.funnel('leadqual_bench_analytics.leads', 'industry')$$),
-       bench_ms('SELECT * FROM plain_funnel');
+       public.bench_ms($$SELECT * FROM leadqual.funnel('leadqual_bench_analytics.leads', 'industry')$$),
+       public.bench_ms('SELECT * FROM plain_funnel');
 
 \echo == results (n = :n; ratio = leadqual / plain SQL)
 SELECT measure, round(leadqual_ms::numeric, 1) AS leadqual_ms, round(plain_ms::numeric, 1) AS plain_ms,

@@ -21,19 +21,7 @@ DROP SCHEMA IF EXISTS leadqual_bench_calibrate CASCADE;
 CREATE SCHEMA leadqual_bench_calibrate;
 SET search_path = leadqual_bench_calibrate, pg_catalog;
 
--- best of reps runs of a query, in milliseconds
-CREATE FUNCTION bench_ms(q text, reps int DEFAULT 2) RETURNS float8 LANGUAGE plpgsql AS $$
-DECLARE
-    t0   timestamptz;
-    best float8 := 'Infinity';
-BEGIN
-    FOR i IN 1 .. reps LOOP
-        t0 := clock_timestamp();
-        EXECUTE q;
-        best := least(best, extract(epoch FROM clock_timestamp() - t0) * 1000);
-    END LOOP;
-    RETURN best;
-END $$;
+-- timings: public.bench_ms (generate.sql)
 
 \echo == data: :n leads, 20 rules
 SELECT setseed(0.5);
@@ -107,8 +95,8 @@ SELECT :n AS leads,
        round(c::numeric, 0) AS calibrate_ms,
        round(s::numeric, 0) AS sum_score_ms,
        round((c / s)::numeric, 2) AS ratio
-  FROM (SELECT bench_ms($$SELECT count(*) FROM leadqual.calibrate('bench_calibrate')$$) AS c,
-               bench_ms($$SELECT sum(leadqual.score(l, 'bench_calibrate')) FROM leads l$$) AS s) t;
+  FROM (SELECT public.bench_ms($$SELECT count(*) FROM leadqual.calibrate('bench_calibrate')$$, 2) AS c,
+               public.bench_ms($$SELECT sum(leadqual.score(l, 'bench_calibrate')) FROM leads l$$, 2) AS s) t;
 
 \echo == the calibration
 CREATE TABLE cal AS SELECT * FROM leadqual.calibrate('bench_calibrate');

@@ -51,19 +51,7 @@ DROP SCHEMA IF EXISTS leadqual_bench_events CASCADE;
 CREATE SCHEMA leadqual_bench_events;
 SET search_path = leadqual_bench_events, pg_catalog;
 
--- generate.sql's bench_u and bench_company, for lead_rows.psql
-CREATE FUNCTION u(id bigint, seed int) RETURNS float8
-LANGUAGE sql IMMUTABLE PARALLEL SAFE STRICT
-RETURN (hashint8extended(id, seed) & 2147483647)::float8 / 2147483648.0;
-CREATE FUNCTION company(c int) RETURNS text
-LANGUAGE sql IMMUTABLE PARALLEL SAFE STRICT
-RETURN (ARRAY['Nordwind', 'Apex', 'Blue Harbor', 'Cobalt', 'Delta', 'Evergreen', 'Falcon',
-              'Granite', 'Helix', 'Ionic', 'Juniper', 'Kestrel', 'Lumen', 'Meridian', 'Nimbus',
-              'Orion', 'Pioneer', 'Quantum', 'Redwood', 'Summit'])[1 + c % 20]
-    || ' ' || (ARRAY['Logistics', 'Data', 'Systems', 'Analytics', 'Software', 'Bank', 'Health',
-           'Retail', 'Energy', 'Labs', 'Foods', 'Motors', 'Media', 'Consulting', 'Robotics',
-           'Insurance', 'Telecom', 'Capital', 'Pharma', 'Works'])[1 + (c / 20) % 20]
-    || CASE WHEN c < 400 THEN '' ELSE ' ' || (c / 400)::text END;
+-- lead_rows.psql uses generate.sql's public.bench_u and public.bench_company
 
 CREATE TABLE src_leads (
     id bigint PRIMARY KEY, email text, company text, job_title text, industry text,
@@ -124,8 +112,8 @@ COPY (
     SELECT ((i * 2654435761) % :n) / 10 + 1,
            (ARRAY['page_view', 'page_view', 'page_view', 'page_view', 'page_view', 'page_view',
                   'email_open', 'email_open', 'email_open', 'email_click', 'email_click',
-                  'pricing_visit', 'form_submit', 'webinar', 'demo_request', 'unsubscribe'])[1 + (u(i, 21) * 16)::int % 16],
-           date_trunc('day', now()) - u(i, 22) * interval '180 days'
+                  'pricing_visit', 'form_submit', 'webinar', 'demo_request', 'unsubscribe'])[1 + (public.bench_u(i, 21) * 16)::int % 16],
+           date_trunc('day', now()) - public.bench_u(i, 22) * interval '180 days'
     FROM generate_series(0::bigint, :n - 1) AS i
 ) TO :'events_file';
 

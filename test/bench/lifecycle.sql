@@ -48,19 +48,7 @@ DROP SCHEMA IF EXISTS leadqual_bench_lifecycle CASCADE;
 CREATE SCHEMA leadqual_bench_lifecycle;
 SET search_path = leadqual_bench_lifecycle, pg_catalog;
 
--- generate.sql's bench_u and bench_company, for lead_rows.psql
-CREATE FUNCTION u(id bigint, seed int) RETURNS float8
-LANGUAGE sql IMMUTABLE PARALLEL SAFE STRICT
-RETURN (hashint8extended(id, seed) & 2147483647)::float8 / 2147483648.0;
-CREATE FUNCTION company(c int) RETURNS text
-LANGUAGE sql IMMUTABLE PARALLEL SAFE STRICT
-RETURN (ARRAY['Nordwind', 'Apex', 'Blue Harbor', 'Cobalt', 'Delta', 'Evergreen', 'Falcon',
-              'Granite', 'Helix', 'Ionic', 'Juniper', 'Kestrel', 'Lumen', 'Meridian', 'Nimbus',
-              'Orion', 'Pioneer', 'Quantum', 'Redwood', 'Summit'])[1 + c % 20]
-    || ' ' || (ARRAY['Logistics', 'Data', 'Systems', 'Analytics', 'Software', 'Bank', 'Health',
-           'Retail', 'Energy', 'Labs', 'Foods', 'Motors', 'Media', 'Consulting', 'Robotics',
-           'Insurance', 'Telecom', 'Capital', 'Pharma', 'Works'])[1 + (c / 20) % 20]
-    || CASE WHEN c < 400 THEN '' ELSE ' ' || (c / 400)::text END;
+-- lead_rows.psql uses generate.sql's public.bench_u and public.bench_company
 
 -- The rows to insert (a), and four lead tables of one shape. Autovacuum stays off them
 -- so that it cannot run during one contender's measurement and not the other's.
