@@ -33,6 +33,7 @@
 #include "utils/syscache.h"
 #include "utils/tuplestore.h"
 
+#include "quality.h"
 #include "ruleset.h"
 
 #define CAL_GRID		20		/* alpha = 0, 1/20, ..., 1 */
@@ -74,17 +75,6 @@ PatternScoreCmpDesc(const void *a, const void *b)
 	return (x < y) - (x > y);
 }
 
-/* Converts a non-negative INT128 to the nearest double (as score_quality does). */
-static float8
-Int128ToFloat8(INT128 v)
-{
-#if USE_NATIVE_INT128
-	return (float8) v;
-#else
-	return ldexp((float8) v.hi, 64) + (float8) v.lo;
-#endif
-}
-
 /*
  * Scores every pattern with the given points and returns the ranking's AUC: the same
  * arithmetic as score_quality's final function, so the two agree to the bit.
@@ -94,7 +84,6 @@ PatternAuc(CalPattern *pats, CalPattern **order, int64 npats, int nrules,
 		   const float8 *points, int64 pos_total, int64 neg_total)
 {
 	CalAuc		r;
-	INT128		pairs = int64_to_int128(0);
 	int64		pos_above = 0;
 
 	for (int64 j = 0; j < npats; j++)
@@ -130,16 +119,11 @@ PatternAuc(CalPattern *pats, CalPattern **order, int64 npats, int nrules,
 			neg += order[k]->neg;
 			k++;
 		}
-		int128_add_int64_mul_int64(&r.twice_u, neg, pos_above);
-		int128_add_int64_mul_int64(&r.twice_u, neg, pos_above);
-		int128_add_int64_mul_int64(&r.twice_u, neg, pos);
+		auc_add_run(&r.twice_u, pos_above, pos, neg);
 		pos_above += pos;
 		j = k;
 	}
-	int128_add_int64_mul_int64(&pairs, pos_total, neg_total);
-	int128_add_int64_mul_int64(&pairs, pos_total, neg_total);
-	r.auc = (pos_total > 0 && neg_total > 0)
-		? Int128ToFloat8(r.twice_u) / Int128ToFloat8(pairs) : get_float8_nan();
+	r.auc = auc_from_twice_u(r.twice_u, pos_total, neg_total);
 	return r;
 }
 

@@ -32,6 +32,8 @@
 #include "utils/float.h"
 #include "utils/memutils.h"
 
+#include "quality.h"
+
 #define QS_VERSION		1
 #define QS_FLAG_BINNED	0x01
 #define QS_MIN_BINS		2
@@ -915,6 +917,26 @@ Int128ToFloat8(INT128 v)
 #endif
 }
 
+void
+auc_add_run(INT128 *twice_u, int64 pos_above, int64 pos, int64 neg)
+{
+	int128_add_int64_mul_int64(twice_u, neg, pos_above);
+	int128_add_int64_mul_int64(twice_u, neg, pos_above);
+	int128_add_int64_mul_int64(twice_u, neg, pos);
+}
+
+float8
+auc_from_twice_u(INT128 twice_u, int64 pos, int64 neg)
+{
+	INT128		pairs = int64_to_int128(0);
+
+	if (pos <= 0 || neg <= 0)
+		return get_float8_nan();
+	int128_add_int64_mul_int64(&pairs, pos, neg);
+	int128_add_int64_mul_int64(&pairs, pos, neg);
+	return Int128ToFloat8(twice_u) / Int128ToFloat8(pairs);
+}
+
 PG_FUNCTION_INFO_V1(quality_final);
 /* Returns (leads, conversions, conversion_rate, auc) for a state. */
 Datum
@@ -938,7 +960,6 @@ quality_final(PG_FUNCTION_ARGS)
 	{
 		QualityView v;
 		INT128		twice_u = int64_to_int128(0);
-		INT128		pairs = int64_to_int128(0);
 		int64		pos_above = 0;
 
 		/* flushing an expanded state merges its buffer: the same value, sorted */
@@ -953,9 +974,7 @@ quality_final(PG_FUNCTION_ARGS)
 		{
 			const QualityEntry *e = &v.runs[i - 1];
 
-			int128_add_int64_mul_int64(&twice_u, e->neg, pos_above);
-			int128_add_int64_mul_int64(&twice_u, e->neg, pos_above);
-			int128_add_int64_mul_int64(&twice_u, e->neg, e->pos);
+			auc_add_run(&twice_u, pos_above, e->pos, e->neg);
 			if (pg_add_s64_overflow(pos_above, e->pos, &pos_above) ||
 				pg_add_s64_overflow(neg, e->neg, &neg))
 				CountsOutOfRange();
@@ -963,12 +982,10 @@ quality_final(PG_FUNCTION_ARGS)
 		pos = pos_above;
 		if (pos > PG_INT64_MAX - neg)
 			CountsOutOfRange();
-		int128_add_int64_mul_int64(&pairs, pos, neg);
-		int128_add_int64_mul_int64(&pairs, pos, neg);
 		values[2] = Float8GetDatum(pos + neg > 0 ? (float8) pos / (float8) (pos + neg) : 0);
 		nulls[2] = (pos + neg == 0);
 		if (pos > 0 && neg > 0)
-			values[3] = Float8GetDatum(Int128ToFloat8(twice_u) / Int128ToFloat8(pairs));
+			values[3] = Float8GetDatum(auc_from_twice_u(twice_u, pos, neg));
 		else
 			nulls[3] = true;
 	}
