@@ -1,10 +1,15 @@
 EXTENSION = leadqual
+EXTVERSION = $(shell sed -n "s/^default_version = '\(.*\)'/\1/p" leadqual.control)
 MODULE_big = leadqual
 OBJS = $(patsubst %.c,%.o,$(sort $(wildcard src/*.c)))
-HEADERS = $(wildcard src/*.h)
+# No HEADERS: leadqual has no public C interface, so nothing goes into the server's include tree.
+SRC_HEADERS = $(wildcard src/*.h)
 
-# The install script is assembled from one file per concern (sql/install/NN_*.sql).
-DATA_built = sql/leadqual--1.0.sql
+# Scripts: 1.0 frozen as released; the 1.0 -> 1.1 update assembled from one file per
+# concern (sql/1.0--1.1/NN_*.sql); a fresh 1.1 is 1.0 followed by that update, so both
+# paths give the same objects (test/t/upgrade.sh checks it with real data).
+DATA = sql/leadqual--1.0.sql
+DATA_built = sql/leadqual--1.0--1.1.sql sql/leadqual--$(EXTVERSION).sql
 
 PG_CFLAGS = -Wall -Wextra -Werror -Wno-unused-parameter -Wno-sign-compare \
 	-Wno-missing-field-initializers
@@ -17,13 +22,16 @@ REGRESS_OPTS = --inputdir=. --load-extension=plpgsql
 ISOLATION = rule_cache lifecycle_rule_change rescore_vs_manual concurrent_inserts concurrent_events
 ISOLATION_OPTS = --inputdir=test --load-extension=leadqual
 
-EXTRA_CLEAN = sql/leadqual--1.0.sql results/ output_iso/ regression.* test/output_iso
+EXTRA_CLEAN = results/ output_iso/ regression.* test/output_iso
 
 PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
 
-$(OBJS): $(HEADERS)
+$(OBJS): $(SRC_HEADERS)
 
-sql/leadqual--1.0.sql: $(sort $(wildcard sql/install/*.sql))
+sql/leadqual--1.0--1.1.sql: $(sort $(wildcard sql/1.0--1.1/*.sql))
+	cat $^ > $@
+
+sql/leadqual--1.1.sql: sql/leadqual--1.0.sql sql/leadqual--1.0--1.1.sql
 	cat $^ > $@
