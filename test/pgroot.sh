@@ -23,10 +23,14 @@ if [ ! -f "$root/.leadqual-complete" ]; then
 	debootstrap --variant=minbase "$suite" "$root" "$mirror" >"$roots/pg$ver.log" 2>&1 || {
 		tail -20 "$roots/pg$ver.log" >&2; exit 1; }
 	echo "deb $mirror $suite main" > "$root/etc/apt/sources.list"
+	# package scripts (postgresql-common's) need /proc
+	mount -t proc proc "$root/proc"
+	trap 'umount "$root/proc" 2>/dev/null' EXIT
 	chroot "$root" env DEBIAN_FRONTEND=noninteractive apt-get "${aptopt[@]}" update -qq >>"$roots/pg$ver.log" 2>&1
 	chroot "$root" env DEBIAN_FRONTEND=noninteractive apt-get "${aptopt[@]}" install -y -qq \
 		--no-install-recommends "postgresql-$ver" "postgresql-server-dev-$ver" build-essential \
 		>>"$roots/pg$ver.log" 2>&1 || { tail -20 "$roots/pg$ver.log" >&2; exit 1; }
+	umount "$root/proc"
 	touch "$root/.leadqual-complete"
 fi
 echo "$root"
