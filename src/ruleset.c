@@ -53,6 +53,8 @@ static uint64 InvalCount = 1;
 static Oid	GenerationRelid = InvalidOid;
 static List *WarnedLabels = NIL;	/* rules and checks already warned about */
 
+static Bitmapset *NeededColumns(ModelDef *def, TupleDesc tupdesc, bool *complete);
+
 static void
 RelcacheCallback(Datum arg, Oid relid)
 {
@@ -529,6 +531,11 @@ CompileModel(ModelDef *def, Oid typid, int32 typmod, uint64 tupdesc_id)
 										ALLOCSET_DEFAULT_SIZES);
 
 	cm->is_lead_rowtype = typid == lead_rowtype;
+	{
+		bool		complete;
+
+		cm->needed = NeededColumns(def, cm->tupdesc, &complete);
+	}
 	CompileRules(cm);
 	cm->matched = palloc0(TYPEALIGN(8, Max(def->nrules, 1)) * sizeof(bool));
 	cm->frameworks = palloc0(Max(def->nframeworks, 1) * sizeof(CompiledFramework));
@@ -579,6 +586,91 @@ CheckGeneration(void)
 	Models = NULL;
 }
 
+/* The cached definition of model under the current generation; NULL if unknown. */
+static CachedModel *
+FindModel(const char *model)
+{
+	CachedModel *m;
+	MemoryContext old;
+	MemoryContext cxt;
+	ModelDef   *def;
+
+	CheckGeneration();
+	for (m = Models; m != NULL; m = m->next)
+		if (strcmp(m->def->model, model) == 0)
+			return m;
+
+	/* built in a child of the caller's context (freed if this fails), then adopted */
+	cxt = AllocSetContextCreate(CurrentMemoryContext, "leadqual model",
+								ALLOCSET_DEFAULT_SIZES);
+	old = MemoryContextSwitchTo(cxt);
+	def = LoadModel(model, true);
+	MemoryContextSwitchTo(old);
+	if (def == NULL)
+	{
+		MemoryContextDelete(cxt);
+		return NULL;
+	}
+	MemoryContextSetParent(cxt, GenerationContext);
+	m = MemoryContextAlloc(cxt, sizeof(CachedModel));
+	m->def = def;
+	m->compiled = NULL;
+	m->next = Models;
+	Models = m;
+	return m;
+}
+
+/* Adds the attnum of column name to *set; false if tupdesc has no such column. */
+static bool
+AddColumn(TupleDesc tupdesc, const char *name, Bitmapset **set)
+{
+	for (int i = 0; i < tupdesc->natts; i++)
+	{
+		Form_pg_attribute a = TupleDescAttr(tupdesc, i);
+
+		if (!a->attisdropped && strcmp(NameStr(a->attname), name) == 0)
+		{
+			*set = bms_add_member(*set, a->attnum);
+			return true;
+		}
+	}
+	return false;
+}
+
+/*
+ * What def reads of a row of tupdesc: by name, as predicate compilation finds
+ * columns.  *complete is false if some name is not a column of tupdesc.
+ */
+static Bitmapset *
+NeededColumns(ModelDef *def, TupleDesc tupdesc, bool *complete)
+{
+	Bitmapset  *set = NULL;
+	bool		ok = true;
+
+	for (int i = 0; i < def->nrules; i++)
+		ok &= AddColumn(tupdesc, def->rules[i].attribute, &set);
+	for (int f = 0; f < def->nframeworks; f++)
+		for (int c = 0; c < def->frameworks[f].ncriteria; c++)
+			if (def->frameworks[f].criteria[c].has_check)
+				ok &= AddColumn(tupdesc, def->frameworks[f].criteria[c].attribute, &set);
+	if (def->engagement_column)
+		ok &= AddColumn(tupdesc, def->engagement_column, &set);
+	*complete = ok;
+	return set;
+}
+
+bool
+ruleset_needed_columns(const char *model, TupleDesc tupdesc, Bitmapset **needed)
+{
+	CachedModel *m = FindModel(model);
+	bool		complete;
+
+	if (m == NULL)
+		return false;
+	*needed = NeededColumns(m->def, tupdesc, &complete);
+	return complete;
+}
+
 CompiledModel *
 ruleset_lookup(const char *model, Oid typid, int32 typmod)
 {
@@ -587,36 +679,12 @@ ruleset_lookup(const char *model, Oid typid, int32 typmod)
 	uint64		tupdesc_id;
 	MemoryContext old;
 
-	CheckGeneration();
-
-	for (m = Models; m != NULL; m = m->next)
-		if (strcmp(m->def->model, model) == 0)
-			break;
+	m = FindModel(model);
 	if (m == NULL)
-	{
-		/* built in a child of the caller's context (freed if this fails), then adopted */
-		MemoryContext cxt = AllocSetContextCreate(CurrentMemoryContext, "leadqual model",
-												  ALLOCSET_DEFAULT_SIZES);
-		ModelDef   *def;
-
-		old = MemoryContextSwitchTo(cxt);
-		def = LoadModel(model, true);
-		MemoryContextSwitchTo(old);
-		if (def == NULL)
-		{
-			MemoryContextDelete(cxt);
-			ereport(ERROR,
-					(errcode(ERRCODE_UNDEFINED_OBJECT),
-					 errmsg("model \"%s\" does not exist", model),
-					 errhint("Models are rows of leadqual.models.")));
-		}
-		MemoryContextSetParent(cxt, GenerationContext);
-		m = MemoryContextAlloc(cxt, sizeof(CachedModel));
-		m->def = def;
-		m->compiled = NULL;
-		m->next = Models;
-		Models = m;
-	}
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("model \"%s\" does not exist", model),
+				 errhint("Models are rows of leadqual.models.")));
 
 	tupdesc_id = assign_record_type_identifier(typid, typmod);
 	for (cm = m->compiled; cm != NULL; cm = cm->next)

@@ -12,6 +12,7 @@
 #include "postgres.h"
 #include "access/tupdesc.h"
 #include "executor/tuptable.h"
+#include "nodes/bitmapset.h"
 
 #include "predicate.h"
 
@@ -83,6 +84,8 @@ typedef struct CompiledModel
 	int		   *active;			/* predicate index -> index in def->rules */
 	bool	   *matched;		/* scratch: predicate results */
 
+	Bitmapset  *needed;			/* attnums any rule, criterion check or the
+								 * engagement column reads (see narrow.c) */
 	AttrNumber	engagement_attno;	/* 0: none */
 	Oid			engagement_type;
 
@@ -103,6 +106,15 @@ extern void ruleset_init(void);
 
 /* The compiled model for a row type, under the current snapshot's rule set. */
 extern CompiledModel *ruleset_lookup(const char *model, Oid typid, int32 typmod);
+
+/*
+ * The attnums of tupdesc that the model's rules, criterion checks (of every
+ * framework) and engagement column read, under the current snapshot's rule
+ * set; read as the owner through the same cache as ruleset_lookup.  False when
+ * the model does not exist or names a column the row type lacks: the caller
+ * then leaves the call alone (scoring reports it).
+ */
+extern bool ruleset_needed_columns(const char *model, TupleDesc tupdesc, Bitmapset **needed);
 
 /* A counter bumped by every invalidation that might concern the rule set. */
 extern uint64 ruleset_inval_count(void);

@@ -18,6 +18,7 @@
 #include "utils/syscache.h"
 #include "utils/tuplestore.h"
 
+#include "narrow.h"
 #include "ruleset.h"
 #include "scoring.h"
 
@@ -34,11 +35,12 @@ typedef struct CallCache
 	char	   *model;
 	int			model_len;
 	TupleDesc	explain_desc;	/* explain's result row, built once */
+	NarrowedCall narrow;		/* a call the planner narrowed (narrow.h) */
 } CallCache;
 
 /* The compiled model for this call's row and model, cached per call site. */
 static CompiledModel *
-LookupForCall(FunctionCallInfo fcinfo, HeapTupleHeader row, text *model)
+LookupForCall(FunctionCallInfo fcinfo, HeapTupleHeader row, text *model, int base_nargs)
 {
 	CallCache  *cc = (CallCache *) fcinfo->flinfo->fn_extra;
 	Oid			typid = HeapTupleHeaderGetTypeId(row);
@@ -51,6 +53,7 @@ LookupForCall(FunctionCallInfo fcinfo, HeapTupleHeader row, text *model)
 	{
 		cc = MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt, sizeof(CallCache));
 		fcinfo->flinfo->fn_extra = cc;
+		narrow_init_call(fcinfo, base_nargs, &cc->narrow);
 	}
 	if (cc->cm != NULL && memcmp(&cc->key, &key, sizeof(key)) == 0 &&
 		cc->typid == typid && cc->typmod == typmod &&
@@ -68,7 +71,15 @@ LookupForCall(FunctionCallInfo fcinfo, HeapTupleHeader row, text *model)
 	cc->typmod = typmod;
 	cc->key = key;
 	cc->cm = ruleset_lookup(cc->model, typid, typmod);
+	narrow_check(&cc->narrow, cc->cm);
 	return cc->cm;
+}
+
+/* The row to evaluate (for a narrowed call, maybe read back whole). */
+static void
+CallRow(FunctionCallInfo fcinfo, HeapTupleHeader row, HeapTuple tuple)
+{
+	narrow_row(fcinfo, &((CallCache *) fcinfo->flinfo->fn_extra)->narrow, row, tuple);
 }
 
 Oid
@@ -145,11 +156,11 @@ Datum
 leadqual_score(PG_FUNCTION_ARGS)
 {
 	HeapTupleHeader row = PG_GETARG_HEAPTUPLEHEADER(0);
-	CompiledModel *cm = LookupForCall(fcinfo, row, PG_GETARG_TEXT_PP(1));
+	CompiledModel *cm = LookupForCall(fcinfo, row, PG_GETARG_TEXT_PP(1), 2);
 	HeapTupleData tuple;
 	LeadResult	res;
 
-	ruleset_row_tuple(row, &tuple);
+	CallRow(fcinfo, row, &tuple);
 	ruleset_eval(cm, &tuple, &res);
 	PG_RETURN_FLOAT8(res.score);
 }
@@ -160,11 +171,11 @@ Datum
 leadqual_classify(PG_FUNCTION_ARGS)
 {
 	HeapTupleHeader row = PG_GETARG_HEAPTUPLEHEADER(0);
-	CompiledModel *cm = LookupForCall(fcinfo, row, PG_GETARG_TEXT_PP(1));
+	CompiledModel *cm = LookupForCall(fcinfo, row, PG_GETARG_TEXT_PP(1), 2);
 	HeapTupleData tuple;
 	LeadResult	res;
 
-	ruleset_row_tuple(row, &tuple);
+	CallRow(fcinfo, row, &tuple);
 	PG_RETURN_DATUM(stage_datum(scoring_classify(cm, &tuple, &res)));
 }
 
@@ -175,7 +186,7 @@ leadqual_explain(PG_FUNCTION_ARGS)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	HeapTupleHeader row = PG_GETARG_HEAPTUPLEHEADER(0);
-	CompiledModel *cm = LookupForCall(fcinfo, row, PG_GETARG_TEXT_PP(1));
+	CompiledModel *cm = LookupForCall(fcinfo, row, PG_GETARG_TEXT_PP(1), 2);
 	CallCache  *cc = (CallCache *) fcinfo->flinfo->fn_extra;
 	HeapTupleData tuple;
 	LeadResult	res;
@@ -211,7 +222,7 @@ leadqual_explain(PG_FUNCTION_ARGS)
 	rsinfo->setDesc = CreateTupleDescCopy(cc->explain_desc);
 	MemoryContextSwitchTo(old);
 
-	ruleset_row_tuple(row, &tuple);
+	CallRow(fcinfo, row, &tuple);
 	ruleset_eval(cm, &tuple, &res);
 	/* the values are copied into the tuplestore: build them in the per-row scratch */
 	old = MemoryContextSwitchTo(cm->scratch);
@@ -260,14 +271,15 @@ leadqual_qualify(PG_FUNCTION_ARGS)
 	Datum		values[5];
 	bool		nulls[5] = {false, false, false, false, false};
 
-	if (PG_ARGISNULL(0))
+	/* a narrowed call's ctid is NULL where the whole row would be (outer joins) */
+	if (PG_ARGISNULL(0) || (PG_NARGS() == 5 && (PG_ARGISNULL(3) || PG_ARGISNULL(4))))
 		PG_RETURN_NULL();
 	if (PG_ARGISNULL(1))
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("model must not be NULL")));
 	row = PG_GETARG_HEAPTUPLEHEADER(0);
-	cm = LookupForCall(fcinfo, row, PG_GETARG_TEXT_PP(1));
+	cm = LookupForCall(fcinfo, row, PG_GETARG_TEXT_PP(1), 3);
 
 	if (!PG_ARGISNULL(2))
 		framework = text_to_cstring(PG_GETARG_TEXT_PP(2));
@@ -292,7 +304,7 @@ leadqual_qualify(PG_FUNCTION_ARGS)
 	resdesc = BlessTupleDesc(resdesc);
 
 	met = palloc(Max(fdef->ncriteria, 1) * sizeof(bool));
-	ruleset_row_tuple(row, &tuple);
+	CallRow(fcinfo, row, &tuple);
 	ruleset_eval_framework(cm, &tuple, fw, met);
 	missing = initArrayResult(TEXTOID, CurrentMemoryContext, false);
 	for (int i = 0; i < fdef->ncriteria; i++)

@@ -1,0 +1,149 @@
+-- wide_rows: score, classify, explain and qualify over a whole row of a wide table get
+-- only the columns the rules, criterion checks and engagement column read (the planner
+-- support function's rewrite), with the same results as the whole row.
+SET client_min_messages = warning;
+CREATE FUNCTION leadqual_plan(q text) RETURNS SETOF text LANGUAGE plpgsql AS $$
+BEGIN
+    RETURN QUERY EXECUTE 'EXPLAIN (VERBOSE, COSTS OFF) ' || q;
+END $$;
+
+-- 60 columns: the rules read a few; notes is large and stored out of line
+DO $$
+BEGIN
+    EXECUTE 'CREATE TABLE wide (id integer PRIMARY KEY, title text, notes text, country text, '
+         || 'employees integer, budget boolean, engagement float8, '
+         || (SELECT string_agg(format('c%s text', g), ', ') FROM generate_series(8, 60) g)
+         || ')';
+END $$;
+ALTER TABLE wide ALTER COLUMN notes SET STORAGE EXTERNAL;
+INSERT INTO wide (id, title, notes, country, employees, budget, engagement, c8, c59)
+SELECT g, CASE g % 4 WHEN 0 THEN 'Head of IT' WHEN 1 THEN 'CTO' WHEN 2 THEN 'intern' END,
+       (SELECT string_agg(md5((g * 100 + k)::text), '') FROM generate_series(1, 150) k),
+       CASE WHEN g % 3 = 0 THEN 'DE' ELSE 'US' END, g * 10, g % 5 = 0, g % 7, 'x' || g, 'y'
+FROM generate_series(1, 200) g;
+SELECT count(*) AS columns FROM pg_attribute WHERE attrelid = 'wide'::regclass AND attnum > 0;
+SELECT pg_column_size(notes) > 4000 AS notes_is_large,
+       pg_relation_size((SELECT reltoastrelid FROM pg_class WHERE oid = 'wide'::regclass)) > 0 AS toasted
+FROM wide WHERE id = 1;
+
+INSERT INTO leadqual.models (model, lead_table, mql_threshold, framework, engagement_column)
+VALUES ('wide', 'wide', 12, 'bant', 'engagement');
+INSERT INTO leadqual.rules (model, name, attribute, op, value, points, knockout) VALUES
+    ('wide', 'head of', 'title', 'ilike', '%head of%', 10, false),
+    ('wide', 'cto', 'title', 'eq', 'CTO', 8, false),
+    ('wide', 'intern', 'title', 'eq', 'intern', 0, true),
+    ('wide', 'dach', 'country', 'in', '{DE,AT,CH}', 5, false),
+    ('wide', 'size', 'employees', 'between', '{50,1500}', 3, false);
+INSERT INTO leadqual.criterion_checks (model, framework, criterion, attribute, op, value)
+VALUES ('wide', 'bant', 'budget', 'budget', 'eq', 'true');
+
+-- the rewrite: only title, country, employees (rules), budget (check) and engagement
+EXPLAIN (VERBOSE, COSTS OFF) SELECT sum(leadqual.score(w, 'wide')) FROM wide w;
+EXPLAIN (VERBOSE, COSTS OFF)
+SELECT leadqual.classify(w, 'wide'), leadqual.qualify(w, 'wide') FROM wide w WHERE id = 1;
+EXPLAIN (VERBOSE, COSTS OFF) SELECT e.* FROM wide w, leadqual.explain(w, 'wide') e;
+
+-- the same results as the call the planner cannot rewrite (the model is not a constant)
+SELECT count(*) AS leads,
+       count(*) FILTER (WHERE leadqual.score(w, 'wide')
+                        IS DISTINCT FROM leadqual.score(w, (SELECT 'wide'))) AS score_differs,
+       count(*) FILTER (WHERE leadqual.classify(w, 'wide')
+                        IS DISTINCT FROM leadqual.classify(w, (SELECT 'wide'))) AS stage_differs,
+       count(*) FILTER (WHERE leadqual.qualify(w, 'wide')
+                        IS DISTINCT FROM leadqual.qualify(w, (SELECT 'wide'))) AS qualify_differs,
+       count(DISTINCT leadqual.classify(w, 'wide')) AS stages
+FROM wide w;
+SELECT (SELECT array_agg(ROW(w.id, e.*) ORDER BY w.id, e.rule_id)
+          FROM wide w, leadqual.explain(w, 'wide') e)
+     = (SELECT array_agg(ROW(w.id, e.*) ORDER BY w.id, e.rule_id)
+          FROM wide w, leadqual.explain(w, (SELECT 'wide')) e) AS explain_same;
+SELECT id, leadqual.score(w, 'wide'), leadqual.classify(w, 'wide'), leadqual.qualify(w, 'wide')
+FROM wide w WHERE id <= 5 ORDER BY id;
+
+-- the rewritten call does not read the out-of-line notes; the whole row does
+BEGIN;
+SELECT pg_stat_get_xact_blocks_fetched(reltoastrelid) AS before
+FROM pg_class WHERE oid = 'wide'::regclass \gset
+SELECT sum(leadqual.score(w, 'wide')) FROM wide w;
+SELECT pg_stat_get_xact_blocks_fetched(reltoastrelid) = :before AS narrowed_reads_no_toast
+FROM pg_class WHERE oid = 'wide'::regclass;
+SELECT sum(leadqual.score(w, (SELECT 'wide'))) FROM wide w;
+SELECT pg_stat_get_xact_blocks_fetched(reltoastrelid) > :before AS whole_row_reads_toast
+FROM pg_class WHERE oid = 'wide'::regclass;
+COMMIT;
+
+-- a rule on the large column: it is passed, and scores agree
+INSERT INTO leadqual.rules (model, name, attribute, op, value, points)
+VALUES ('wide', 'notes begin with md5(101)', 'notes', 'like', '38b3eff8%', 0.5);
+SELECT position('notes' IN plan) > 0 AS notes_passed
+FROM (SELECT string_agg(p, ' ') AS plan FROM leadqual_plan($$SELECT leadqual.score(w, 'wide') FROM wide w$$) p) x;
+SELECT count(*) FILTER (WHERE leadqual.score(w, 'wide')
+                        IS DISTINCT FROM leadqual.score(w, (SELECT 'wide'))) AS score_differs,
+       count(*) FILTER (WHERE leadqual.score(w, 'wide') <> round(leadqual.score(w, 'wide'))) > 0
+           AS some_notes_match
+FROM wide w;
+DELETE FROM leadqual.rules WHERE model = 'wide' AND name = 'notes begin with md5(101)';
+
+-- outer joins: a missing row is NULL, as with the whole row
+SELECT x.i, leadqual.score(w, 'wide') AS score, leadqual.classify(w, 'wide') AS stage,
+       leadqual.qualify(w, 'wide') AS qualify
+FROM generate_series(199, 202) x(i) LEFT JOIN wide w ON w.id = x.i ORDER BY x.i;
+
+-- partitions and inheritance children: the parent's row type, each child's rows
+CREATE TABLE wide_p (id integer, title text, notes text, country text) PARTITION BY RANGE (id);
+CREATE TABLE wide_p1 PARTITION OF wide_p FOR VALUES FROM (0) TO (100);
+CREATE TABLE wide_p2 (notes text, country text, title text, id integer);  -- another column order
+ALTER TABLE wide_p ATTACH PARTITION wide_p2 FOR VALUES FROM (100) TO (1000);
+INSERT INTO wide_p SELECT id, title, notes, country FROM wide;
+INSERT INTO leadqual.models (model, lead_table) VALUES ('wide_p', 'wide_p');
+INSERT INTO leadqual.rules (model, name, attribute, op, value, points) VALUES
+    ('wide_p', 'cto', 'title', 'eq', 'CTO', 8), ('wide_p', 'de', 'country', 'eq', 'DE', 5);
+SELECT position('score_narrowed' IN plan) > 0 AS narrowed
+FROM (SELECT string_agg(p, ' ') AS plan FROM leadqual_plan($$SELECT leadqual.score(w, 'wide_p') FROM wide_p w$$) p) x;
+SELECT sum(leadqual.score(w, 'wide_p')) AS narrowed, sum(leadqual.score(w, (SELECT 'wide_p'))) AS whole
+FROM wide_p w;
+
+-- not rewritten: a row of a view, of a sub-select, of ROW(...); a model that is not a
+-- constant; a model that does not exist (the call reports it as before)
+CREATE VIEW wide_v AS SELECT id, title, country, employees, budget, engagement, notes FROM wide;
+SELECT (SELECT string_agg(p, ' ') FROM leadqual_plan(q) p) LIKE '%narrowed%' AS narrowed, q
+FROM (VALUES
+    ($$SELECT leadqual.score(v, 'wide') FROM wide_v v$$),
+    ($$SELECT leadqual.score(s, 'wide') FROM (SELECT * FROM wide OFFSET 0) s$$),
+    ($$SELECT leadqual.score(w, 'wide') FROM wide w$$),
+    ($$SELECT leadqual.score(ROW(w.*)::wide, 'wide') FROM wide w$$),
+    ($$SELECT leadqual.score(w, (SELECT 'wide')) FROM wide w$$),
+    ($$SELECT leadqual.score(w, 'nope') FROM wide w$$)) AS t(q);
+SELECT leadqual.score(w, 'nope') FROM wide w;
+SELECT sum(leadqual.score(v, 'wide')) = sum(leadqual.score(w, 'wide')) AS view_same
+FROM wide_v v JOIN wide w USING (id);
+
+-- a direct call of a _narrowed function scores the row it is given: it never reads the
+-- row at the ctid it names
+SELECT leadqual.score_narrowed(jsonb_populate_record(NULL::wide, '{"id": 1, "title": "CTO"}'),
+                               'wide', 'wide'::regclass, '(0,1)') AS direct,
+       leadqual.score(jsonb_populate_record(NULL::wide, '{"id": 1, "title": "CTO"}'), 'wide') AS given_row,
+       (SELECT leadqual.score(w, 'wide') FROM wide w WHERE ctid = '(0,1)') AS row_at_ctid;
+
+-- EXECUTE on score governs the rewritten call and the _narrowed function alike
+CREATE ROLE regress_lq_wide;
+GRANT SELECT ON wide TO regress_lq_wide;
+REVOKE EXECUTE ON FUNCTION leadqual.score(record, text) FROM PUBLIC;
+SET ROLE regress_lq_wide;
+SELECT sum(leadqual.score(w, 'wide')) FROM wide w;
+SELECT leadqual.score_narrowed(w, 'wide', w.tableoid, w.ctid) FROM wide w LIMIT 1;
+RESET ROLE;
+GRANT EXECUTE ON FUNCTION leadqual.score(record, text) TO PUBLIC;
+SET ROLE regress_lq_wide;
+SELECT sum(leadqual.score(w, 'wide')) > 0 AS may_score FROM wide w;
+RESET ROLE;
+-- only the planner calls the support function
+SELECT has_function_privilege('regress_lq_wide', 'leadqual.narrow_support(internal)', 'EXECUTE')
+    AS may_call_support;
+REVOKE SELECT ON wide FROM regress_lq_wide;
+DROP ROLE regress_lq_wide;
+
+DELETE FROM leadqual.models WHERE model IN ('wide', 'wide_p');
+DROP VIEW wide_v;
+DROP TABLE wide, wide_p;
+DROP FUNCTION leadqual_plan(text);
