@@ -19,7 +19,7 @@ REGRESS = setup scoring rules operators patterns guard hostile security privileg
 REGRESS_OPTS = --inputdir=. --load-extension=plpgsql
 
 # isolation specs live in test/specs, their outputs in test/expected
-ISOLATION = rule_cache lifecycle_rule_change rescore_vs_manual concurrent_inserts concurrent_events narrowed_plans
+ISOLATION = rule_cache lifecycle_rule_change rescore_vs_manual concurrent_inserts concurrent_events narrowed_plans notify_policy
 ISOLATION_OPTS = --inputdir=test --load-extension=leadqual
 
 EXTRA_CLEAN = results/ output_iso/ regression.* test/output_iso

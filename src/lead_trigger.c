@@ -39,7 +39,33 @@
 #include "scoring.h"
 
 static char *Actor = NULL;
-static bool Notify = true;
+
+/*
+ * leadqual.notify: which stage changes send NOTIFY leadqual_stage.  handoff
+ * (the default) is what a sales alert acts on: a lead reaching mql or sql, or
+ * leaving them (to withdraw an alert); a bulk import's new leads going into
+ * nurture or disqualified stay silent.  1.0's boolean values keep working.
+ */
+typedef enum NotifyPolicy
+{
+	NOTIFY_OFF, NOTIFY_HANDOFF, NOTIFY_ALL
+} NotifyPolicy;
+
+static const struct config_enum_entry notify_options[] = {
+	{"all", NOTIFY_ALL, false},
+	{"handoff", NOTIFY_HANDOFF, false},
+	{"off", NOTIFY_OFF, false},
+	{"on", NOTIFY_ALL, true},
+	{"true", NOTIFY_ALL, true},
+	{"yes", NOTIFY_ALL, true},
+	{"1", NOTIFY_ALL, true},
+	{"false", NOTIFY_OFF, true},
+	{"no", NOTIFY_OFF, true},
+	{"0", NOTIFY_OFF, true},
+	{NULL, 0, false}
+};
+
+static int	Notify = NOTIFY_HANDOFF;
 
 void
 lead_trigger_init(void)
@@ -48,10 +74,11 @@ lead_trigger_init(void)
 							   "Who stage_history records as having changed a stage.",
 							   "Applications that connect through a pooled role set it to the person acting.",
 							   &Actor, "", PGC_USERSET, 0, NULL, NULL, NULL);
-	DefineCustomBoolVariable("leadqual.notify",
-							 "Sends NOTIFY leadqual_stage for every stage change.",
-							 "A bulk load nobody listens to can turn it off for its transaction.",
-							 &Notify, true, PGC_USERSET, 0, NULL, NULL, NULL);
+	DefineCustomEnumVariable("leadqual.notify",
+							 "Which stage changes send NOTIFY leadqual_stage: all, handoff (into or out of mql and sql) or off.",
+							 "on and off, as in 1.0, mean all and off.",
+							 &Notify, NOTIFY_HANDOFF, notify_options, PGC_USERSET, 0,
+							 NULL, NULL, NULL);
 }
 
 /* What a lead trigger knows about its table, cached per trigger. */
@@ -360,10 +387,23 @@ leadqual_history_trigger(PG_FUNCTION_ARGS)
 	/* inserted rows come in insertion order already; updated ones by key */
 	if (is_update)
 		appendStringInfoString(&sql, "ORDER BY 2 ");
-	if (Notify)
+	if (Notify != NOTIFY_OFF)
 		appendStringInfoString(&sql,
 							   "RETURNING lead_id, old_stage::pg_catalog.text, "
 							   "          new_stage::pg_catalog.text, score, manual");
+	if (Notify == NOTIFY_HANDOFF)
+	{
+		/* every change is recorded; only hand-offs come back to be notified */
+		StringInfoData wrapped;
+
+		initStringInfo(&wrapped);
+		appendStringInfo(&wrapped,
+						 "WITH h AS (%s) SELECT * FROM h "
+						 "WHERE old_stage OPERATOR(pg_catalog.=) ANY ('{mql,sql}'::pg_catalog.text[]) "
+						 "   OR new_stage OPERATOR(pg_catalog.=) ANY ('{mql,sql}'::pg_catalog.text[])",
+						 sql.data);
+		sql = wrapped;
+	}
 
 	args[0] = ObjectIdGetDatum(RelationGetRelid(td->tg_relation));
 	args[1] = CStringGetTextDatum(tg->tgargs[0]);
@@ -376,7 +416,7 @@ leadqual_history_trigger(PG_FUNCTION_ARGS)
 		elog(ERROR, "SPI_connect failed");
 	if (SPI_register_trigger_data(td) != SPI_OK_TD_REGISTER)
 		elog(ERROR, "could not register transition tables");
-	if (!Notify)
+	if (Notify == NOTIFY_OFF)
 	{
 		if (SPI_execute_with_args(sql.data, 4, argtypes, args, NULL, false, 0) != SPI_OK_INSERT)
 			elog(ERROR, "could not write leadqual.stage_history");
