@@ -3,7 +3,9 @@
 -- a. INSERT of n/5 leads into a table with leadqual.attach, against the same INSERT into
 --    an identical table without triggers, and against the same rules as PL/pgSQL
 --    triggers (a BEFORE row trigger for score and stage, an AFTER row trigger writing a
---    history row and a NOTIFY per lead, as leadqual's history trigger does); reported too:
+--    history row per lead and a NOTIFY per lead that arrives in mql or sql, as leadqual does
+--    under its default leadqual.notify = handoff); the floor: the same INSERT plus a plain
+--    INSERT of the history rows, no trigger; leadqual with notify = all; reported too:
 --    leadqual.attach with its history insert trigger dropped (what scoring alone costs);
 -- b. CALL leadqual.rescore over n unchanged leads, against SELECT sum(leadqual.score(l));
 -- c. rescore after a rule change that moves ~10 % of the leads ('weak industry', which
@@ -64,10 +66,13 @@ CREATE TABLE ins_plain (LIKE src INCLUDING ALL, score float8, stage leadqual.sta
 CREATE TABLE ins_lq (LIKE ins_plain INCLUDING ALL) WITH (autovacuum_enabled = false);
 CREATE TABLE ins_pl (LIKE ins_plain INCLUDING ALL) WITH (autovacuum_enabled = false);
 CREATE TABLE ins_sc (LIKE ins_plain INCLUDING ALL) WITH (autovacuum_enabled = false);
+-- the floor of what the spec asks for: the lead and its history row as two plain INSERTs
+CREATE TABLE ins_fl (LIKE ins_plain INCLUDING ALL) WITH (autovacuum_enabled = false);
 CREATE TABLE rs_lq (LIKE ins_plain INCLUDING ALL) WITH (autovacuum_enabled = false);
 CREATE TABLE rs_plain (LIKE ins_plain INCLUDING ALL) WITH (autovacuum_enabled = false);
 -- the PL/pgSQL contender's history: leadqual.stage_history's shape, indexes and defaults
 CREATE TABLE pl_history (LIKE leadqual.stage_history INCLUDING ALL) WITH (autovacuum_enabled = false);
+CREATE TABLE fl_history (LIKE leadqual.stage_history INCLUDING ALL) WITH (autovacuum_enabled = false);
 
 \set lead_rows_table src
 \set lead_rows_lo 1
@@ -143,9 +148,12 @@ BEGIN
         (lead_table, lead_id, model, old_stage, new_stage, score, manual, changed_by)
     VALUES (TG_RELID, NEW.id::text, 'bench_lc_insert', NULL, NEW.stage, NEW.score,
             NEW.stage_locked, current_user);
-    PERFORM pg_notify('leadqual_stage', json_build_object('table', TG_RELID::regclass::text,
-        'lead_id', NEW.id::text, 'old_stage', NULL, 'new_stage', NEW.stage,
-        'score', NEW.score, 'manual', NEW.stage_locked)::text);
+    -- leadqual.notify's default, handoff: a new lead notifies when it arrives in mql or sql
+    IF NEW.stage IN ('mql', 'sql') THEN
+        PERFORM pg_notify('leadqual_stage', json_build_object('table', TG_RELID::regclass::text,
+            'lead_id', NEW.id::text, 'old_stage', NULL, 'new_stage', NEW.stage,
+            'score', NEW.score, 'manual', NEW.stage_locked)::text);
+    END IF;
     RETURN NULL;
 END
 $f$;
@@ -212,17 +220,23 @@ $f$;
 -- histories alike).
 CREATE PROCEDURE run_inserts(runs int) LANGUAGE plpgsql AS $f$
 DECLARE
-    contenders text[] := ARRAY['ins_plain', 'ins_lq', 'ins_pl', 'ins_sc'];
+    -- ins_lq_all: ins_lq with leadqual.notify = 'all' (1.0's behaviour)
+    contenders text[] := ARRAY['ins_plain', 'ins_lq', 'ins_pl', 'ins_sc', 'ins_floor', 'ins_lq_all'];
+    tab text;
     c text;
     t0 timestamptz;
     ms float8;
     bad text;
 BEGIN
     FOR i IN 1..runs LOOP
-        FOR k IN 0..3 LOOP
-            c := contenders[1 + (i - 1 + k) % 4];
-            EXECUTE format('TRUNCATE leadqual_bench_lifecycle.%I', c);
-            IF c = 'ins_lq' THEN
+        FOR k IN 0..5 LOOP
+            c := contenders[1 + (i - 1 + k) % 6];
+            tab := CASE c WHEN 'ins_lq_all' THEN 'ins_lq' WHEN 'ins_floor' THEN 'ins_fl' ELSE c END;
+            EXECUTE format('TRUNCATE leadqual_bench_lifecycle.%I', tab);
+            IF c = 'ins_floor' THEN
+                TRUNCATE leadqual_bench_lifecycle.fl_history;
+            END IF;
+            IF tab = 'ins_lq' THEN
                 DELETE FROM leadqual.stage_history
                  WHERE lead_table = 'leadqual_bench_lifecycle.ins_lq'::regclass;
             ELSIF c = 'ins_pl' THEN
@@ -230,7 +244,17 @@ BEGIN
             END IF;
             COMMIT;
             t0 := clock_timestamp();
-            EXECUTE format('INSERT INTO leadqual_bench_lifecycle.%I SELECT * FROM leadqual_bench_lifecycle.src', c);
+            IF c = 'ins_lq_all' THEN
+                PERFORM set_config('leadqual.notify', 'all', true);
+            END IF;
+            EXECUTE format('INSERT INTO leadqual_bench_lifecycle.%I SELECT * FROM leadqual_bench_lifecycle.src', tab);
+            IF c = 'ins_floor' THEN
+                INSERT INTO leadqual_bench_lifecycle.fl_history
+                    (lead_table, lead_id, model, old_stage, new_stage, score, manual, changed_by)
+                SELECT 'leadqual_bench_lifecycle.ins_fl'::regclass, s.id::text, 'bench_lc_insert', NULL,
+                       'nurture', 0, false, current_user
+                FROM leadqual_bench_lifecycle.src s;
+            END IF;
             COMMIT;
             ms := 1000 * extract(epoch FROM clock_timestamp() - t0);
             INSERT INTO leadqual_bench_lifecycle.results VALUES ('insert', c, i, ms);
@@ -391,6 +415,9 @@ WITH best AS (
     (1, 'insert', 'ins_plain', format('INSERT %s leads, no trigger', :n / 5), NULL, NULL, NULL, NULL::float8, NULL::float8),
     (2, 'insert', 'ins_lq', format('INSERT %s leads, leadqual.attach (vs no trigger)', :n / 5), 'insert', 'ins_plain', true, 1.5, 1.15),
     (3, 'insert', 'ins_pl', format('INSERT %s leads, PL/pgSQL triggers (vs leadqual)', :n / 5), 'insert', 'ins_lq', false, 3, 5),
+    (2.5, 'insert', 'ins_floor', format('INSERT %s leads + INSERT of their history rows, no trigger (floor, vs no trigger)', :n / 5), 'insert', 'ins_plain', NULL, NULL, NULL),
+    (2.6, 'insert', 'ins_lq', format('INSERT %s leads, leadqual.attach, notify = handoff (vs floor)', :n / 5), 'insert', 'ins_floor', true, 1.3, NULL),
+    (2.7, 'insert', 'ins_lq_all', format('INSERT %s leads, leadqual.attach, notify = all (vs floor)', :n / 5), 'insert', 'ins_floor', NULL, NULL, NULL),
     (3.5, 'insert', 'ins_sc', format('INSERT %s leads, leadqual, history trigger dropped (vs no trigger)', :n / 5), 'insert', 'ins_plain', NULL, NULL, NULL),
     (4, 'unchanged', 'select', format('SELECT sum(leadqual.score(l)), %s leads', :n), NULL, NULL, NULL, NULL, NULL),
     (5, 'unchanged', 'rescore', format('CALL leadqual.rescore, %s unchanged leads (vs SELECT)', :n), 'unchanged', 'select', true, 1.5, 1.1),
