@@ -118,6 +118,28 @@ SELECT leadqual.score(w, 'nope') FROM wide w;
 SELECT sum(leadqual.score(v, 'wide')) = sum(leadqual.score(w, 'wide')) AS view_same
 FROM wide_v v JOIN wide w USING (id);
 
+-- EXISTS under OR is planned twice, once with the outer query's range table (PostgreSQL
+-- simplifies the hashed variant's WHERE with the outer root): a row of a function
+-- returning the table's type at the same position is not taken for the table's row
+CREATE FUNCTION wide_rows() RETURNS SETOF wide LANGUAGE plpgsql STABLE AS
+    'BEGIN RETURN QUERY SELECT * FROM wide; END';
+SELECT count(*), sum(leadqual.score(w, 'wide')) AS narrowed, sum(leadqual.score(w, (SELECT 'wide'))) AS whole
+FROM wide w
+WHERE w.id > 190 OR EXISTS (SELECT 1 FROM wide_rows() f
+                            WHERE leadqual.score(f, 'wide') > 15 AND f.id = w.id);
+SELECT count(*) FROM wide w
+WHERE w.id > 190 OR EXISTS (SELECT 1 FROM wide_rows() f
+                            WHERE leadqual.score(f, 'wide') > 15 AND f.id = w.id);
+-- and over the table itself the subquery's call is rewritten
+SELECT count(*) FROM generate_series(1, 200) x(i)
+WHERE x.i > 190 OR EXISTS (SELECT 1 FROM wide w WHERE leadqual.score(w, 'wide') > 15 AND w.id = x.i);
+SELECT position('score_narrowed' IN plan) > 0 AS narrowed
+FROM (SELECT string_agg(p, ' ') AS plan FROM leadqual_plan($$SELECT count(*) FROM generate_series(1, 200) x(i)
+WHERE x.i > 190 OR EXISTS (SELECT 1 FROM wide w WHERE leadqual.score(w, 'wide') > 15 AND w.id = x.i)$$) p) x;
+SELECT count(*) FROM generate_series(1, 200) x(i)
+WHERE x.i > 190 OR EXISTS (SELECT 1 FROM wide w WHERE leadqual.score(w, (SELECT 'wide')) > 15 AND w.id = x.i);
+DROP FUNCTION wide_rows();
+
 -- a direct call of a _narrowed function scores the row it is given: it never reads the
 -- row at the ctid it names
 SELECT leadqual.score_narrowed(jsonb_populate_record(NULL::wide, '{"id": 1, "title": "CTO"}'),

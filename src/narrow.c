@@ -33,6 +33,7 @@
 #include "nodes/pathnodes.h"
 #include "nodes/supportnodes.h"
 #include "parser/parse_func.h"
+#include "parser/parse_relation.h"
 #include "parser/parsetree.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
@@ -85,6 +86,28 @@ FunctionOid(const char *name, bool narrowed, int base_nargs)
 						  nargs, argtypes, true);
 }
 
+/*
+ * Whether the query selects rte's whole row (its permission bits say so): the
+ * planner sometimes simplifies an expression with another query's root
+ * (convert_EXISTS_to_ANY passes the parent's), and a Var of that other query
+ * must not be taken for this query's table.  (Version shim: 16 moved the bits
+ * into RTEPermissionInfo; to move to compat.h.)
+ */
+static bool
+SelectsWholeRow(PlannerInfo *root, RangeTblEntry *rte)
+{
+	Bitmapset  *cols;
+
+#if PG_VERSION_NUM >= 160000
+	if (rte->perminfoindex == 0)
+		return false;
+	cols = getRTEPermissionInfo(root->parse->rteperminfos, rte)->selectedCols;
+#else
+	cols = rte->selectedCols;
+#endif
+	return bms_is_member(InvalidAttrNumber - FirstLowInvalidHeapAttributeNumber, cols);
+}
+
 /* The relation rte names, if it is one whose rows narrowing can read back. */
 static bool
 NarrowableRelation(PlannerInfo *root, Index varno, Oid rowtype)
@@ -97,7 +120,7 @@ NarrowableRelation(PlannerInfo *root, Index varno, Oid rowtype)
 	return rte->rtekind == RTE_RELATION &&
 		(rte->relkind == RELKIND_RELATION || rte->relkind == RELKIND_MATVIEW ||
 		 rte->relkind == RELKIND_PARTITIONED_TABLE) &&
-		get_rel_type_id(rte->relid) == rowtype;
+		get_rel_type_id(rte->relid) == rowtype && SelectsWholeRow(root, rte);
 }
 
 static Node *
@@ -153,6 +176,9 @@ Narrow(PlannerInfo *root, FuncExpr *fexpr, const char *name, int base_nargs)
 	}
 	if (nkept == ncols)
 		return NULL;			/* the rules read every column */
+	/* trailing columns are left out: the executor fills them with NULLs itself */
+	while (row->args != NIL && IsA(llast(row->args), Const))
+		row->args = list_delete_last(row->args);
 
 	narrowed = FunctionOid(name, true, base_nargs);
 	if (!OidIsValid(narrowed))
@@ -180,7 +206,10 @@ Narrow(PlannerInfo *root, FuncExpr *fexpr, const char *name, int base_nargs)
  * with another query's root (convert_EXISTS_to_ANY passes the parent's), so
  * the rewrite is checked against the query that finally plans it, and turned
  * back into the plain call over the whole row if its Vars do not name a
- * narrowable relation there.
+ * narrowable relation there.  (Left: such a subquery over an inlinable SQL
+ * function returning the table's row type, whose row the outer query also
+ * scores, is pulled up before this check and fails with "could not find
+ * attribute"; an error, never a wrong score.)
  */
 static Node *
 Recheck(PlannerInfo *root, FuncExpr *fexpr, const char *name, int base_nargs)
@@ -191,8 +220,13 @@ Recheck(PlannerInfo *root, FuncExpr *fexpr, const char *name, int base_nargs)
 	List	   *args;
 	Oid			plain;
 
-	if (fexpr->funcformat != COERCE_SQL_SYNTAX || !IsA(row, RowExpr) || !IsA(tableoid, Var))
-		return NULL;			/* a user's own call: nothing to check */
+	/*
+	 * (The support function sees a stand-in FuncExpr without funcformat, so
+	 * the rewrite is recognised by its arguments: a system column Var.)
+	 */
+	if (!IsA(row, RowExpr) || !IsA(tableoid, Var) ||
+		tableoid->varattno != TableOidAttributeNumber)
+		return NULL;
 	if (tableoid->varlevelsup == 0 &&
 		NarrowableRelation(root, tableoid->varno, row->row_typeid))
 		return NULL;
