@@ -76,6 +76,7 @@ typedef struct History
 	FmgrInfo	key_out;
 	const char *model;
 	const char *actor;
+	Datum		stage_enum[NUM_STAGES];	/* leadqual.stage's values, for the INSERT */
 	TupleTableSlot *slot;
 	Change	   *changes;
 	int			nchanges;
@@ -182,7 +183,7 @@ NotifyChange(const char *table, Change *c)
 }
 
 static ArrayType *
-StageArray(Change *c, int n, bool old, Oid stagetype)
+StageArray(History *h, Change *c, int n, bool old, Oid stagetype)
 {
 	Datum	   *d = palloc(Max(n, 1) * sizeof(Datum));
 	bool	   *nulls = palloc(Max(n, 1) * sizeof(bool));
@@ -194,7 +195,7 @@ StageArray(Change *c, int n, bool old, Oid stagetype)
 		int			s = old ? c[i].old_stage : c[i].new_stage;
 
 		nulls[i] = s < 0;
-		d[i] = s < 0 ? (Datum) 0 : stage_datum(s);
+		d[i] = s < 0 ? (Datum) 0 : h->stage_enum[s];
 	}
 	return construct_md_array(d, nulls, 1, dims, lbs, stagetype, sizeof(Oid), true, TYPALIGN_INT);
 }
@@ -246,8 +247,8 @@ WriteChanges(History *h, Change *c, int n)
 	args[2] = CStringGetTextDatum(h->actor);
 	args[3] = PointerGetDatum(construct_md_array(keys, keynulls, 1, dims, lbs, TEXTOID,
 												 -1, false, TYPALIGN_INT));
-	args[4] = PointerGetDatum(StageArray(c, n, true, stagetype));
-	args[5] = PointerGetDatum(StageArray(c, n, false, stagetype));
+	args[4] = PointerGetDatum(StageArray(h, c, n, true, stagetype));
+	args[5] = PointerGetDatum(StageArray(h, c, n, false, stagetype));
 	args[6] = PointerGetDatum(construct_md_array(scores, scorenulls, 1, dims, lbs, FLOAT8OID,
 												 sizeof(float8), FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
 	args[7] = PointerGetDatum(construct_array(manual, n, BOOLOID, sizeof(bool), true, TYPALIGN_CHAR));
@@ -419,6 +420,8 @@ leadqual_history_trigger(PG_FUNCTION_ARGS)
 	getTypeOutputInfo(h.cols.key_type, &outfunc, &isvarlena);
 	fmgr_info(outfunc, &h.key_out);
 	h.model = att->model;
+	for (int i = 0; i < NUM_STAGES; i++)
+		h.stage_enum[i] = stage_datum(i);
 	/* who: leadqual.actor when an application says so, else the current user */
 	h.actor = (Actor && Actor[0]) ? Actor : GetUserNameFromId(GetUserId(), false);
 	h.slot = MakeSingleTupleTableSlot(RelationGetDescr(h.rel), &TTSOpsMinimalTuple);
