@@ -10,7 +10,7 @@ extern void ruleset_init(void);
 /* validate.c: the DDL guard setting */
 extern void validate_init(void);
 
-/* lead_trigger.c: the leadqual.actor setting */
-extern void lead_trigger_init(void);
+/* history.c: the leadqual.actor and leadqual.notify settings */
+extern void history_init(void);
 
 #endif

@@ -10,6 +10,9 @@
 #include "postgres.h"
 
 #include "access/htup_details.h"
+#include "catalog/dependency.h"
+#include "catalog/pg_class.h"
+#include "commands/extension.h"
 #include "commands/trigger.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
@@ -99,6 +102,25 @@ WithCanonicalValue(HeapTuple tup, TupleDesc desc, const char *value, const char 
 	return heap_modify_tuple_by_cols(tup, desc, 1, &att, repl, nulls);
 }
 
+/*
+ * Refuses to run on a table that is not one of leadqual's own (a member of
+ * the extension): these triggers serve the configuration tables only, and
+ * config_changed takes the generation row's lock as the owner.
+ */
+static void
+RequireExtensionTable(TriggerData *td, const char *name)
+{
+	Oid			relid = RelationGetRelid(td->tg_relation);
+	Oid			ext = get_extension_oid("leadqual", true);
+
+	if (!OidIsValid(ext) || getExtensionOfObject(RelationRelationId, relid) != ext)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("%s runs only on leadqual's configuration tables, not on table \"%s\"",
+						name, RelationGetRelationName(td->tg_relation)),
+				 errhint("Drop this trigger.")));
+}
+
 static TriggerData *
 CheckRowTrigger(FunctionCallInfo fcinfo, const char *name)
 {
@@ -107,6 +129,7 @@ CheckRowTrigger(FunctionCallInfo fcinfo, const char *name)
 	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_BEFORE(td->tg_event) ||
 		!TRIGGER_FIRED_FOR_ROW(td->tg_event))
 		elog(ERROR, "%s must be a BEFORE ROW trigger", name);
+	RequireExtensionTable(td, name);
 	return td;
 }
 
@@ -121,7 +144,7 @@ PG_FUNCTION_INFO_V1(leadqual_validate_rule);
 Datum
 leadqual_validate_rule(PG_FUNCTION_ARGS)
 {
-	TriggerData *td = CheckRowTrigger(fcinfo, "leadqual_validate_rule");
+	TriggerData *td = CheckRowTrigger(fcinfo, "leadqual.validate_rule()");
 	HeapTuple	tup = NewTuple(td);
 	TupleDesc	desc = RelationGetDescr(td->tg_relation);
 	char	   *model = GetText(tup, desc, "model");
@@ -152,7 +175,7 @@ PG_FUNCTION_INFO_V1(leadqual_validate_check);
 Datum
 leadqual_validate_check(PG_FUNCTION_ARGS)
 {
-	TriggerData *td = CheckRowTrigger(fcinfo, "leadqual_validate_check");
+	TriggerData *td = CheckRowTrigger(fcinfo, "leadqual.validate_check()");
 	HeapTuple	tup = NewTuple(td);
 	TupleDesc	desc = RelationGetDescr(td->tg_relation);
 	char	   *model = GetText(tup, desc, "model");
@@ -172,7 +195,7 @@ PG_FUNCTION_INFO_V1(leadqual_validate_model);
 Datum
 leadqual_validate_model(PG_FUNCTION_ARGS)
 {
-	TriggerData *td = CheckRowTrigger(fcinfo, "leadqual_validate_model");
+	TriggerData *td = CheckRowTrigger(fcinfo, "leadqual.validate_model()");
 	HeapTuple	tup = NewTuple(td);
 	TupleDesc	desc = RelationGetDescr(td->tg_relation);
 	char	   *model = GetText(tup, desc, "model");
@@ -237,10 +260,11 @@ leadqual_check_predicate(PG_FUNCTION_ARGS)
 }
 
 /*
- * Statement trigger on every config table: bumps the generation (as the
- * extension's owner: writers of rules need no grant on it; the row lock also
- * serialises concurrent rule edits) and sends an invalidation so other
- * backends notice at once.
+ * Statement trigger on every config table (attachments included): bumps the
+ * generation (as the extension's owner: writers of rules need no grant on it;
+ * the row lock also serialises concurrent rule edits) and sends an
+ * invalidation so other backends notice at once.  Only on leadqual's own
+ * tables: wired to another, it would let anyone hold that lock.
  */
 PG_FUNCTION_INFO_V1(leadqual_config_changed);
 Datum
@@ -250,6 +274,7 @@ leadqual_config_changed(PG_FUNCTION_ARGS)
 
 	if (!CALLED_AS_TRIGGER(fcinfo))
 		elog(ERROR, "leadqual_config_changed must be a trigger");
+	RequireExtensionTable((TriggerData *) fcinfo->context, "leadqual.config_changed()");
 
 	ruleset_become_owner(&owner);
 	if (SPI_connect() != SPI_OK_CONNECT)
