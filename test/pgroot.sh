@@ -6,6 +6,7 @@
 set -euo pipefail
 ver=$1
 case "$ver" in
+15) suite=bookworm; aptopt=() ;;
 17) suite=trixie; aptopt=() ;;
 18) suite=sid; aptopt=(-o Acquire::Check-Valid-Until=false) ;;	# the archive's sid Release may be past its date
 *) echo "pgroot: no Debian suite known for PostgreSQL $ver" >&2; exit 2 ;;
@@ -13,12 +14,16 @@ esac
 roots=${LEADQUAL_ROOTS:-/var/cache/leadqual}
 root=$roots/pg$ver
 mirror=${LEADQUAL_MIRROR:-http://deb.debian.org/debian}
+# one maker per root: parallel test runs wait here for the first one's root
+mkdir -p "$roots"
+exec 9>"$roots/pg$ver.lock"
+flock 9
 if [ ! -f "$root/.leadqual-complete" ]; then
 	command -v debootstrap >/dev/null || {
+		apt-get update -qq
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends debootstrap >/dev/null
 	}
 	rm -rf "$root"
-	mkdir -p "$roots"
 	echo "== pgroot: debootstrap $suite into $root (PostgreSQL $ver)" >&2
 	debootstrap --variant=minbase "$suite" "$root" "$mirror" >"$roots/pg$ver.log" 2>&1 || {
 		tail -20 "$roots/pg$ver.log" >&2; exit 1; }
