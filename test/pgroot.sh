@@ -28,14 +28,16 @@ if [ ! -f "$root/.leadqual-complete" ]; then
 	debootstrap --variant=minbase "$suite" "$root" "$mirror" >"$roots/pg$ver.log" 2>&1 || {
 		tail -20 "$roots/pg$ver.log" >&2; exit 1; }
 	echo "deb $mirror $suite main" > "$root/etc/apt/sources.list"
-	# package scripts (postgresql-common's) need /proc
-	mount -t proc proc "$root/proc"
-	trap 'umount "$root/proc" 2>/dev/null' EXIT
-	chroot "$root" env DEBIAN_FRONTEND=noninteractive apt-get "${aptopt[@]}" update -qq >>"$roots/pg$ver.log" 2>&1
-	chroot "$root" env DEBIAN_FRONTEND=noninteractive apt-get "${aptopt[@]}" install -y -qq \
-		--no-install-recommends "postgresql-$ver" "postgresql-server-dev-$ver" build-essential \
-		>>"$roots/pg$ver.log" 2>&1 || { tail -20 "$roots/pg$ver.log" >&2; exit 1; }
-	umount "$root/proc"
+	# package scripts (postgresql-common's) need /proc: mounted in a private mount
+	# namespace, so it goes away with apt-get whatever happens
+	apt_in_root() {
+		unshare --mount --propagation private --mount-proc="$root/proc" \
+			chroot "$root" env DEBIAN_FRONTEND=noninteractive apt-get "${aptopt[@]}" "$@" \
+			>>"$roots/pg$ver.log" 2>&1 || { tail -20 "$roots/pg$ver.log" >&2; exit 1; }
+	}
+	apt_in_root update -qq
+	apt_in_root install -y -qq --no-install-recommends \
+		"postgresql-$ver" "postgresql-server-dev-$ver" build-essential
 	touch "$root/.leadqual-complete"
 fi
 echo "$root"
