@@ -35,6 +35,7 @@
 #include "utils/syscache.h"
 #include "utils/typcache.h"
 
+#include "compat.h"
 #include "leadqual.h"
 #include "ruleset.h"
 #include "subxact.h"
@@ -109,7 +110,7 @@ ruleset_lookup_key(LookupKey *key)
 	Snapshot	snap = GetActiveSnapshot();
 
 	memset(key, 0, sizeof(*key));
-	key->lxid = MyProc->lxid;
+	key->lxid = MyProcLocalTransactionId();
 	key->xmin = snap->xmin;
 	key->xmax = snap->xmax;
 	key->curcid = snap->curcid;
