@@ -94,8 +94,12 @@ cat > "$tmp/rules.sql" <<'SQL'
 UPDATE leadqual.rules SET points = :p WHERE model = 'default' AND name = 'industry';
 \sleep 50 ms
 SQL
+# whole-table batches (scan and hash-join plans) and small ones (index scans)
 cat > "$tmp/rescore.sql" <<'SQL'
 CALL leadqual.rescore('leads');
+SQL
+cat > "$tmp/rescore_small.sql" <<'SQL'
+CALL leadqual.rescore('leads', 200);
 SQL
 
 log=${LEADQUAL_TMP:-/nonexistent}/log/server.log
@@ -110,7 +114,7 @@ pgbench -n -c 8 -j 2 -T "$secs" --failures-detailed \
 mix=$!
 pgbench -n -c 1 -T "$secs" --failures-detailed -f "$tmp/rules.sql" "$db" > "$tmp/rules.out" 2>&1 &
 rules=$!
-pgbench -n -c 1 -T "$secs" --failures-detailed -f "$tmp/rescore.sql" "$db" > "$tmp/rescore.out" 2>&1 &
+pgbench -n -c 1 -T "$secs" --failures-detailed -f "$tmp/rescore.sql" -f "$tmp/rescore_small.sql" "$db" > "$tmp/rescore.out" 2>&1 &
 rescore=$!
 wait $mix || rc=1
 wait $rules || rc=1
