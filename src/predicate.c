@@ -423,6 +423,7 @@ NonLinearFeature(regex_t *re)
 	return NULL;
 }
 
+/* Frees re and raises 2201B if it uses a feature that NonLinearFeature names. */
 static void
 RefuseNonLinear(regex_t *re)
 {

@@ -6,6 +6,8 @@
  * The writing is the lead trigger's: rescore issues UPDATE ... SET score =
  * score for the rows that need it, so stages follow exactly the trigger's
  * rules, and the SET list never names the stage column (no manual decisions).
+ * A batch locks the rows it will write in key order before writing any (see
+ * RunBatch), so it cannot deadlock with the events trigger, which does the same.
  */
 #include "postgres.h"
 
@@ -132,6 +134,7 @@ PinSettings(bool lock_timeout)
 	return nestlevel;
 }
 
+/* Pops what PinSettings set. */
 static void
 UnpinSettings(int nestlevel)
 {
