@@ -534,7 +534,11 @@ RunCompile(void *arg)
 	step->result = predicate_set_compile(step->tupdesc, step->specs, step->n);
 }
 
-/* Runs predicate_set_compile in a subtransaction; false (error swallowed) if it fails. */
+/*
+ * Runs predicate_set_compile in a subtransaction; false (error swallowed) if it
+ * fails.  A cancel, timeout or resource error is not swallowed: subxact_run
+ * re-throws it.
+ */
 static bool
 TryCompile(TupleDesc tupdesc, PredicateSpec *specs, int n, PredicateSet **result,
 		   char **message)
