@@ -35,4 +35,14 @@
 #define MyProcLocalTransactionId() (MyProc->lxid)
 #endif
 
+/*
+ * 16 made the regex library raise a cancel itself; 15's returns REG_CANCEL.
+ * (Use after including regex/regex.h.)
+ */
+#ifdef REG_CANCEL
+#define RegexCanceled(rc) ((rc) == REG_CANCEL)
+#else
+#define RegexCanceled(rc) false
+#endif
+
 #endif							/* LEADQUAL_COMPAT_H */

@@ -29,6 +29,7 @@
 #include "utils/typcache.h"
 #include "utils/varlena.h"
 
+#include "compat.h"
 #include "predicate.h"
 
 /* How a column's values are compared. */
@@ -385,7 +386,7 @@ CheckLikePattern(const char *p, int len)
 
 /*
  * Reports a regex library failure.  A cancel or statement_timeout makes the
- * library give up with REG_CANCEL: as PostgreSQL's regexp.c does, service the
+ * library (15) give up with REG_CANCEL: as PostgreSQL's regexp.c does, service the
  * interrupt first, so that it surfaces as 57014 and not as an invalid pattern.
  */
 static void
@@ -394,7 +395,7 @@ RegexFailure(int rc, regex_t *re, const char *what, const char *hint)
 	char		msg[256];
 
 	CHECK_FOR_INTERRUPTS();
-	if (rc == REG_CANCEL)
+	if (RegexCanceled(rc))
 		ereport(ERROR,
 				(errcode(ERRCODE_QUERY_CANCELED),
 				 errmsg("canceling regular expression matching")));
