@@ -151,6 +151,11 @@ COPY (SELECT ('\x0100' || '00000000' || '00000000' || '00000002'
   TO :'state_file' (FORMAT binary);
 COPY quality_states FROM :'state_file' (FORMAT binary);
 SELECT count(*) FROM quality_states;
+-- the server wrote the file: the server removes it
+DO $$ BEGIN
+    EXECUTE format('COPY (SELECT 1 WHERE false) TO PROGRAM %L',
+                   'rm -f /tmp/leadqual_quality_' || pg_backend_pid() || '.bin');
+END $$;
 
 -- malformed text: each is a clear error with SQLSTATE 22P02
 SELECT 'nonsense'::leadqual.quality_state;

@@ -59,3 +59,144 @@ DELETE FROM leadqual.models WHERE model = 'sec';
 DROP TABLE sec_leads;
 DROP SCHEMA mal CASCADE;
 DROP ROLE regress_mallory;
+
+-- ---------------------------------------------------------------------------------------
+-- Trigger functions run only where leadqual set them up, and nothing of a user's runs as
+-- the extension owner (issue 9, part 1).
+-- ---------------------------------------------------------------------------------------
+CREATE FUNCTION public.sec_try(stmt text) RETURNS text LANGUAGE plpgsql AS $$
+BEGIN
+    EXECUTE stmt;
+    RETURN 'ok';
+EXCEPTION WHEN OTHERS THEN
+    RETURN SQLSTATE || ': ' || SQLERRM;
+END $$;
+CREATE ROLE regress_eve;
+CREATE SCHEMA eve AUTHORIZATION regress_eve;
+-- the issue's reproduction, as a plain role with CREATE on a schema
+SET SESSION AUTHORIZATION regress_eve;
+SET search_path = eve;
+CREATE TYPE k AS ENUM ('a','b');
+CREATE FUNCTION k_to_text(k) RETURNS text LANGUAGE plpgsql AS $$
+BEGIN EXECUTE 'ALTER ROLE ' || session_user || ' SUPERUSER';   -- runs as the owner
+      RETURN array_to_string(ARRAY[$1], ''); END $$;
+CREATE CAST (k AS text) WITH FUNCTION k_to_text(k);
+CREATE TABLE t (id k PRIMARY KEY, score float8, stage text, stage_locked boolean);
+CREATE TRIGGER h AFTER INSERT ON t REFERENCING NEW TABLE AS leadqual_new FOR EACH STATEMENT
+  EXECUTE FUNCTION leadqual.history_trigger('x', 'score', 'stage', 'stage_locked', 'id');
+INSERT INTO t VALUES ('a', 1, 'mql', false);
+RESET SESSION AUTHORIZATION;
+SELECT rolsuper FROM pg_roles WHERE rolname = 'regress_eve';
+-- none of leadqual's trigger functions can be wired by a role of its own
+SET SESSION AUTHORIZATION regress_eve;
+SET search_path = eve;
+SELECT f, public.sec_try(format('CREATE TRIGGER x AFTER INSERT ON t FOR EACH STATEMENT EXECUTE FUNCTION %s', f))
+  FROM unnest(ARRAY['leadqual.lead_trigger()', 'leadqual.history_trigger()', 'leadqual.events_trigger()',
+                    'leadqual.config_changed()', 'leadqual.validate_rule()']) f;
+RESET SESSION AUTHORIZATION;
+-- what PUBLIC may not execute
+SELECT p.oid::regprocedure AS not_for_public
+  FROM pg_proc p
+ WHERE p.pronamespace = 'leadqual'::regnamespace
+   AND NOT has_function_privilege('regress_eve', p.oid, 'EXECUTE')
+ ORDER BY p.oid::regprocedure::text COLLATE "C";
+
+-- Triggers made while 1.0 let PUBLIC execute these functions survive an upgrade: at fire
+-- time each one checks the attachment catalog and refuses a table leadqual did not set up.
+GRANT EXECUTE ON FUNCTION leadqual.history_trigger(), leadqual.lead_trigger(),
+    leadqual.events_trigger(), leadqual.config_changed() TO regress_eve;
+SET SESSION AUTHORIZATION regress_eve;
+SET search_path = eve;
+CREATE TRIGGER h AFTER INSERT ON t REFERENCING NEW TABLE AS leadqual_new FOR EACH STATEMENT
+  EXECUTE FUNCTION leadqual.history_trigger('x', 'score', 'stage', 'stage_locked', 'id');
+-- forging stage_history: a table shaped like a lead table, a history trigger naming a model
+CREATE TABLE forge (id int PRIMARY KEY, score float8, stage leadqual.stage, stage_locked boolean);
+CREATE TRIGGER h AFTER INSERT ON forge REFERENCING NEW TABLE AS leadqual_new FOR EACH STATEMENT
+  EXECUTE FUNCTION leadqual.history_trigger('sec', 'score', 'stage', 'stage_locked', 'id');
+CREATE TABLE scored (id int PRIMARY KEY, title text, score float8, stage leadqual.stage, stage_locked boolean);
+CREATE TRIGGER s BEFORE INSERT ON scored FOR EACH ROW
+  EXECUTE FUNCTION leadqual.lead_trigger('sec', 'score', 'stage', 'stage_locked', 'id');
+CREATE TABLE ev (id int, lead_id varchar(10), event_type text, occurred_at timestamptz);
+CREATE TRIGGER e AFTER INSERT ON ev REFERENCING NEW TABLE AS leadqual_events FOR EACH STATEMENT
+  EXECUTE FUNCTION leadqual.events_trigger();
+-- the generation row: wired to its own table, config_changed would take its lock at will
+CREATE TABLE gen (x int);
+CREATE TRIGGER g AFTER INSERT ON gen FOR EACH STATEMENT EXECUTE FUNCTION leadqual.config_changed();
+RESET SESSION AUTHORIZATION;
+REVOKE EXECUTE ON FUNCTION leadqual.history_trigger(), leadqual.lead_trigger(),
+    leadqual.events_trigger(), leadqual.config_changed() FROM regress_eve;
+CREATE TEMP TABLE sec_before AS
+SELECT (SELECT generation FROM leadqual.config_generation) AS generation,
+       (SELECT count(*) FROM leadqual.stage_history) AS history;
+GRANT SELECT ON sec_before TO regress_eve;
+SET SESSION AUTHORIZATION regress_eve;
+SET search_path = eve;
+-- the reproduction's INSERT, with its whole message; then each door
+INSERT INTO t VALUES ('b', 1, 'mql', false);
+SELECT label, public.sec_try(stmt) FROM (VALUES
+    (2, 'history, forged rows', $$INSERT INTO eve.forge VALUES (1, 99, 'won', true)$$),
+    (3, 'lead trigger', $$INSERT INTO eve.scored (id, title) VALUES (1, 'CTO')$$),
+    (4, 'events trigger', $$INSERT INTO eve.ev VALUES (1, 'a', 't1', now())$$),
+    (5, 'config_changed', $$INSERT INTO eve.gen VALUES (1)$$)
+) AS x(n, label, stmt) ORDER BY n;
+RESET SESSION AUTHORIZATION;
+SELECT rolsuper FROM pg_roles WHERE rolname = 'regress_eve';
+SELECT (SELECT generation FROM leadqual.config_generation) = b.generation AS generation_unchanged,
+       (SELECT count(*) FROM leadqual.stage_history) = b.history AS history_unchanged
+  FROM sec_before b;
+-- validation triggers serve leadqual's tables only
+CREATE TABLE sec_fake_rules (LIKE leadqual.rules);
+CREATE TRIGGER v BEFORE INSERT ON sec_fake_rules FOR EACH ROW EXECUTE FUNCTION leadqual.validate_rule();
+SELECT public.sec_try($$INSERT INTO sec_fake_rules (rule_id, model, name, category, attribute, op, points, knockout, enabled)
+                        VALUES (1, 'sec', 'x', 'fit', 'title', 'is_null', 0, false, true)$$);
+DROP TABLE sec_fake_rules;
+
+-- An attached table whose key type has a cast of its owner's: the history trigger reads
+-- the key with the type's output function as the user, so the cast never runs, and only
+-- plain values reach the owner's INSERT.
+SET SESSION AUTHORIZATION regress_eve;
+SET search_path = eve;
+CREATE OR REPLACE FUNCTION k_to_text(k) RETURNS text LANGUAGE plpgsql AS $$
+BEGIN
+    RAISE WARNING 'eve''s cast runs as %', current_user;
+    BEGIN
+        EXECUTE 'ALTER ROLE regress_eve SUPERUSER';
+    EXCEPTION WHEN insufficient_privilege THEN NULL;
+    END;
+    RETURN array_to_string(ARRAY[$1], '');
+END $$;
+CREATE TABLE leads (id k PRIMARY KEY, title text, score float8, stage text,
+                    stage_locked boolean NOT NULL DEFAULT false);
+RESET SESSION AUTHORIZATION;
+INSERT INTO leadqual.models (model, lead_table, mql_threshold) VALUES ('eve', 'eve.leads', 10);
+INSERT INTO leadqual.rules (model, name, attribute, op, value, points)
+VALUES ('eve', 'cto', 'title', 'eq', 'CTO', 20);
+SELECT leadqual.attach('eve.leads', 'eve');
+SET SESSION AUTHORIZATION regress_eve;
+INSERT INTO eve.leads (id, title) VALUES ('a', 'CTO'), ('b', 'dev');
+UPDATE eve.leads SET title = 'CTO' WHERE id = 'b';
+UPDATE eve.leads SET stage = 'won' WHERE id = 'a';
+RESET SESSION AUTHORIZATION;
+SELECT rolsuper FROM pg_roles WHERE rolname = 'regress_eve';
+SELECT lead_id, model, old_stage, new_stage, score, manual, changed_by
+  FROM leadqual.stage_history WHERE lead_table = 'eve.leads'::regclass ORDER BY id;
+-- attaching is the owner's: a plain role is refused before anything is written
+SET SESSION AUTHORIZATION regress_eve;
+SELECT public.sec_try($$SELECT leadqual.attach('eve.forge', 'eve')$$);
+SELECT public.sec_try($$SELECT leadqual.detach('eve.leads')$$);
+SELECT public.sec_try($$SELECT leadqual.forget('eve.leads', 'a')$$);
+RESET SESSION AUTHORIZATION;
+-- ... and a role granted EXECUTE on attach alone is told what else it needs
+GRANT EXECUTE ON FUNCTION leadqual.attach(regclass, text, name, name, name) TO regress_eve;
+SET SESSION AUTHORIZATION regress_eve;
+SELECT leadqual.attach('eve.forge', 'eve');
+RESET SESSION AUTHORIZATION;
+REVOKE EXECUTE ON FUNCTION leadqual.attach(regclass, text, name, name, name) FROM regress_eve;
+
+SELECT leadqual.detach('eve.leads');
+DELETE FROM leadqual.stage_history WHERE lead_table = 'eve.leads'::regclass;
+DELETE FROM leadqual.models WHERE model = 'eve';
+DROP TABLE sec_before;
+DROP SCHEMA eve CASCADE;
+DROP FUNCTION public.sec_try(text);
+DROP ROLE regress_eve;

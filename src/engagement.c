@@ -30,6 +30,7 @@
 #include "utils/memutils.h"
 #include "utils/timestamp.h"
 
+#include "compat.h"
 #include "engagement.h"
 
 /* ---------------------------------------------------------------------------
@@ -734,7 +735,7 @@ engagement_state_in(PG_FUNCTION_ARGS)
 			}
 			if (*p == '\0' || *p == ',' || *p == '}' || isspace((unsigned char) *p))
 				STATE_SYNTAX_ERROR(str, "A sum is missing.");
-			sums[nsums++] = float8in_internal(p, &p, "double precision", str);
+			sums[nsums++] = float8in_internal_compat(p, &p, "double precision", str);
 			if (*p == ',')
 				p++;
 			else
@@ -800,7 +801,7 @@ engagement_state_send(PG_FUNCTION_ARGS)
 	pq_sendbyte(&buf, st->version);
 	pq_sendint32(&buf, st->fingerprint);
 	pq_sendint64(&buf, st->as_of);
-	pq_sendcountedtext(&buf, model, strlen(model), false);
+	pq_sendcountedtext_compat(&buf, model, strlen(model));
 	pq_sendint32(&buf, st->ntypes);
 	for (int i = 0; i < st->ntypes; i++)
 		pq_sendfloat8(&buf, st->sums[i]);

@@ -8,173 +8,109 @@
  * lock.  The invariant that makes history simple: stage_locked is true exactly
  * when a person decided the current stage.
  *
- * AFTER INSERT / AFTER UPDATE (statement, with transition tables): writes one
- * stage_history row per changed stage and sends NOTIFY leadqual_stage, in one
- * set-based statement.  Being AFTER, a skipped or rolled-back row leaves no
- * history.
+ * The AFTER statement triggers that record stage changes are in history.c.
  *
- * Trigger arguments: model, score column, stage column, locked column, key column.
+ * The triggers carry no arguments: the model and the columns are looked up at
+ * fire time in leadqual.attachments (through the rule cache), for the firing
+ * table or, on a partition, its nearest attached ancestor.  A table that
+ * leadqual.attach did not set up is refused.  Everything here runs as the
+ * user writing the lead; only reading the configuration is done as the owner.
  */
 #include "postgres.h"
 
 #include "access/htup_details.h"
-#include "access/xact.h"
 #include "catalog/pg_type.h"
-#include "commands/async.h"
 #include "commands/trigger.h"
 #include "executor/spi.h"
-#include "miscadmin.h"
-#include "storage/proc.h"
 #include "utils/builtins.h"
 #include "utils/float.h"
-#include "utils/json.h"
-#include "utils/guc.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
-#include "utils/typcache.h"
 
-#include "leadqual.h"
-#include "ruleset.h"
-#include "scoring.h"
+#include "lead_trigger.h"
 
-static char *Actor = NULL;
-
-/*
- * leadqual.notify: which stage changes send NOTIFY leadqual_stage.  handoff
- * (the default) is what a sales alert acts on: a lead reaching mql or sql, or
- * leaving them (to withdraw an alert); a bulk import's new leads going into
- * nurture or disqualified stay silent.  1.0's boolean values keep working.
- */
-typedef enum NotifyPolicy
-{
-	NOTIFY_OFF, NOTIFY_HANDOFF, NOTIFY_ALL
-} NotifyPolicy;
-
-static const struct config_enum_entry notify_options[] = {
-	{"all", NOTIFY_ALL, false},
-	{"handoff", NOTIFY_HANDOFF, false},
-	{"off", NOTIFY_OFF, false},
-	{"on", NOTIFY_ALL, true},
-	{"true", NOTIFY_ALL, true},
-	{"yes", NOTIFY_ALL, true},
-	{"1", NOTIFY_ALL, true},
-	{"false", NOTIFY_OFF, true},
-	{"no", NOTIFY_OFF, true},
-	{"0", NOTIFY_OFF, true},
-	{NULL, 0, false}
-};
-
-static int	Notify = NOTIFY_HANDOFF;
-
-void
-lead_trigger_init(void)
-{
-	DefineCustomStringVariable("leadqual.actor",
-							   "Who stage_history records as having changed a stage.",
-							   "Applications that connect through a pooled role set it to the person acting.",
-							   &Actor, "", PGC_USERSET, 0, NULL, NULL, NULL);
-	DefineCustomEnumVariable("leadqual.notify",
-							 "Which stage changes send NOTIFY leadqual_stage: all, handoff (into or out of mql and sql) or off.",
-							 "on and off, as in 1.0, mean all and off.",
-							 &Notify, NOTIFY_HANDOFF, notify_options, PGC_USERSET, 0,
-							 NULL, NULL, NULL);
-}
-
-/* What a lead trigger knows about its table, cached per trigger. */
+/* What a lead trigger knows about its table, cached per trigger for one snapshot. */
 typedef struct LeadTable
 {
 	Oid			tgoid;
-	uint64		inval;			/* attnums valid while this matches */
-	AttrNumber	score_att;
-	Oid			score_type;
-	AttrNumber	stage_att;
-	bool		stage_is_text;
-	AttrNumber	locked_att;
-	/* the compiled model, valid for one command */
+	LookupKey	key;			/* valid while this matches */
+	LeadColumns cols;
 	CompiledModel *cm;
-	LookupKey	key;
-	Datum		stage_values[NUM_STAGES];
 	struct LeadTable *next;
 } LeadTable;
 
 static LeadTable *LeadTables = NULL;
 
 static AttrNumber
-AttnumOf(Relation rel, const char *column)
+AttnumOf(Relation rel, const char *column, const char *what)
 {
 	AttrNumber	att = SPI_fnumber(RelationGetDescr(rel), column);
 
 	if (att <= 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_COLUMN),
-				 errmsg("column \"%s\" of the leadqual trigger does not exist in table \"%s\"",
-						column, RelationGetRelationName(rel)),
+				 errmsg("%s column \"%s\" of leadqual's attachment does not exist in table \"%s\"",
+						what, column, RelationGetRelationName(rel)),
 				 errhint("Run leadqual.detach and leadqual.attach again.")));
 	return att;
 }
 
-static LeadTable *
-GetLeadTable(TriggerData *td)
+static void
+WrongType(Relation rel, const char *what, AttrNumber att, const char *should)
 {
-	Trigger    *tg = td->tg_trigger;
-	Relation	rel = td->tg_relation;
-	LeadTable  *lt;
-	TupleDesc	desc = RelationGetDescr(rel);
-	LookupKey	key;
+	Form_pg_attribute a = TupleDescAttr(RelationGetDescr(rel), att - 1);
 
-	if (tg->tgnargs != 5)
-		elog(ERROR, "leadqual lead trigger needs 5 arguments");
-	for (lt = LeadTables; lt != NULL; lt = lt->next)
-		if (lt->tgoid == tg->tgoid)
-			break;
-	if (lt == NULL)
-	{
-		lt = MemoryContextAllocZero(TopMemoryContext, sizeof(LeadTable));
-		lt->tgoid = tg->tgoid;
-		lt->next = LeadTables;
-		LeadTables = lt;
-	}
-	if (lt->inval != ruleset_inval_count())
-	{
-		lt->score_att = AttnumOf(rel, tg->tgargs[1]);
-		lt->score_type = getBaseType(TupleDescAttr(desc, lt->score_att - 1)->atttypid);
-		lt->stage_att = AttnumOf(rel, tg->tgargs[2]);
-		{
-			Oid			stagetype = getBaseType(TupleDescAttr(desc, lt->stage_att - 1)->atttypid);
-
-			lt->stage_is_text = stagetype == TEXTOID || stagetype == VARCHAROID;
-		}
-		lt->locked_att = AttnumOf(rel, tg->tgargs[3]);
-		lt->stage_values[0] = (Datum) 0;	/* the enum may have been recreated */
-		lt->cm = NULL;
-		lt->inval = ruleset_inval_count();
-	}
-	/* one rule set per snapshot: look it up again when the snapshot changes */
-	ruleset_lookup_key(&key);
-	if (lt->cm == NULL || memcmp(&lt->key, &key, sizeof(key)) != 0)
-	{
-		lt->cm = ruleset_lookup(tg->tgargs[0], desc->tdtypeid, desc->tdtypmod);
-		lt->key = key;
-		if (!lt->stage_is_text && lt->stage_values[0] == (Datum) 0)
-			for (int i = 0; i < NUM_STAGES; i++)
-				lt->stage_values[i] = stage_datum(i);
-	}
-	return lt;
+	ereport(ERROR,
+			(errcode(ERRCODE_DATATYPE_MISMATCH),
+			 errmsg("%s column \"%s\" of table \"%s\" has type %s, which cannot hold a %s",
+					what, NameStr(a->attname), RelationGetRelationName(rel),
+					format_type_be(a->atttypid), what),
+			 errhint("Give the column type %s, or run leadqual.detach and leadqual.attach again.",
+					 should)));
 }
 
-/* The stage held in a stage column value, -1 for NULL. */
-static int
-ReadStage(LeadTable *lt, Datum d, bool isnull)
+void
+lead_columns(Relation rel, const AttachmentDef *att, bool with_key, LeadColumns *cols)
+{
+	TupleDesc	desc = RelationGetDescr(rel);
+	Oid			type;
+
+	cols->score_att = AttnumOf(rel, att->score_column, "score");
+	cols->score_type = getBaseType(TupleDescAttr(desc, cols->score_att - 1)->atttypid);
+	if (cols->score_type != FLOAT8OID && cols->score_type != FLOAT4OID &&
+		cols->score_type != NUMERICOID)
+		WrongType(rel, "score", cols->score_att, "double precision");
+
+	cols->stage_att = AttnumOf(rel, att->stage_column, "stage");
+	type = getBaseType(TupleDescAttr(desc, cols->stage_att - 1)->atttypid);
+	cols->stage_is_text = type == TEXTOID || type == VARCHAROID;
+	if (!cols->stage_is_text && type != stage_type_oid())
+		WrongType(rel, "stage", cols->stage_att, "leadqual.stage");
+
+	cols->locked_att = AttnumOf(rel, att->locked_column, "locked");
+	if (getBaseType(TupleDescAttr(desc, cols->locked_att - 1)->atttypid) != BOOLOID)
+		WrongType(rel, "locked", cols->locked_att, "boolean");
+
+	cols->key_att = with_key ? AttnumOf(rel, att->key_column, "key") : InvalidAttrNumber;
+	cols->key_type = with_key ? TupleDescAttr(desc, cols->key_att - 1)->atttypid : InvalidOid;
+
+	/* the enum may have been recreated since the last statement */
+	for (int i = 0; i < NUM_STAGES; i++)
+		cols->stage_values[i] = cols->stage_is_text ? (Datum) 0 : stage_datum(i);
+}
+
+int
+lead_stage(const LeadColumns *cols, Datum d, bool isnull)
 {
 	int			stage;
 
 	if (isnull)
 		return -1;
-	if (!lt->stage_is_text)
+	if (!cols->stage_is_text)
 	{
 		for (int i = 0; i < NUM_STAGES; i++)
-			if (lt->stage_values[i] == d)
+			if (cols->stage_values[i] == d)
 				return i;
 		elog(ERROR, "unknown leadqual.stage value");
 	}
@@ -187,16 +123,52 @@ ReadStage(LeadTable *lt, Datum d, bool isnull)
 	return stage;
 }
 
+/* The trigger's table: its attachment and compiled model, looked up once per snapshot. */
+static LeadTable *
+GetLeadTable(TriggerData *td)
+{
+	Trigger    *tg = td->tg_trigger;
+	Relation	rel = td->tg_relation;
+	TupleDesc	desc = RelationGetDescr(rel);
+	LeadTable  *lt;
+	LookupKey	key;
+
+	for (lt = LeadTables; lt != NULL; lt = lt->next)
+		if (lt->tgoid == tg->tgoid)
+			break;
+	if (lt == NULL)
+	{
+		lt = MemoryContextAllocZero(TopMemoryContext, sizeof(LeadTable));
+		lt->tgoid = tg->tgoid;
+		lt->next = LeadTables;
+		LeadTables = lt;
+	}
+	/* one rule set and attachment per snapshot: look them up again when it changes */
+	ruleset_lookup_key(&key);
+	if (lt->cm == NULL || memcmp(&lt->key, &key, sizeof(key)) != 0)
+	{
+		AttachmentDef *att;
+
+		lt->cm = NULL;
+		att = ruleset_attachment(RelationGetRelid(rel), true, "leadqual.lead_trigger()");
+		lead_columns(rel, att, false, &lt->cols);
+		lt->cm = ruleset_lookup(att->model, desc->tdtypeid, desc->tdtypmod);
+		lt->key = key;
+	}
+	return lt;
+}
+
 static Datum
 StageValue(LeadTable *lt, int stage)
 {
-	return lt->stage_is_text ? CStringGetTextDatum(stage_labels[stage]) : stage_datum(stage);
+	return lt->cols.stage_is_text ? CStringGetTextDatum(stage_labels[stage]) :
+		lt->cols.stage_values[stage];
 }
 
 static Datum
 ScoreValue(LeadTable *lt, double score)
 {
-	switch (lt->score_type)
+	switch (lt->cols.score_type)
 	{
 		case FLOAT4OID:
 			return Float4GetDatum((float4) score);
@@ -235,13 +207,13 @@ leadqual_lead_trigger(PG_FUNCTION_ARGS)
 	desc = RelationGetDescr(td->tg_relation);
 	lt = GetLeadTable(td);
 
-	d = heap_getattr(newtup, lt->stage_att, desc, &isnull);
-	stage = ReadStage(lt, d, isnull);
-	locked = DatumGetBool(heap_getattr(newtup, lt->locked_att, desc, &isnull)) && !isnull;
+	d = heap_getattr(newtup, lt->cols.stage_att, desc, &isnull);
+	stage = lead_stage(&lt->cols, d, isnull);
+	locked = DatumGetBool(heap_getattr(newtup, lt->cols.locked_att, desc, &isnull)) && !isnull;
 
 	if (TRIGGER_FIRED_BY_INSERT(td->tg_event))
 		manual = stage >= 0;
-	else if (bms_is_member(lt->stage_att - FirstLowInvalidHeapAttributeNumber,
+	else if (bms_is_member(lt->cols.stage_att - FirstLowInvalidHeapAttributeNumber,
 						   td->tg_updatedcols))
 		manual = stage >= 0;	/* SET stage = NULL releases the lock */
 	else if (stage >= 0 && (locked || stage == STAGE_SQL || stage == STAGE_WON ||
@@ -259,188 +231,11 @@ leadqual_lead_trigger(PG_FUNCTION_ARGS)
 	else
 		locked = manual;
 
-	cols[0] = lt->score_att;
+	cols[0] = lt->cols.score_att;
 	values[0] = ScoreValue(lt, res.score);
-	cols[1] = lt->stage_att;
+	cols[1] = lt->cols.stage_att;
 	values[1] = StageValue(lt, stage);
-	cols[2] = lt->locked_att;
+	cols[2] = lt->cols.locked_att;
 	values[2] = BoolGetDatum(locked);
 	return PointerGetDatum(heap_modify_tuple_by_cols(newtup, desc, 3, cols, values, nulls));
-}
-
-/* Appends a JSON string, or null. */
-static void
-AppendJsonText(StringInfo buf, const char *key, const char *value)
-{
-	appendStringInfo(buf, ", \"%s\" : ", key);
-	if (value == NULL)
-		appendStringInfoString(buf, "null");
-	else
-		escape_json(buf, value);
-}
-
-/*
- * Sends NOTIFY leadqual_stage for one history row (lead_id, old_stage,
- * new_stage, score, manual), with the payload json_build_object would give.
- */
-static void
-NotifyStageChange(const char *table, HeapTuple tup, TupleDesc desc)
-{
-	StringInfoData buf;
-	bool		isnull;
-	Datum		score;
-
-	initStringInfo(&buf);
-	appendStringInfoString(&buf, "{\"table\" : ");
-	escape_json(&buf, table);
-	AppendJsonText(&buf, "lead_id", SPI_getvalue(tup, desc, 1));
-	AppendJsonText(&buf, "old_stage", SPI_getvalue(tup, desc, 2));
-	AppendJsonText(&buf, "new_stage", SPI_getvalue(tup, desc, 3));
-	appendStringInfoString(&buf, ", \"score\" : ");
-	score = SPI_getbinval(tup, desc, 4, &isnull);
-	if (isnull)
-		appendStringInfoString(&buf, "null");
-	else if (isnan(DatumGetFloat8(score)) || isinf(DatumGetFloat8(score)))
-		escape_json(&buf, float8out_internal(DatumGetFloat8(score)));
-	else
-		appendStringInfoString(&buf, float8out_internal(DatumGetFloat8(score)));
-	appendStringInfo(&buf, ", \"manual\" : %s}",
-					 DatumGetBool(SPI_getbinval(tup, desc, 5, &isnull)) ? "true" : "false");
-	Async_Notify("leadqual_stage", buf.data);
-	pfree(buf.data);
-}
-
-/* Records stage changes of the statement's rows in stage_history, and notifies. */
-PG_FUNCTION_INFO_V1(leadqual_history_trigger);
-Datum
-leadqual_history_trigger(PG_FUNCTION_ARGS)
-{
-	TriggerData *td = (TriggerData *) fcinfo->context;
-	Trigger    *tg;
-	bool		is_update;
-	bool		stage_set = false;
-	const char *actor;
-	StringInfoData sql;
-	Oid			argtypes[4] = {OIDOID, TEXTOID, TEXTOID, BOOLOID};
-	Datum		args[4];
-	OwnerContext owner;
-	const char *key;
-	const char *stagecol;
-	const char *scorecol;
-	const char *lockedcol;
-	const char *stagecast;
-	AttrNumber	stage_att;
-
-	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_AFTER(td->tg_event) ||
-		TRIGGER_FIRED_FOR_ROW(td->tg_event))
-		elog(ERROR, "leadqual_history_trigger must be an AFTER statement trigger");
-	tg = td->tg_trigger;
-	if (tg->tgnargs != 5)
-		elog(ERROR, "leadqual history trigger needs 5 arguments");
-	is_update = TRIGGER_FIRED_BY_UPDATE(td->tg_event);
-
-	stage_att = AttnumOf(td->tg_relation, tg->tgargs[2]);
-	if (is_update)
-		stage_set = bms_is_member(stage_att - FirstLowInvalidHeapAttributeNumber,
-								  td->tg_updatedcols);
-
-	/* who: leadqual.actor when an application says so, else the current user */
-	actor = (Actor && Actor[0]) ? Actor : GetUserNameFromId(GetUserId(), false);
-
-	key = quote_identifier(tg->tgargs[4]);
-	/* a leadqual.stage column needs no trip through text */
-	stagecast = TupleDescAttr(RelationGetDescr(td->tg_relation), stage_att - 1)->atttypid ==
-		stage_type_oid() ? "" : "::pg_catalog.text::leadqual.stage";
-	stagecol = quote_identifier(tg->tgargs[2]);
-	scorecol = quote_identifier(tg->tgargs[1]);
-	lockedcol = quote_identifier(tg->tgargs[3]);
-	initStringInfo(&sql);
-	appendStringInfoString(&sql,
-						   "INSERT INTO leadqual.stage_history "
-						   "  (lead_table, lead_id, model, old_stage, new_stage, score, manual, changed_by) ");
-	/*
-	 * Old and new rows are paired by position, not by key: an UPDATE may
-	 * change the key.  Both transition tables are appended to together, one
-	 * pair per row, and read back in that order.
-	 */
-	if (is_update)
-		appendStringInfo(&sql,
-						 "SELECT $1::pg_catalog.regclass, n.k, $2, o.s, n.s, n.sc, $4 AND n.l, $3 "
-						 "FROM (SELECT pg_catalog.row_number() OVER () AS r, "
-						 "             n.%s::pg_catalog.text AS k, "
-						 "             n.%s%s AS s, "
-						 "             n.%s::pg_catalog.float8 AS sc, n.%s AS l "
-						 "        FROM leadqual_new n) n "
-						 "JOIN (SELECT pg_catalog.row_number() OVER () AS r, "
-						 "             o.%s%s AS s "
-						 "        FROM leadqual_old o) o ON o.r OPERATOR(pg_catalog.=) n.r "
-						 "WHERE NOT (o.s OPERATOR(pg_catalog.=) n.s) "
-						 "   OR (o.s IS NULL) OPERATOR(pg_catalog.<>) (n.s IS NULL) ",
-						 key, stagecol, stagecast, scorecol, lockedcol, stagecol, stagecast);
-	else
-		appendStringInfo(&sql,
-						 "SELECT $1::pg_catalog.regclass, n.%s::pg_catalog.text, $2, NULL, "
-						 "       n.%s%s, n.%s::pg_catalog.float8, "
-						 "       n.%s, $3 "
-						 "FROM leadqual_new n WHERE n.%s IS NOT NULL ",
-						 key, stagecol, stagecast, scorecol, lockedcol, stagecol);
-	/* inserted rows come in insertion order already; updated ones by key */
-	if (is_update)
-		appendStringInfoString(&sql, "ORDER BY 2 ");
-	if (Notify != NOTIFY_OFF)
-		appendStringInfoString(&sql,
-							   "RETURNING lead_id, old_stage::pg_catalog.text, "
-							   "          new_stage::pg_catalog.text, score, manual");
-	if (Notify == NOTIFY_HANDOFF)
-	{
-		/* every change is recorded; only hand-offs come back to be notified */
-		StringInfoData wrapped;
-
-		initStringInfo(&wrapped);
-		appendStringInfo(&wrapped,
-						 "WITH h AS (%s) SELECT * FROM h "
-						 "WHERE old_stage OPERATOR(pg_catalog.=) ANY ('{mql,sql}'::pg_catalog.text[]) "
-						 "   OR new_stage OPERATOR(pg_catalog.=) ANY ('{mql,sql}'::pg_catalog.text[])",
-						 sql.data);
-		sql = wrapped;
-	}
-
-	args[0] = ObjectIdGetDatum(RelationGetRelid(td->tg_relation));
-	args[1] = CStringGetTextDatum(tg->tgargs[0]);
-	args[2] = CStringGetTextDatum(actor);
-	args[3] = BoolGetDatum(stage_set);
-
-	/* stage_history is the extension owner's: lead writers need no grant on it */
-	ruleset_become_owner(&owner);
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
-	if (SPI_register_trigger_data(td) != SPI_OK_TD_REGISTER)
-		elog(ERROR, "could not register transition tables");
-	if (Notify == NOTIFY_OFF)
-	{
-		if (SPI_execute_with_args(sql.data, 4, argtypes, args, NULL, false, 0) != SPI_OK_INSERT)
-			elog(ERROR, "could not write leadqual.stage_history");
-	}
-	else
-	{
-		/* the history rows come back through a cursor, a notification each */
-		Portal		portal = SPI_cursor_open_with_args(NULL, sql.data, 4, argtypes, args,
-													   NULL, false, 0);
-		const char *table = DatumGetCString(DirectFunctionCall1(regclassout,
-																ObjectIdGetDatum(RelationGetRelid(td->tg_relation))));
-
-		for (;;)
-		{
-			SPI_cursor_fetch(portal, true, 10000);
-			if (SPI_processed == 0)
-				break;
-			for (uint64 i = 0; i < SPI_processed; i++)
-				NotifyStageChange(table, SPI_tuptable->vals[i], SPI_tuptable->tupdesc);
-			SPI_freetuptable(SPI_tuptable);
-		}
-		SPI_cursor_close(portal);
-	}
-	SPI_finish();
-	ruleset_restore_user(&owner);
-	return PointerGetDatum(NULL);
 }

@@ -17,6 +17,6 @@ _PG_init(void)
 {
 	ruleset_init();
 	validate_init();
-	lead_trigger_init();
+	history_init();
 	MarkGUCPrefixReserved("leadqual");
 }

@@ -42,6 +42,7 @@
 #include "utils/snapmgr.h"
 #include "utils/typcache.h"
 
+#include "compat.h"
 #include "narrow.h"
 #include "ruleset.h"
 
@@ -90,22 +91,13 @@ FunctionOid(const char *name, bool narrowed, int base_nargs)
  * Whether the query selects rte's whole row (its permission bits say so): the
  * planner sometimes simplifies an expression with another query's root
  * (convert_EXISTS_to_ANY passes the parent's), and a Var of that other query
- * must not be taken for this query's table.  (Version shim: 16 moved the bits
- * into RTEPermissionInfo; to move to compat.h.)
+ * must not be taken for this query's table.
  */
 static bool
 SelectsWholeRow(PlannerInfo *root, RangeTblEntry *rte)
 {
-	Bitmapset  *cols;
-
-#if PG_VERSION_NUM >= 160000
-	if (rte->perminfoindex == 0)
-		return false;
-	cols = getRTEPermissionInfo(root->parse->rteperminfos, rte)->selectedCols;
-#else
-	cols = rte->selectedCols;
-#endif
-	return bms_is_member(InvalidAttrNumber - FirstLowInvalidHeapAttributeNumber, cols);
+	return bms_is_member(InvalidAttrNumber - FirstLowInvalidHeapAttributeNumber,
+						 RteSelectedCols(root->parse, rte));
 }
 
 /* The relation rte names, if it is one whose rows narrowing can read back. */

@@ -29,6 +29,7 @@
 #include "utils/typcache.h"
 #include "utils/varlena.h"
 
+#include "compat.h"
 #include "predicate.h"
 
 /* How a column's values are compared. */
@@ -383,6 +384,64 @@ CheckLikePattern(const char *p, int len)
 				 errhint("Double the final backslash to match a backslash.")));
 }
 
+/*
+ * Reports a regex library failure.  A cancel or statement_timeout makes the
+ * library (15) give up with REG_CANCEL: as PostgreSQL's regexp.c does, service the
+ * interrupt first, so that it surfaces as 57014 and not as an invalid pattern.
+ */
+static void
+RegexFailure(int rc, regex_t *re, const char *what, const char *hint)
+{
+	char		msg[256];
+
+	CHECK_FOR_INTERRUPTS();
+	if (RegexCanceled(rc))
+		ereport(ERROR,
+				(errcode(ERRCODE_QUERY_CANCELED),
+				 errmsg("canceling regular expression matching")));
+	pg_regerror(rc, re, msg, sizeof(msg));
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_REGULAR_EXPRESSION),
+			 errmsg("%s: %s", what, msg),
+			 hint ? errhint("%s", hint) : 0));
+}
+
+/*
+ * Why a compiled pattern cannot be a rule, or NULL.  Without back-references
+ * and lookaround a match is one pass of the regex library's DFA over the
+ * value: linear in its length.  A back-reference makes the library try every
+ * split of the value (cubic: a 20,000-character form value held a lead insert
+ * for more than 30 s); a lookahead or lookbehind constraint re-scans the value
+ * from each position (quadratic).
+ */
+static const char *
+NonLinearFeature(regex_t *re)
+{
+	if (re->re_info & REG_UBACKREF)
+		return "back-references";
+	if (re->re_info & REG_ULOOKAROUND)
+		return "lookahead or lookbehind constraints";
+	return NULL;
+}
+
+/* Frees re and raises 2201B if it uses a feature that NonLinearFeature names. */
+static void
+RefuseNonLinear(regex_t *re)
+{
+	const char *feature = NonLinearFeature(re);
+
+	if (feature == NULL)
+		return;
+	pg_regfree(re);
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_REGULAR_EXPRESSION),
+			 errmsg("regular expressions with %s are not supported in rules", feature),
+			 errdetail("Matching them takes time that grows faster than the length of the value: one long form value would hold up the lead insert."),
+			 errhint(re->re_info & REG_UBACKREF ?
+					 "Write the pattern without back-references (\\1 ...), or split the condition into several rules." :
+					 "Write the condition as several rules (a rule with negative points for what must not match), or use like or ilike.")));
+}
+
 static regex_t *
 CompileRegex(text *pattern, bool icase, Oid collation)
 {
@@ -395,15 +454,9 @@ CompileRegex(text *pattern, bool icase, Oid collation)
 	rc = pg_regcomp(re, wpat, wlen, REG_ADVANCED | (icase ? REG_ICASE : 0), collation);
 	pfree(wpat);
 	if (rc != REG_OKAY)
-	{
-		char		msg[256];
-
-		pg_regerror(rc, re, msg, sizeof(msg));
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_REGULAR_EXPRESSION),
-				 errmsg("invalid regular expression: %s", msg),
-				 errhint("Write the pattern as for the ~ operator.")));
-	}
+		RegexFailure(rc, re, "invalid regular expression",
+					 "Write the pattern as for the ~ operator.");
+	RefuseNonLinear(re);
 	return re;
 }
 
@@ -610,13 +663,22 @@ predicate_spec_usable(TupleDesc tupdesc, PredicateSpec *spec, char **why)
 			int			wlen = pg_mb2wchar_with_len(spec->value, wpat, len);
 			regex_t		re;
 
+			const char *feature;
+
 			if (pg_regcomp(&re, wpat, wlen, REG_ADVANCED | (op == PRED_IREGEX ? REG_ICASE : 0),
 						   att->attcollation) != REG_OKAY)
 			{
+				CHECK_FOR_INTERRUPTS(); /* a cancel is not an invalid pattern */
 				*why = pstrdup("invalid regular expression");
 				return false;
 			}
+			feature = NonLinearFeature(&re);
 			pg_regfree(&re);
+			if (feature != NULL)
+			{
+				*why = psprintf("regular expressions with %s are not supported in rules", feature);
+				return false;
+			}
 		}
 		return true;
 	}
@@ -1258,14 +1320,7 @@ EvalPredicate(ColumnPlan *col, Predicate *p, const Key *k, RowForms *rf)
 				if (rc == REG_NOMATCH)
 					return false;
 				if (rc != REG_OKAY)
-				{
-					char		msg[256];
-
-					pg_regerror(rc, p->re, msg, sizeof(msg));
-					ereport(ERROR,
-							(errcode(ERRCODE_INVALID_REGULAR_EXPRESSION),
-							 errmsg("regular expression failed: %s", msg)));
-				}
+					RegexFailure(rc, p->re, "regular expression failed", NULL);
 				return true;
 			}
 		case PRED_IS_NULL:

@@ -32,6 +32,7 @@
 #include "utils/float.h"
 #include "utils/memutils.h"
 
+#include "compat.h"
 #include "quality.h"
 
 #define QS_VERSION		1
@@ -698,7 +699,7 @@ quality_state_in(PG_FUNCTION_ARGS)
 			cap *= 2;
 			e = repalloc_huge(e, cap * sizeof(QualityEntry));
 		}
-		e[n].score = float8in_internal((char *) p, &end, QS_TYPE_NAME, str);
+		e[n].score = float8in_internal_compat((char *) p, &end, QS_TYPE_NAME, str);
 		p = end;
 		if (*p++ != ':' || !ParseInt64(&p, &e[n].pos) ||
 			*p++ != ':' || !ParseInt64(&p, &e[n].neg))

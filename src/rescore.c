@@ -6,6 +6,8 @@
  * The writing is the lead trigger's: rescore issues UPDATE ... SET score =
  * score for the rows that need it, so stages follow exactly the trigger's
  * rules, and the SET list never names the stage column (no manual decisions).
+ * A batch locks the rows it will write in key order before writing any (see
+ * RunBatch), so it cannot deadlock with the events trigger, which does the same.
  */
 #include "postgres.h"
 
@@ -14,6 +16,8 @@
 #include "nodes/parsenodes.h"
 #include "tcop/pquery.h"
 #include "utils/builtins.h"
+#include "utils/datum.h"
+#include "utils/guc.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 
@@ -90,41 +94,129 @@ leadqual_rescore_needed(PG_FUNCTION_ARGS)
 	PG_RETURN_BOOL(stage != (int) automatic);
 }
 
+/* The statements of one rescore run, built once from the attachment. */
+typedef struct RescorePlan
+{
+	char	   *table;			/* quoted, for messages too */
+	char	   *model;
+	char	   *first_sql;		/* the upper key of the first batch */
+	char	   *bounds_sql;		/* ... of the batch after $1 */
+	char	   *lock_sql;		/* locks the batch's rows that will be written */
+	char	   *engagement_sql; /* NULL: no events attached */
+	char	   *update_sql;
+} RescorePlan;
+
+/* What one try of a batch needs and gives. */
 typedef struct BatchStep
 {
-	const char *sql;
-	Oid		   *types;
-	Datum	   *args;
-	const char *nulls;
+	RescorePlan *plan;
+	Datum		bounds[2];		/* lower (exclusive, NULL for the first) and upper key, text */
 	uint64		updated;
 } BatchStep;
 
+/*
+ * Pins the settings rescore's SQL relies on, in a GUC nest level of their own:
+ * popped again before each commit and at the end, so the caller's
+ * transaction (a procedure that goes on after CALL) keeps its own search_path.
+ */
+static int
+PinSettings(bool lock_timeout)
+{
+	int			nestlevel = NewGUCNestLevel();
+
+	/* every name rescore writes resolves in pg_catalog, whatever the caller's path */
+	(void) set_config_option("search_path", "pg_catalog, pg_temp", PGC_USERSET,
+							 PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
+	/* rows a person or another job holds: wait briefly, then try the batch again */
+	if (lock_timeout)
+		(void) set_config_option("lock_timeout", "2s", PGC_USERSET,
+								 PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
+	return nestlevel;
+}
+
+/* Pops what PinSettings set. */
+static void
+UnpinSettings(int nestlevel)
+{
+	AtEOXact_GUC(true, nestlevel);
+}
+
+/*
+ * One batch: first lock, in key order, every row of the batch that will be
+ * written (its engagement or its score or stage would change), then write
+ * only those rows.  Every path of leadqual that locks several leads locks
+ * them in key order (the events trigger does the same), so none waits for
+ * another in a cycle.  Engagement is recomputed after the lock, in a new
+ * statement whose snapshot sees every event committed by whoever held a row
+ * before: the value computed while locking may be stale.
+ */
 static void
 RunBatch(void *arg)
 {
 	BatchStep  *step = (BatchStep *) arg;
+	RescorePlan *plan = step->plan;
+	Oid			types[2] = {TEXTOID, TEXTOID};
+	Datum		keys;
+	Oid			keyarray;		/* the type array_agg gave the keys */
+	bool		isnull;
 
-	if (SPI_execute_with_args(step->sql, 2, step->types, step->args, step->nulls,
+	if (SPI_execute_with_args(plan->lock_sql, 2, types, step->bounds,
+							  step->bounds[0] == (Datum) 0 ? "n " : "  ",
+							  false, 0) != SPI_OK_SELECT || SPI_processed != 1)
+		elog(ERROR, "rescore could not lock a batch");
+	keys = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+	if (isnull)
+		return;					/* nothing to write */
+	keyarray = SPI_gettypeid(SPI_tuptable->tupdesc, 1);
+	keys = datumCopy(keys, false, -1);
+	if (plan->engagement_sql != NULL)
+	{
+		if (SPI_execute_with_args(plan->engagement_sql, 1, &keyarray, &keys, NULL,
+								  false, 0) != SPI_OK_UPDATE)
+			elog(ERROR, "rescore could not write engagement");
+		step->updated += SPI_processed;
+	}
+	if (SPI_execute_with_args(plan->update_sql, 1, &keyarray, &keys, NULL,
 							  false, 0) != SPI_OK_UPDATE)
 		elog(ERROR, "rescore batch failed");
-	step->updated = SPI_processed;
+	step->updated += SPI_processed;
 }
 
-/* Runs one batch's UPDATE in a subtransaction; false if it hit a lock timeout. */
-static bool
-TryBatch(const char *sql, Oid *types, Datum *args, const char *nulls, uint64 *updated)
+/*
+ * Runs one batch in a subtransaction, again after a lock timeout or a
+ * deadlock (whoever held the rows has moved on by then); gives up after
+ * RESCORE_TRIES.  Returns the rows written.
+ */
+static uint64
+RescoreBatch(RescorePlan *plan, const char *lo, const char *hi)
 {
-	BatchStep	step = {sql, types, args, nulls, 0};
-	ErrorData  *edata = subxact_run(RunBatch, &step);
+	BatchStep	step;
+	ErrorData  *edata;
 
-	if (edata != NULL)
+	for (int tries = 1;; tries++)
 	{
-		if (edata->sqlerrcode != ERRCODE_LOCK_NOT_AVAILABLE)
+		memset(&step, 0, sizeof(step));
+		step.plan = plan;
+		step.bounds[0] = lo ? CStringGetTextDatum(lo) : (Datum) 0;
+		step.bounds[1] = CStringGetTextDatum(hi);
+		edata = subxact_run(RunBatch, &step);
+		if (edata == NULL)
+			return step.updated;
+		if (edata->sqlerrcode != ERRCODE_LOCK_NOT_AVAILABLE &&
+			edata->sqlerrcode != ERRCODE_T_R_DEADLOCK_DETECTED)
 			ReThrowError(edata);
-		return false;
+		if (tries >= RESCORE_TRIES)
+			ereport(ERROR,
+					(errcode(edata->sqlerrcode),
+					 errmsg("rescore of %s gave up on rows up to key %s after %d tries",
+							plan->table, hi, tries),
+					 errdetail("The last try failed with: %s", edata->message),
+					 errhint("Batches before it are committed; CALL leadqual.rescore again later.")));
+		ereport(NOTICE,
+				(errmsg("rescore %s: rows up to key %s are locked, retrying", plan->table, hi),
+				 errdetail("%s", edata->message)));
+		FreeErrorData(edata);
 	}
-	*updated = step.updated;
-	return true;
 }
 
 static char *
@@ -133,57 +225,27 @@ SpiGet(int row, int col)
 	return SPI_getvalue(SPI_tuptable->vals[row], SPI_tuptable->tupdesc, col);
 }
 
-/* Re-scores a whole attached table, committing per batch. */
-PG_FUNCTION_INFO_V1(leadqual_rescore);
-Datum
-leadqual_rescore(PG_FUNCTION_ARGS)
+/* The batch's keys, ($1, $2], of the table aliased alias. */
+static char *
+KeyRange(const char *alias, const char *key, const char *keytype)
 {
-	Oid			relid;
-	int32		batch_size;
-	MemoryContext cxt;
+	return psprintf("($1 IS NULL OR %s.%s > $1::%s) AND %s.%s <= $2::%s",
+					alias, key, keytype, alias, key, keytype);
+}
+
+/* Reads relid's attachment and builds the statements of a run (into the current context). */
+static RescorePlan *
+PlanRescore(Oid relid, int32 batch_size, MemoryContext cxt)
+{
+	Oid			argtypes[1] = {OIDOID};
+	Oid			texttype[1] = {TEXTOID};
+	Datum		args[1];
 	MemoryContext old;
-	char	   *table;
-	char	   *model;
+	RescorePlan *plan;
 	char	   *key;
 	char	   *keytype;
-	char	   *bounds_sql;
-	char	   *first_sql;
-	char	   *update_sql;
-	char	   *engagement_sql = NULL;
-	char	   *lo = NULL;
-	int64		total;
-	int64		done = 0;
-	int64		updated_total = 0;
-	Oid			types[2] = {TEXTOID, TEXTOID};
-	Oid			argtypes[1] = {OIDOID};
-	Datum		args[2];
-
-	if (fcinfo->context == NULL || !IsA(fcinfo->context, CallContext) ||
-		((CallContext *) fcinfo->context)->atomic)
-		ereport(ERROR,
-				(errcode(ERRCODE_ACTIVE_SQL_TRANSACTION),
-				 errmsg("leadqual.rescore cannot run inside a transaction block"),
-				 errdetail("It commits after every batch."),
-				 errhint("CALL it on its own, outside BEGIN ... COMMIT.")));
-	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("lead_table and batch_size must not be NULL")));
-	relid = PG_GETARG_OID(0);
-	batch_size = PG_GETARG_INT32(1);
-	if (batch_size < 1)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("batch_size must be at least 1")));
-
-	/* survives the commits between batches */
-	cxt = AllocSetContextCreate(PortalContext, "leadqual rescore", ALLOCSET_DEFAULT_SIZES);
-
-	if (SPI_connect_ext(SPI_OPT_NONATOMIC) != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
-
-	/* every name below resolves in pg_catalog, whatever the caller's search_path */
-	SPI_execute("SET LOCAL search_path = pg_catalog, pg_temp", false, 0);
+	char	   *score;
+	char	   *needed;
 
 	args[0] = ObjectIdGetDatum(relid);
 	if (SPI_execute_with_args(
@@ -211,104 +273,167 @@ leadqual_rescore(PG_FUNCTION_ARGS)
 				 errhint("Run leadqual.attach first.")));
 
 	old = MemoryContextSwitchTo(cxt);
-	table = SpiGet(0, 1);
-	model = SpiGet(0, 2);
+	plan = palloc0(sizeof(RescorePlan));
+	plan->table = SpiGet(0, 1);
+	plan->model = SpiGet(0, 2);
 	key = SpiGet(0, 3);
 	keytype = SpiGet(0, 4);
-	first_sql = psprintf("WITH b AS (SELECT %s AS k FROM %s ORDER BY 1 LIMIT %d) "
-						 "SELECT pg_catalog.max(k)::pg_catalog.text, pg_catalog.count(*) FROM b",
-						 key, table, batch_size);
-	bounds_sql = psprintf("WITH b AS (SELECT %s AS k FROM %s WHERE %s > $1::%s ORDER BY 1 LIMIT %d) "
-						  "SELECT pg_catalog.max(k)::pg_catalog.text, pg_catalog.count(*) FROM b",
-						  key, table, key, keytype, batch_size);
-	update_sql = psprintf("UPDATE %s AS l SET %s = l.%s "
-						  "WHERE ($1 IS NULL OR l.%s > $1::%s) AND l.%s <= $2::%s "
-						  "  AND leadqual.rescore_needed(l, %s, l.%s::pg_catalog.float8, "
-						  "                              l.%s::pg_catalog.text, l.%s, %s::pg_catalog.oid)",
-						  table, SpiGet(0, 5), SpiGet(0, 5), key, keytype, key, keytype,
-						  quote_literal_cstr(model), SpiGet(0, 5), SpiGet(0, 6), SpiGet(0, 7),
-						  SpiGet(0, 8));
+	score = SpiGet(0, 5);
+	needed = psprintf("leadqual.rescore_needed(l, %s, l.%s::pg_catalog.float8, "
+					  "l.%s::pg_catalog.text, l.%s, %s::pg_catalog.oid)",
+					  quote_literal_cstr(plan->model), score, SpiGet(0, 6), SpiGet(0, 7),
+					  SpiGet(0, 8));
+	plan->first_sql = psprintf("WITH b AS (SELECT %s AS k FROM %s ORDER BY 1 LIMIT %d) "
+							   "SELECT pg_catalog.max(k)::pg_catalog.text, pg_catalog.count(*) FROM b",
+							   key, plan->table, batch_size);
+	plan->bounds_sql = psprintf("WITH b AS (SELECT %s AS k FROM %s WHERE %s > $1::%s ORDER BY 1 LIMIT %d) "
+								"SELECT pg_catalog.max(k)::pg_catalog.text, pg_catalog.count(*) FROM b",
+								key, plan->table, key, keytype, batch_size);
+	plan->update_sql = psprintf("UPDATE %s AS l SET %s = l.%s "
+								"WHERE l.%s OPERATOR(pg_catalog.=) ANY ($1) AND %s",
+								plan->table, score, score, key, needed);
+	/* without events; replaced below where events are attached */
+	plan->lock_sql = psprintf("SELECT pg_catalog.array_agg(s.k) FROM "
+							  "(SELECT l.%s AS k FROM %s AS l WHERE %s AND %s "
+							  " ORDER BY l.%s FOR NO KEY UPDATE OF l) s",
+							  key, plan->table, KeyRange("l", key, keytype), needed, key);
 	MemoryContextSwitchTo(old);
 
-	/* where events are attached, engagement is recomputed first: decay moves on */
-	args[0] = CStringGetTextDatum(model);
+	/* where events are attached, engagement is recomputed too: decay moves on */
+	args[0] = CStringGetTextDatum(plan->model);
 	if (SPI_execute_with_args(
 							  "SELECT a.events_table::pg_catalog.text, pg_catalog.quote_ident(a.lead_column), "
 							  "  pg_catalog.quote_ident(a.type_column), pg_catalog.quote_ident(a.time_column), "
 							  "  pg_catalog.quote_ident(m.engagement_column) "
 							  "FROM leadqual.event_attachments a JOIN leadqual.models m USING (model) "
 							  "WHERE a.model OPERATOR(pg_catalog.=) $1 AND m.engagement_column IS NOT NULL",
-							  1, types, args, NULL, true, 1) != SPI_OK_SELECT)
+							  1, texttype, args, NULL, true, 1) != SPI_OK_SELECT)
 		elog(ERROR, "could not read leadqual.event_attachments");
 	if (SPI_processed == 1)
 	{
+		char	   *events;
+		char	   *lead;
+		char	   *engagement;
+		char	   *eng;
+
 		old = MemoryContextSwitchTo(cxt);
-		engagement_sql = psprintf("UPDATE %s AS l SET %s = x.engagement "
-								  "FROM (SELECT k.%s AS id, coalesce(leadqual.engagement(ev.%s, ev.%s, %s), 0) AS engagement "
-								  "        FROM %s k LEFT JOIN %s ev ON ev.%s OPERATOR(pg_catalog.=) k.%s "
-								  "       WHERE ($1 IS NULL OR k.%s > $1::%s) AND k.%s <= $2::%s GROUP BY k.%s) x "
-								  "WHERE l.%s OPERATOR(pg_catalog.=) x.id AND l.%s IS DISTINCT FROM x.engagement",
-								  table, SpiGet(0, 5), key, SpiGet(0, 3), SpiGet(0, 4),
-								  quote_literal_cstr(model), table, SpiGet(0, 1), SpiGet(0, 2), key,
-								  key, keytype, key, keytype, key, key, SpiGet(0, 5));
+		events = SpiGet(0, 1);
+		lead = SpiGet(0, 2);
+		eng = SpiGet(0, 5);
+		engagement = psprintf("coalesce(leadqual.engagement(ev.%s, ev.%s, %s), 0)",
+							  SpiGet(0, 3), SpiGet(0, 4), quote_literal_cstr(plan->model));
+		plan->lock_sql = psprintf("SELECT pg_catalog.array_agg(s.k) FROM "
+								  "(SELECT l.%s AS k FROM %s AS l "
+								  "   LEFT JOIN (SELECT k.%s AS id, %s AS engagement "
+								  "                FROM %s k LEFT JOIN %s ev ON ev.%s OPERATOR(pg_catalog.=) k.%s "
+								  "               WHERE %s GROUP BY k.%s) x "
+								  "     ON x.id OPERATOR(pg_catalog.=) l.%s "
+								  "  WHERE %s AND (l.%s IS DISTINCT FROM x.engagement OR %s) "
+								  "  ORDER BY l.%s FOR NO KEY UPDATE OF l) s",
+								  key, plan->table,
+								  key, engagement,
+								  plan->table, events, lead, key,
+								  KeyRange("k", key, keytype), key,
+								  key,
+								  KeyRange("l", key, keytype), eng, needed,
+								  key);
+		plan->engagement_sql = psprintf("UPDATE %s AS l SET %s = x.engagement "
+										"FROM (SELECT k.id, %s AS engagement "
+										"        FROM pg_catalog.unnest($1) AS k(id) "
+										"        LEFT JOIN %s ev ON ev.%s OPERATOR(pg_catalog.=) k.id "
+										"       GROUP BY k.id) x "
+										"WHERE l.%s OPERATOR(pg_catalog.=) x.id "
+										"  AND l.%s IS DISTINCT FROM x.engagement",
+										plan->table, eng, engagement, events, lead, key, eng);
 		MemoryContextSwitchTo(old);
 	}
+	return plan;
+}
 
-	if (SPI_execute(psprintf("SELECT pg_catalog.count(*) FROM %s", table), true, 0) != SPI_OK_SELECT)
-		elog(ERROR, "could not count %s", table);
+/* Re-scores a whole attached table, committing per batch. */
+PG_FUNCTION_INFO_V1(leadqual_rescore);
+Datum
+leadqual_rescore(PG_FUNCTION_ARGS)
+{
+	Oid			relid;
+	int32		batch_size;
+	MemoryContext cxt;
+	MemoryContext old;
+	RescorePlan *plan;
+	char	   *lo = NULL;
+	int64		total;
+	int64		done = 0;
+	int64		updated_total = 0;
+	Oid			types[1] = {TEXTOID};
+	Datum		args[1];
+	int			nestlevel;
+
+	if (fcinfo->context == NULL || !IsA(fcinfo->context, CallContext) ||
+		((CallContext *) fcinfo->context)->atomic)
+		ereport(ERROR,
+				(errcode(ERRCODE_ACTIVE_SQL_TRANSACTION),
+				 errmsg("leadqual.rescore cannot run inside a transaction block"),
+				 errdetail("It commits after every batch."),
+				 errhint("CALL it on its own, outside BEGIN ... COMMIT.")));
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("lead_table and batch_size must not be NULL")));
+	relid = PG_GETARG_OID(0);
+	batch_size = PG_GETARG_INT32(1);
+	if (batch_size < 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("batch_size must be at least 1")));
+
+	/* survives the commits between batches */
+	cxt = AllocSetContextCreate(PortalContext, "leadqual rescore", ALLOCSET_DEFAULT_SIZES);
+
+	if (SPI_connect_ext(SPI_OPT_NONATOMIC) != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+
+	nestlevel = PinSettings(false);
+	plan = PlanRescore(relid, batch_size, cxt);
+	if (SPI_execute(psprintf("SELECT pg_catalog.count(*) FROM %s", plan->table), true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not count %s", plan->table);
 	total = DatumGetInt64(DirectFunctionCall1(int8in, CStringGetDatum(SpiGet(0, 1))));
+	UnpinSettings(nestlevel);
 
 	for (;;)
 	{
 		char	   *hi;
 		int64		n;
-		uint64		updated = 0;
-		uint64		eng_updated = 0;
-		int			tries = 0;
 
-		/* each batch is a new transaction: pin the path again */
-		SPI_execute("SET LOCAL search_path = pg_catalog, pg_temp", false, 0);
+		/* each batch is a new transaction: pin again, and unpin before it commits */
+		nestlevel = PinSettings(true);
 		if (lo == NULL)
 		{
-			if (SPI_execute(first_sql, true, 0) != SPI_OK_SELECT)
+			if (SPI_execute(plan->first_sql, true, 0) != SPI_OK_SELECT)
 				elog(ERROR, "rescore could not read a batch");
 		}
 		else
 		{
 			args[0] = CStringGetTextDatum(lo);
-			if (SPI_execute_with_args(bounds_sql, 1, types, args, NULL, true, 0) != SPI_OK_SELECT)
+			if (SPI_execute_with_args(plan->bounds_sql, 1, types, args, NULL, true, 0) != SPI_OK_SELECT)
 				elog(ERROR, "rescore could not read a batch");
 		}
 		n = DatumGetInt64(DirectFunctionCall1(int8in, CStringGetDatum(SpiGet(0, 2))));
 		if (n == 0)
+		{
+			UnpinSettings(nestlevel);
 			break;
+		}
 		old = MemoryContextSwitchTo(cxt);
 		hi = SpiGet(0, 1);
 		MemoryContextSwitchTo(old);
 
-		/* rows a person or another job holds: wait briefly, then try again */
-		SPI_execute("SET LOCAL lock_timeout = '2s'", false, 0);
-		args[0] = lo ? CStringGetTextDatum(lo) : (Datum) 0;
-		args[1] = CStringGetTextDatum(hi);
-		while ((engagement_sql != NULL &&
-				!TryBatch(engagement_sql, types, args, lo ? "  " : "n ", &eng_updated)) ||
-			   !TryBatch(update_sql, types, args, lo ? "  " : "n ", &updated))
-		{
-			if (++tries >= RESCORE_TRIES)
-				ereport(ERROR,
-						(errcode(ERRCODE_LOCK_NOT_AVAILABLE),
-						 errmsg("rescore of %s gave up on rows up to key %s after %d lock timeouts",
-								table, hi, tries),
-						 errhint("Batches before it are committed; CALL leadqual.rescore again later.")));
-			ereport(NOTICE,
-					(errmsg("rescore %s: rows up to key %s are locked, retrying", table, hi)));
-		}
+		updated_total += RescoreBatch(plan, lo, hi);
 		done += n;
-		updated_total += updated + eng_updated;
+		UnpinSettings(nestlevel);
 		SPI_commit();
 		ereport(NOTICE,
 				(errmsg("rescore %s: " INT64_FORMAT " of " INT64_FORMAT " rows, " INT64_FORMAT " updated",
-						table, done, total, updated_total)));
+						plan->table, done, total, updated_total)));
 		lo = hi;
 	}
 	SPI_finish();

@@ -18,11 +18,13 @@
 #include "access/tableam.h"
 #include "access/xact.h"
 #include "catalog/namespace.h"
+#include "catalog/partition.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
 #include "storage/proc.h"
+#include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
 #include "utils/inval.h"
@@ -33,6 +35,7 @@
 #include "utils/syscache.h"
 #include "utils/typcache.h"
 
+#include "compat.h"
 #include "leadqual.h"
 #include "ruleset.h"
 #include "subxact.h"
@@ -44,16 +47,26 @@ typedef struct CachedModel
 	struct CachedModel *next;
 } CachedModel;
 
+typedef struct CachedAttachment
+{
+	Oid			relid;			/* the table a trigger fired on */
+	bool		ancestors;
+	AttachmentDef *def;
+	struct CachedAttachment *next;
+} CachedAttachment;
+
 static MemoryContext GenerationContext = NULL;	/* current generation's cache */
 static TransactionId GenerationXmin = InvalidTransactionId;
 static int64 Generation = -1;
 static CachedModel *Models = NULL;
+static CachedAttachment *Attachments = NULL;
 static List *RetiredContexts = NIL;		/* freed at transaction end */
 static uint64 InvalCount = 1;
 static Oid	GenerationRelid = InvalidOid;
 static List *WarnedLabels = NIL;	/* rules and checks already warned about */
 
 static Bitmapset *NeededColumns(ModelDef *def, TupleDesc tupdesc, bool *complete);
+static void CheckGeneration(void);
 
 static void
 RelcacheCallback(Datum arg, Oid relid)
@@ -98,7 +111,7 @@ ruleset_lookup_key(LookupKey *key)
 	Snapshot	snap = GetActiveSnapshot();
 
 	memset(key, 0, sizeof(*key));
-	key->lxid = MyProc->lxid;
+	key->lxid = MyProcLocalTransactionId();
 	key->xmin = snap->xmin;
 	key->xmax = snap->xmax;
 	key->curcid = snap->curcid;
@@ -323,6 +336,123 @@ LoadModel(const char *model, bool with_rules)
 	return def;
 }
 
+/*
+ * Reads the attachment of relid, or of its nearest ancestor in candidates
+ * order, from leadqual.attachments as the owner (a plain read of the
+ * extension's own table, with pg_catalog operators only); NULL if none.
+ */
+static AttachmentDef *
+LoadAttachment(List *candidates)
+{
+	MemoryContext target = CurrentMemoryContext;
+	Oid			argtypes[1] = {OIDARRAYOID};
+	Datum		args[1];
+	Datum	   *oids = palloc(list_length(candidates) * sizeof(Datum));
+	AttachmentDef *def = NULL;
+	OwnerContext owner;
+	MemoryContext spicxt;
+	ListCell   *lc;
+	int			n = 0;
+	int			best = INT_MAX;
+
+	foreach(lc, candidates)
+		oids[n++] = ObjectIdGetDatum(lfirst_oid(lc));
+	args[0] = PointerGetDatum(construct_array(oids, n, OIDOID, sizeof(Oid), true, TYPALIGN_INT));
+
+	ruleset_become_owner(&owner);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	spicxt = CurrentMemoryContext;
+	if (SPI_execute_with_args(
+							  "SELECT lead_table::pg_catalog.oid, model, score_column::pg_catalog.text, "
+							  "       stage_column::pg_catalog.text, locked_column::pg_catalog.text, "
+							  "       key_column::pg_catalog.text "
+							  "FROM leadqual.attachments "
+							  "WHERE lead_table::pg_catalog.oid OPERATOR(pg_catalog.=) ANY ($1)",
+							  1, argtypes, args, NULL, true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not read leadqual.attachments");
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		HeapTuple	tup = SPI_tuptable->vals[i];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
+		bool		isnull;
+		Oid			relid = DatumGetObjectId(SPI_getbinval(tup, desc, 1, &isnull));
+		int			pos = 0;
+
+		/* the nearest: the table itself, then its parent, ... */
+		foreach(lc, candidates)
+		{
+			if (lfirst_oid(lc) == relid)
+				break;
+			pos++;
+		}
+		if (pos >= best)
+			continue;
+		best = pos;
+		MemoryContextSwitchTo(target);
+		def = palloc0(sizeof(AttachmentDef));
+		def->lead_table = relid;
+		def->model = SpiText(tup, desc, 2);
+		def->score_column = SpiText(tup, desc, 3);
+		def->stage_column = SpiText(tup, desc, 4);
+		def->locked_column = SpiText(tup, desc, 5);
+		def->key_column = SpiText(tup, desc, 6);
+		MemoryContextSwitchTo(spicxt);
+	}
+	MemoryContextSwitchTo(target);
+	SPI_finish();
+	ruleset_restore_user(&owner);
+	return def;
+}
+
+AttachmentDef *
+ruleset_attachment(Oid relid, bool ancestors, const char *trigger)
+{
+	CachedAttachment *a;
+	List	   *candidates;
+	MemoryContext cxt;
+	MemoryContext old;
+	AttachmentDef *def;
+
+	CheckGeneration();
+	for (a = Attachments; a != NULL; a = a->next)
+		if (a->relid == relid && a->ancestors == ancestors)
+			return a->def;
+
+	candidates = list_make1_oid(relid);
+	if (ancestors && get_rel_relispartition(relid))
+		candidates = list_concat(candidates, get_partition_ancestors(relid));
+
+	/* built in a child of the caller's context (freed if this fails), then adopted */
+	cxt = AllocSetContextCreate(CurrentMemoryContext, "leadqual attachment",
+								ALLOCSET_SMALL_SIZES);
+	old = MemoryContextSwitchTo(cxt);
+	def = LoadAttachment(candidates);
+	MemoryContextSwitchTo(old);
+	if (def == NULL)
+	{
+		char	   *nsp = get_namespace_name(get_rel_namespace(relid));
+		char	   *rel = get_rel_name(relid);
+
+		MemoryContextDelete(cxt);
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("table %s is not attached to a leadqual model",
+						rel ? quote_qualified_identifier(nsp, rel) : "(unknown)"),
+				 errdetail("%s runs only on tables that leadqual.attach set up (leadqual.attachments).",
+						   trigger),
+				 errhint("Drop this trigger; to score the table, run leadqual.attach on it.")));
+	}
+	MemoryContextSetParent(cxt, GenerationContext);
+	a = MemoryContextAlloc(cxt, sizeof(CachedAttachment));
+	a->relid = relid;
+	a->ancestors = ancestors;
+	a->def = def;
+	a->next = Attachments;
+	Attachments = a;
+	return def;
+}
+
 Oid
 ruleset_model_lead_table(const char *model, char **engagement_column)
 {
@@ -405,7 +535,11 @@ RunCompile(void *arg)
 	step->result = predicate_set_compile(step->tupdesc, step->specs, step->n);
 }
 
-/* Runs predicate_set_compile in a subtransaction; false (error swallowed) if it fails. */
+/*
+ * Runs predicate_set_compile in a subtransaction; false (error swallowed) if it
+ * fails.  A cancel, timeout or resource error is not swallowed: subxact_run
+ * re-throws it.
+ */
 static bool
 TryCompile(TupleDesc tupdesc, PredicateSpec *specs, int n, PredicateSet **result,
 		   char **message)
@@ -513,11 +647,28 @@ CompileRules(CompiledModel *cm)
 							  cm->active, &cm->nactive);
 }
 
+/*
+ * Is typid the row type of the model's lead table, or of one of its
+ * partitions (the lead trigger fires on the partition, with its row type)?
+ * Rows of these are leads: a rule that cannot be evaluated for them is
+ * skipped, never an error.
+ */
+static bool
+IsLeadRowtype(Oid lead_table, Oid typid)
+{
+	Oid			relid;
+
+	if (typid == get_rel_type_id(lead_table))
+		return true;
+	relid = get_typ_typrelid(typid);
+	return OidIsValid(relid) && get_rel_relispartition(relid) &&
+		list_member_oid(get_partition_ancestors(relid), lead_table);
+}
+
 static CompiledModel *
 CompileModel(ModelDef *def, Oid typid, int32 typmod, uint64 tupdesc_id)
 {
 	CompiledModel *cm = palloc0(sizeof(CompiledModel));
-	Oid			lead_rowtype = get_rel_type_id(def->lead_table);
 	TupleDesc	td = lookup_rowtype_tupdesc(typid, typmod);
 
 	cm->def = def;
@@ -530,7 +681,7 @@ CompileModel(ModelDef *def, Oid typid, int32 typmod, uint64 tupdesc_id)
 	cm->scratch = AllocSetContextCreate(CurrentMemoryContext, "leadqual row",
 										ALLOCSET_DEFAULT_SIZES);
 
-	cm->is_lead_rowtype = typid == lead_rowtype;
+	cm->is_lead_rowtype = IsLeadRowtype(def->lead_table, typid);
 	{
 		bool		complete;
 
@@ -552,7 +703,7 @@ CompileModel(ModelDef *def, Oid typid, int32 typmod, uint64 tupdesc_id)
 				cm->engagement_type = getBaseType(a->atttypid);
 			}
 		}
-		if (cm->engagement_attno == 0 && typid != lead_rowtype)
+		if (cm->engagement_attno == 0 && !cm->is_lead_rowtype)
 			ereport(ERROR,
 					(errcode(ERRCODE_UNDEFINED_COLUMN),
 					 errmsg("row has no engagement column \"%s\" of model \"%s\"",
@@ -584,6 +735,7 @@ CheckGeneration(void)
 	Generation = generation;
 	GenerationXmin = xmin;
 	Models = NULL;
+	Attachments = NULL;
 }
 
 /* The cached definition of model under the current generation; NULL if unknown. */

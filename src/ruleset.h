@@ -148,6 +148,29 @@ extern void ruleset_eval_framework(CompiledModel *cm, HeapTuple row, int fw,
 
 extern int	ruleset_find_framework(ModelDef *def, const char *framework);
 
+/*
+ * What leadqual.attach recorded for a lead table (leadqual.attachments): the
+ * triggers carry no arguments and read this at fire time, so a restore (new
+ * OIDs) or a model rename (the foreign key cascades) leaves them working.
+ */
+typedef struct AttachmentDef
+{
+	Oid			lead_table;		/* the attached table: the firing one or an ancestor */
+	char	   *model;
+	char	   *score_column;
+	char	   *stage_column;
+	char	   *locked_column;
+	char	   *key_column;
+} AttachmentDef;
+
+/*
+ * The attachment of relid under the current snapshot's rule set (cached with
+ * it).  With ancestors, a partition finds its nearest attached ancestor (row
+ * triggers are cloned onto partitions).  Refuses (55000) a table that
+ * leadqual.attach did not set up; trigger names the function in the message.
+ */
+extern AttachmentDef *ruleset_attachment(Oid relid, bool ancestors, const char *trigger);
+
 /* The model's lead table (error if the model or its table is gone). */
 extern Oid	ruleset_model_lead_table(const char *model, char **engagement_column);
 

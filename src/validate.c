@@ -10,6 +10,9 @@
 #include "postgres.h"
 
 #include "access/htup_details.h"
+#include "catalog/dependency.h"
+#include "catalog/pg_class.h"
+#include "commands/extension.h"
 #include "commands/trigger.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
@@ -83,6 +86,77 @@ CheckPredicate(const char *model, const char *label, const char *attribute,
 	return predicate_canonical_value(tupdesc, &spec);
 }
 
+/*
+ * Refuses a rule or criterion check on a column that the lead trigger of one
+ * of the model's attached tables writes (score, stage, stage lock).  The
+ * trigger evaluates the row before writing them, so such a rule reads the
+ * previous result: every write can flip it again (mql -> nurture -> mql, a
+ * history row and a NOTIFY each time).  leadqual.attachments has a trigger
+ * that refuses the same when an attachment is created or changed.
+ */
+static void
+RefuseOwnColumn(const char *model, const char *label, const char *attribute)
+{
+	Oid			argtypes[2] = {TEXTOID, TEXTOID};
+	Datum		args[2];
+	OwnerContext owner;
+	char	   *table = NULL;
+	char	   *kind = NULL;
+	MemoryContext cxt = CurrentMemoryContext;
+
+	args[0] = CStringGetTextDatum(model);
+	args[1] = CStringGetTextDatum(attribute);
+	ruleset_become_owner(&owner);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	if (SPI_execute_with_args(
+							  "SELECT a.lead_table::pg_catalog.text, "
+							  "       CASE $2::pg_catalog.name WHEN a.score_column THEN 'score' "
+							  "            WHEN a.stage_column THEN 'stage' ELSE 'stage lock' END "
+							  "FROM leadqual.attachments a "
+							  "WHERE a.model OPERATOR(pg_catalog.=) $1 "
+							  "  AND $2::pg_catalog.name OPERATOR(pg_catalog.=) "
+							  "      ANY (ARRAY[a.score_column, a.stage_column, a.locked_column]) "
+							  "ORDER BY 1 LIMIT 1",
+							  2, argtypes, args, NULL, true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not read leadqual.attachments");
+	if (SPI_processed == 1)
+	{
+		MemoryContext old = MemoryContextSwitchTo(cxt);
+
+		table = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+		kind = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2);
+		MemoryContextSwitchTo(old);
+	}
+	SPI_finish();
+	ruleset_restore_user(&owner);
+	if (table != NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_OBJECT_DEFINITION),
+				 errmsg("%s reads \"%s\", the %s column that leadqual writes in %s",
+						label, attribute, kind, table),
+				 errdetail("The trigger evaluates the rules before it writes that column, so the rule would read the previous result and every write could change it again."),
+				 errhint("Base the rule on the lead's own data, not on the model's score, stage or stage lock column.")));
+}
+
+/* Refuses points that are not finite or outside the bound that keeps sums finite. */
+static void
+CheckPoints(const char *label, double points)
+{
+	if (isnan(points) || isinf(points))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("%s: points must be a finite number", label),
+				 errhint("Write points such as 10 or -5.")));
+	if (points < -LEADQUAL_MAX_POINTS || points > LEADQUAL_MAX_POINTS)
+		ereport(ERROR,
+				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+				 errmsg("%s: points %s are out of range", label, float8out_internal(points)),
+				 errdetail("Points must lie between -%.0f and %.0f, so that no score can overflow.",
+						   LEADQUAL_MAX_POINTS, LEADQUAL_MAX_POINTS),
+				 errhint("Scale the model's points and thresholds down together.")));
+}
+
 /* Returns tup with its "value" column set to canonical (if it differs). */
 static HeapTuple
 WithCanonicalValue(HeapTuple tup, TupleDesc desc, const char *value, const char *canonical)
@@ -99,6 +173,25 @@ WithCanonicalValue(HeapTuple tup, TupleDesc desc, const char *value, const char 
 	return heap_modify_tuple_by_cols(tup, desc, 1, &att, repl, nulls);
 }
 
+/*
+ * Refuses to run on a table that is not one of leadqual's own (a member of
+ * the extension): these triggers serve the configuration tables only, and
+ * config_changed takes the generation row's lock as the owner.
+ */
+static void
+RequireExtensionTable(TriggerData *td, const char *name)
+{
+	Oid			relid = RelationGetRelid(td->tg_relation);
+	Oid			ext = get_extension_oid("leadqual", true);
+
+	if (!OidIsValid(ext) || getExtensionOfObject(RelationRelationId, relid) != ext)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("%s runs only on leadqual's configuration tables, not on table \"%s\"",
+						name, RelationGetRelationName(td->tg_relation)),
+				 errhint("Drop this trigger.")));
+}
+
 static TriggerData *
 CheckRowTrigger(FunctionCallInfo fcinfo, const char *name)
 {
@@ -107,6 +200,7 @@ CheckRowTrigger(FunctionCallInfo fcinfo, const char *name)
 	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_BEFORE(td->tg_event) ||
 		!TRIGGER_FIRED_FOR_ROW(td->tg_event))
 		elog(ERROR, "%s must be a BEFORE ROW trigger", name);
+	RequireExtensionTable(td, name);
 	return td;
 }
 
@@ -121,7 +215,7 @@ PG_FUNCTION_INFO_V1(leadqual_validate_rule);
 Datum
 leadqual_validate_rule(PG_FUNCTION_ARGS)
 {
-	TriggerData *td = CheckRowTrigger(fcinfo, "leadqual_validate_rule");
+	TriggerData *td = CheckRowTrigger(fcinfo, "leadqual.validate_rule()");
 	HeapTuple	tup = NewTuple(td);
 	TupleDesc	desc = RelationGetDescr(td->tg_relation);
 	char	   *model = GetText(tup, desc, "model");
@@ -131,19 +225,17 @@ leadqual_validate_rule(PG_FUNCTION_ARGS)
 	bool		isnull;
 	double		points = DatumGetFloat8(GetDatum(tup, desc, "points", &isnull));
 	bool		enabled = DatumGetBool(GetDatum(tup, desc, "enabled", &isnull));
+	char	   *attribute;
 	char	   *canonical;
 
 	label = psprintf("rule \"%s\" of model \"%s\"", name, model);
-	if (isnan(points) || isinf(points))
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("%s: points must be a finite number", label),
-				 errhint("Write points such as 10 or -5.")));
+	CheckPoints(label, points);
 	if (!enabled)
 		return PointerGetDatum(tup);	/* drafts are checked when enabled */
 
-	canonical = CheckPredicate(model, label, GetText(tup, desc, "attribute"),
-							   GetText(tup, desc, "op"), value);
+	attribute = GetText(tup, desc, "attribute");
+	canonical = CheckPredicate(model, label, attribute, GetText(tup, desc, "op"), value);
+	RefuseOwnColumn(model, label, attribute);
 	return PointerGetDatum(WithCanonicalValue(tup, desc, value, canonical));
 }
 
@@ -152,7 +244,7 @@ PG_FUNCTION_INFO_V1(leadqual_validate_check);
 Datum
 leadqual_validate_check(PG_FUNCTION_ARGS)
 {
-	TriggerData *td = CheckRowTrigger(fcinfo, "leadqual_validate_check");
+	TriggerData *td = CheckRowTrigger(fcinfo, "leadqual.validate_check()");
 	HeapTuple	tup = NewTuple(td);
 	TupleDesc	desc = RelationGetDescr(td->tg_relation);
 	char	   *model = GetText(tup, desc, "model");
@@ -160,10 +252,11 @@ leadqual_validate_check(PG_FUNCTION_ARGS)
 	char	   *label = psprintf("criterion check %s.%s of model \"%s\"",
 								 GetText(tup, desc, "framework"),
 								 GetText(tup, desc, "criterion"), model);
+	char	   *attribute = GetText(tup, desc, "attribute");
 	char	   *canonical;
 
-	canonical = CheckPredicate(model, label, GetText(tup, desc, "attribute"),
-							   GetText(tup, desc, "op"), value);
+	canonical = CheckPredicate(model, label, attribute, GetText(tup, desc, "op"), value);
+	RefuseOwnColumn(model, label, attribute);
 	return PointerGetDatum(WithCanonicalValue(tup, desc, value, canonical));
 }
 
@@ -172,7 +265,7 @@ PG_FUNCTION_INFO_V1(leadqual_validate_model);
 Datum
 leadqual_validate_model(PG_FUNCTION_ARGS)
 {
-	TriggerData *td = CheckRowTrigger(fcinfo, "leadqual_validate_model");
+	TriggerData *td = CheckRowTrigger(fcinfo, "leadqual.validate_model()");
 	HeapTuple	tup = NewTuple(td);
 	TupleDesc	desc = RelationGetDescr(td->tg_relation);
 	char	   *model = GetText(tup, desc, "model");
@@ -237,10 +330,11 @@ leadqual_check_predicate(PG_FUNCTION_ARGS)
 }
 
 /*
- * Statement trigger on every config table: bumps the generation (as the
- * extension's owner: writers of rules need no grant on it; the row lock also
- * serialises concurrent rule edits) and sends an invalidation so other
- * backends notice at once.
+ * Statement trigger on every config table (attachments included): bumps the
+ * generation (as the extension's owner: writers of rules need no grant on it;
+ * the row lock also serialises concurrent rule edits) and sends an
+ * invalidation so other backends notice at once.  Only on leadqual's own
+ * tables: wired to another, it would let anyone hold that lock.
  */
 PG_FUNCTION_INFO_V1(leadqual_config_changed);
 Datum
@@ -250,6 +344,7 @@ leadqual_config_changed(PG_FUNCTION_ARGS)
 
 	if (!CALLED_AS_TRIGGER(fcinfo))
 		elog(ERROR, "leadqual_config_changed must be a trigger");
+	RequireExtensionTable((TriggerData *) fcinfo->context, "leadqual.config_changed()");
 
 	ruleset_become_owner(&owner);
 	if (SPI_connect() != SPI_OK_CONNECT)

@@ -10,10 +10,12 @@ passed=0
 failed=0
 failures=()
 
-count() {	# count <suite> <log> <exit code>: reads pg_regress "ok"/"FAILED" lines
+# count <suite> <log> <exit code>: reads pg_regress's result lines, 15's "test x ... ok"
+# and "... FAILED" or 16's and later TAP lines "ok 1 - x" and "not ok 1 - x"
+count() {
 	local ok bad
-	ok=$(grep -cE '\.\.\. +ok' "$2" || true)
-	bad=$(grep -cE '\.\.\. +FAILED|\.\.\. +failed' "$2" || true)
+	ok=$(grep -cE '\.\.\. +ok|^ *ok +[0-9]+ +[-+] ' "$2" || true)
+	bad=$(grep -cE '\.\.\. +FAILED|\.\.\. +failed|^ *not ok +[0-9]+ +[-+] ' "$2" || true)
 	[ "$3" != 0 ] && [ "$bad" = 0 ] && bad=1	# it failed before running a test
 	passed=$((passed + ok))
 	failed=$((failed + bad))

@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # dump_restore: pg_dump of a database with models and rules, restored into a new database,
-# gives the same rules and the same scores; shipped frameworks are not duplicated.
+# gives the same rules and the same scores; shipped frameworks are not duplicated.  An
+# attached lead table and events table keep working after the restore (their triggers
+# carry no OIDs): leads and events inserted afterwards get the same scores, stages,
+# engagement and history as in the original database.
 # Needs PGHOST/PGPORT/PGUSER and the private PostgreSQL bin dir first on PATH (test/run).
 set -euo pipefail
 src=lq_dump_src_$$
@@ -10,7 +13,7 @@ cleanup() { dropdb --if-exists "$src" 2>/dev/null; dropdb --if-exists "$dst" 2>/
 trap cleanup EXIT
 createdb "$src"
 createdb "$dst"
-psql -X -q -v ON_ERROR_STOP=1 -d "$src" <<'SQL'
+psql -X -q -v ON_ERROR_STOP=1 -d "$src" > /dev/null <<'SQL'
 SET client_min_messages = warning;
 SET TimeZone = 'Europe/Berlin';
 CREATE EXTENSION leadqual;
@@ -54,6 +57,29 @@ INSERT INTO leadqual.criterion_checks VALUES
  ('default', 'bant', 'timeline', 'created', 'ge', '2026-01-01'),
  ('view model', 'champ', 'money', 'employees', 'ge', '10');
 INSERT INTO leadqual.event_rules (model, event_type, points, max_points) VALUES ('default', 'webinar', 5, 20);
+-- an attached lead table fed by an attached events table (no decay: results do not move)
+CREATE TABLE crm (id integer PRIMARY KEY, title text, industry text,
+                  engagement float8 NOT NULL DEFAULT 0, score float8, stage leadqual.stage,
+                  stage_locked boolean NOT NULL DEFAULT false);
+CREATE TABLE crm_events (id bigserial PRIMARY KEY, lead_id integer REFERENCES crm,
+                         event_type text, occurred_at timestamptz);
+INSERT INTO leadqual.models (model, lead_table, mql_threshold, fit_threshold, engagement_column, half_life)
+VALUES ('crm', 'crm', 20, 0, 'engagement', NULL);
+INSERT INTO leadqual.rules (model, name, attribute, op, value, points, knockout) VALUES
+ ('crm', 'cto', 'title', 'eq', 'CTO', 12, false),
+ ('crm', 'software', 'industry', 'eq', 'software', 5, false),
+ ('crm', 'intern', 'title', 'eq', 'intern', 0, true);
+INSERT INTO leadqual.event_rules (model, event_type, points, max_points) VALUES
+ ('crm', 'demo', 9, 18), ('crm', 'webinar', 2, NULL);
+SELECT leadqual.attach('crm', 'crm');
+SELECT leadqual.attach_events('crm_events', 'lead_id', 'crm');
+SET leadqual.actor = 'import';
+INSERT INTO crm (id, title, industry)
+SELECT g, (ARRAY['CTO', 'dev', 'intern', NULL])[1 + g % 4], (ARRAY['software', 'retail'])[1 + g % 2]
+  FROM generate_series(1, 40) g;
+INSERT INTO crm_events (lead_id, event_type, occurred_at)
+SELECT 1 + g % 40, (ARRAY['demo', 'webinar'])[1 + g % 2], TIMESTAMPTZ '2026-01-01' + g * INTERVAL '1 hour'
+  FROM generate_series(1, 60) g;
 SQL
 
 pg_dump -d "$src" > "$tmp/dump.sql"
@@ -83,6 +109,33 @@ if ! diff -u "$tmp/src.out" "$tmp/dst.out"; then
 	echo "dump_restore: the restored database differs"
 	exit 1
 fi
+# the attached tables after the restore: new leads, events, a manual decision and a
+# deleted event, the same in both databases
+for db in "$src" "$dst"; do
+	psql -X -q -At -v ON_ERROR_STOP=1 -d "$db" > "$tmp/after_$db.out" <<'SQL' || { echo "writing attached tables failed in $db"; exit 1; }
+SET leadqual.actor = 'after restore';
+INSERT INTO crm (id, title, industry) VALUES (100, 'CTO', 'software'), (101, 'dev', 'software'), (102, 'intern', 'software');
+INSERT INTO crm_events (lead_id, event_type, occurred_at)
+VALUES (101, 'demo', '2026-03-01'), (101, 'demo', '2026-03-02'), (102, 'demo', '2026-03-01'), (2, 'demo', '2026-03-01');
+UPDATE crm SET stage = 'won' WHERE id = 4;
+DELETE FROM crm_events WHERE lead_id = 2 AND occurred_at = '2026-03-01';
+SELECT 'crm', id, title, engagement, score, stage, stage_locked FROM crm ORDER BY id;
+SELECT 'history', id, lead_table::text, lead_id, model, old_stage, new_stage, score, manual, changed_by
+  FROM leadqual.stage_history ORDER BY id;
+SELECT 'attachment', lead_table::text, model, key_column FROM leadqual.attachments;
+SELECT 'event attachment', events_table::text, model FROM leadqual.event_attachments;
+SQL
+done
+if ! diff -u "$tmp/after_$src.out" "$tmp/after_$dst.out"; then
+	echo "dump_restore: the attached tables behave differently after the restore"
+	exit 1
+fi
+grep -q '^crm|100|CTO|0|17|nurture|f$' "$tmp/after_$dst.out" || { echo "new lead not scored after restore"; exit 1; }
+grep -q '^crm|101|dev|18|23|mql|f$' "$tmp/after_$dst.out" || { echo "events not counted after restore"; exit 1; }
+grep -q '^history|.*|crm|101|crm|nurture|mql|23|f|after restore$' "$tmp/after_$dst.out" || { echo "no history after restore"; exit 1; }
+grep -q '^history|.*|crm|4|crm|[a-z]*|won|.*|t|after restore$' "$tmp/after_$dst.out" || { echo "manual decision not recorded after restore"; exit 1; }
+echo "attached tables after restore: $(grep -c '^crm|' "$tmp/after_$dst.out") leads, $(grep -c '^history|' "$tmp/after_$dst.out") history rows, identical"
+
 builtin=$(psql -X -At -d "$dst" -c "SELECT count(*) FROM leadqual.frameworks WHERE builtin")
 criteria=$(psql -X -At -d "$dst" -c "SELECT count(*) FROM leadqual.criteria WHERE builtin")
 nonzero=$(grep -c '^score|[0-9]*|[1-9]' "$tmp/dst.out" || true)
