@@ -283,3 +283,22 @@ INSERT INTO text_leads (id, title) VALUES (9, 'Head');
 SELECT * FROM text_leads WHERE id = 9;
 CALL leadqual.rescore('text_leads');
 RESET leadqual.actor;
+-- a bulk load whose transition table spills to disk (more rows than work_mem holds, and
+-- more than one history chunk of 10,000): every lead gets its history row
+CREATE TABLE bulk_leads (id int PRIMARY KEY, title text, score float8, stage leadqual.stage,
+                         stage_locked boolean NOT NULL DEFAULT false);
+INSERT INTO leadqual.models (model, lead_table, mql_threshold) VALUES ('bulk', 'bulk_leads', 10);
+INSERT INTO leadqual.rules (model, name, attribute, op, value, points)
+VALUES ('bulk', 'head', 'title', 'ilike', '%head%', 10);
+SELECT leadqual.attach('bulk_leads', 'bulk');
+SET work_mem = '64kB';
+INSERT INTO bulk_leads (id, title) SELECT g, CASE WHEN g % 2 = 0 THEN 'Head ' ELSE 'Clerk ' END || g
+FROM generate_series(1, 25000) g;
+RESET work_mem;
+SELECT count(*) AS history_rows, count(DISTINCT lead_id) AS leads,
+       count(*) FILTER (WHERE new_stage = 'mql') AS mql
+FROM leadqual.stage_history WHERE lead_table = 'bulk_leads'::regclass;
+SELECT leadqual.detach('bulk_leads');
+DELETE FROM leadqual.stage_history WHERE lead_table = 'bulk_leads'::regclass;
+DELETE FROM leadqual.models WHERE model = 'bulk';
+DROP TABLE bulk_leads;

@@ -363,6 +363,12 @@ RecordInserts(History *h, Tuplestorestate *newtable)
 		if (h->nchanges == HISTORY_CHUNK)
 		{
 			WriteChanges(h, h->changes, h->nchanges);
+			/*
+			 * A transition table that spilled to disk hands out tuples
+			 * allocated here, owned by the slot: let go of the current one
+			 * before its memory goes.
+			 */
+			ExecClearTuple(h->slot);
 			MemoryContextReset(chunkcxt);
 			h->changes = NULL;
 			h->nchanges = h->maxchanges = 0;
