@@ -188,7 +188,7 @@ BuildEventsTable(EventsTable *et, const EventAttachmentDef *att, Relation events
 								 quote_identifier(att->lead_column)),
 						1, argtypes);
 	write_plan = Prepare(psprintf("UPDATE %s l SET %s = u.e "
-								  "FROM pg_catalog.unnest($1, $2) AS u(id, e) "
+								  "FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2)) AS u(id, e) "
 								  "WHERE l.%s OPERATOR(pg_catalog.=) u.id "
 								  "  AND (l.%s IS NULL OR l.%s OPERATOR(pg_catalog.<>) u.e)",
 								  lead, eng, key, eng, eng),
