@@ -79,3 +79,72 @@ SELECT id, round(engagement::numeric, 3) AS engagement, stage FROM ev_leads WHER
 SELECT leadqual.detach_events('ev_events');
 SELECT leadqual.detach_events('ev_events');
 SELECT leadqual.detach('ev_leads');
+
+-- The C trigger keeps saved plans and the event rules per events table; a change of
+-- event_rules, of the attachment, of the model or of the tables is seen by the next
+-- statement of the same session (no decay here: every figure is exact).
+CREATE TABLE pc_leads (id int PRIMARY KEY, title text, engagement float8 NOT NULL DEFAULT 0,
+                       engagement2 float8 NOT NULL DEFAULT 0, score float8, stage leadqual.stage,
+                       stage_locked boolean NOT NULL DEFAULT false);
+CREATE TABLE pc_events (lead_id int NOT NULL, event_type text, kind text, occurred_at timestamptz NOT NULL);
+CREATE INDEX ON pc_events (lead_id);
+INSERT INTO leadqual.models (model, lead_table, mql_threshold, engagement_column, half_life)
+VALUES ('pc', 'pc_leads', 20, 'engagement', NULL);
+INSERT INTO leadqual.event_rules (model, event_type, points, max_points) VALUES
+ ('pc', 'visit', 5, 15), ('pc', 'demo', 15, NULL), ('pc', 'call', 1, NULL);
+SELECT leadqual.attach('pc_leads', 'pc'), leadqual.attach_events('pc_events', 'lead_id', 'pc');
+INSERT INTO pc_leads (id, title) VALUES (1, 'a'), (2, 'b'), (3, 'c');
+INSERT INTO pc_events VALUES (1, 'visit', 'call', now()), (2, 'demo', 'call', now());
+SELECT id, engagement, engagement2, score, stage FROM pc_leads ORDER BY id;
+-- new points for an event type: the next insert recomputes with them (lead 1: 2 visits)
+UPDATE leadqual.event_rules SET points = 7 WHERE model = 'pc' AND event_type = 'visit';
+INSERT INTO pc_events VALUES (1, 'visit', 'call', now());
+SELECT id, engagement, score, stage FROM pc_leads WHERE id = 1;
+-- a change rolled back is never used: lead 1 has 3 visits at 7, capped at 15
+BEGIN;
+UPDATE leadqual.event_rules SET max_points = NULL WHERE model = 'pc' AND event_type = 'visit';
+INSERT INTO pc_events VALUES (1, 'visit', 'call', now());
+SELECT id, engagement FROM pc_leads WHERE id = 1;
+ROLLBACK;
+INSERT INTO pc_events VALUES (1, 'visit', 'call', now());
+SELECT id, engagement FROM pc_leads WHERE id = 1;
+-- the model's engagement column moves: the next statement writes the new one
+UPDATE leadqual.models SET engagement_column = 'engagement2' WHERE model = 'pc';
+INSERT INTO pc_events VALUES (2, 'demo', 'call', now());
+SELECT id, engagement, engagement2, score FROM pc_leads WHERE id = 2;
+-- attached again with another type column: the plans read "kind" now (lead 3: 2 calls)
+SELECT leadqual.detach_events('pc_events');
+SELECT leadqual.attach_events('pc_events', 'lead_id', 'pc', 'kind');
+INSERT INTO pc_events VALUES (3, 'demo', 'call', now()), (3, 'visit', 'call', now());
+SELECT id, engagement2, score FROM pc_leads WHERE id = 3;
+-- the lead table loses its key: nothing to write; it gets it back: engagement again
+ALTER TABLE pc_leads DROP CONSTRAINT pc_leads_pkey;
+INSERT INTO pc_events VALUES (3, 'demo', 'call', now());
+SELECT id, engagement2 FROM pc_leads WHERE id = 3;
+ALTER TABLE pc_leads ADD PRIMARY KEY (id);
+INSERT INTO pc_events VALUES (3, 'demo', 'call', now());
+SELECT id, engagement2 FROM pc_leads WHERE id = 3;
+-- a partitioned events table: the statement trigger fires on the parent
+CREATE TABLE pc_pevents (lead_id int NOT NULL, event_type text, occurred_at timestamptz NOT NULL)
+    PARTITION BY RANGE (occurred_at);
+CREATE TABLE pc_pevents_old PARTITION OF pc_pevents FOR VALUES FROM (MINVALUE) TO ('2026-01-01');
+CREATE TABLE pc_pevents_new PARTITION OF pc_pevents FOR VALUES FROM ('2026-01-01') TO (MAXVALUE);
+SELECT leadqual.detach_events('pc_events');
+SELECT leadqual.attach_events('pc_pevents', 'lead_id', 'pc');
+INSERT INTO pc_pevents VALUES (2, 'demo', '2025-06-01'), (2, 'visit', now());
+SELECT id, engagement2 FROM pc_leads WHERE id = 2;
+DELETE FROM pc_pevents WHERE event_type = 'demo';
+SELECT id, engagement2 FROM pc_leads WHERE id = 2;
+-- a statement that touches more leads than one chunk (1,000) of the trigger's writes
+INSERT INTO pc_leads (id, title) SELECT g, 'x' FROM generate_series(10, 2509) g;
+INSERT INTO pc_pevents SELECT 10 + g % 2500, (ARRAY['visit', 'demo', 'call'])[1 + g % 3], now()
+  FROM generate_series(0, 7499) g;
+SELECT count(*) AS leads, sum(engagement2) AS total,
+       bool_and(engagement2 = (SELECT leadqual.engagement(e.event_type, e.occurred_at, 'pc')
+                                 FROM pc_pevents e WHERE e.lead_id = l.id)) AS each_equals_the_aggregate
+  FROM pc_leads l WHERE id >= 10;
+SELECT leadqual.detach_events('pc_pevents');
+SELECT leadqual.detach('pc_leads');
+DELETE FROM leadqual.stage_history WHERE lead_table = 'pc_leads'::regclass;
+DELETE FROM leadqual.models WHERE model = 'pc';
+DROP TABLE pc_pevents, pc_events, pc_leads;

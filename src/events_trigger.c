@@ -287,42 +287,74 @@ KeyArray(EventsTable *et, Datum *keys, int n)
 										   et->key_byval, et->key_align));
 }
 
-/* Recomputes and writes the engagement of keys[0..n) (locked leads). */
+/*
+ * Recomputes and writes the engagement of keys[0..n) (locked leads), as of
+ * now() — or, for a lead whose events include one later than now() but not
+ * later than clock (the time the locks were held), as of the latest such
+ * event.  That event was committed by a session that started after ours and
+ * held the lead's lock before us; computed as of our now() it would count
+ * nothing (it lies after as_of), and our write, the last, would lose it.
+ */
 static void
-WriteChunk(EventsTable *et, Datum *keys, int n, TimestampTz as_of)
+WriteChunk(EventsTable *et, Datum *keys, int n, TimestampTz now, TimestampTz clock)
 {
 	EngagementRules *rules = et->rules;
 	int			ntypes = Max(rules->ntypes, 1);
 	double	   *sums = palloc0(sizeof(double) * ntypes * n);
+	TimestampTz *as_of = palloc(sizeof(TimestampTz) * n);
 	Datum	   *totals = palloc(sizeof(Datum) * n);
+	int64	   *lead;
+	TimestampTz *times;
 	Datum		args[2];
 	int			ret;
+	uint64		nrows;
 
 	args[0] = KeyArray(et, keys, n);
 	/* a new statement: its snapshot sees events committed before we got the locks */
 	ret = SPI_execute_plan(et->read_plan, args, NULL, false, 0);
 	if (ret != SPI_OK_SELECT)
 		elog(ERROR, "leadqual could not read events: %s", SPI_result_code_string(ret));
-	for (uint64 r = 0; r < SPI_processed; r++)
+	nrows = SPI_processed;
+
+	/* which lead, and when (DT_NOBEGIN: no time, or no lead) */
+	lead = palloc(sizeof(int64) * Max(nrows, 1));
+	times = palloc(sizeof(TimestampTz) * Max(nrows, 1));
+	for (int i = 0; i < n; i++)
+		as_of[i] = now;
+	for (uint64 r = 0; r < nrows; r++)
 	{
 		HeapTuple	tup = SPI_tuptable->vals[r];
-		TupleDesc	desc = SPI_tuptable->tupdesc;
 		bool		isnull;
-		int64		i = DatumGetInt64(SPI_getbinval(tup, desc, 1, &isnull));
-		Datum		type = SPI_getbinval(tup, desc, 2, &isnull);
-		TimestampTz occurred_at;
+		bool		tnull;
+
+		lead[r] = DatumGetInt64(SPI_getbinval(tup, SPI_tuptable->tupdesc, 1, &isnull));
+		times[r] = DatumGetTimestampTz(SPI_getbinval(tup, SPI_tuptable->tupdesc, 3, &tnull));
+		if (isnull || tnull || lead[r] < 1 || lead[r] > n)
+		{
+			times[r] = DT_NOBEGIN;
+			continue;
+		}
+		if (times[r] > as_of[lead[r] - 1] && times[r] <= clock)
+			as_of[lead[r] - 1] = times[r];
+	}
+	for (uint64 r = 0; r < nrows; r++)
+	{
+		int64		i = lead[r];
+		bool		isnull;
+		Datum		type;
 		text	   *t;
 		int			slot;
 
-		if (isnull || i < 1 || i > n)
+		/* as the aggregate: no time or later than as_of, no points */
+		if (times[r] == DT_NOBEGIN || times[r] > as_of[i - 1])
 			continue;
-		occurred_at = DatumGetTimestampTz(SPI_getbinval(tup, desc, 3, &isnull));
-		if (isnull || occurred_at > as_of)
-			continue;			/* as the aggregate: no time or later than as_of, no points */
+		type = SPI_getbinval(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, 2, &isnull);
+		if (isnull)
+			continue;
 		t = DatumGetTextPP(type);
 		slot = engagement_rules_slot(rules, VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t));
 		if (slot >= 0)
-			engagement_accumulate(rules, sums + (i - 1) * ntypes, slot, as_of, occurred_at);
+			engagement_accumulate(rules, sums + (i - 1) * ntypes, slot, as_of[i - 1], times[r]);
 	}
 	SPI_freetuptable(SPI_tuptable);
 
@@ -350,7 +382,7 @@ leadqual_events_trigger(PG_FUNCTION_ARGS)
 	int			nlocked;
 	Datum		args[1];
 	int			ret;
-	TimestampTz as_of = GetCurrentTransactionStartTimestamp();
+	TimestampTz clock;
 
 	if (!CALLED_AS_TRIGGER(fcinfo))
 		ereport(ERROR,
@@ -398,10 +430,12 @@ leadqual_events_trigger(PG_FUNCTION_ARGS)
 			locked[i] = datumCopy(d, et->key_byval, et->key_len);
 		}
 		SPI_freetuptable(SPI_tuptable);
+		clock = GetCurrentTimestamp();
 
 		/* then compute and write, a chunk of leads per statement */
 		for (int from = 0; from < nlocked; from += EVENTS_CHUNK)
-			WriteChunk(et, locked + from, Min(EVENTS_CHUNK, nlocked - from), as_of);
+			WriteChunk(et, locked + from, Min(EVENTS_CHUNK, nlocked - from),
+					   GetCurrentTransactionStartTimestamp(), clock);
 	}
 	SPI_finish();
 	return PointerGetDatum(NULL);
