@@ -56,8 +56,13 @@
 #include "engagement.h"
 #include "ruleset.h"
 
-/* leads per read and write statement: bounds the memory of a bulk load */
-#define EVENTS_CHUNK 1000
+/*
+ * Up to this many leads a statement takes the saved plans (index lookups of
+ * each lead's events); a bulk load of more reads the events through a cursor
+ * planned for its size (one scan, a hash join) and writes with one UPDATE.
+ */
+#define SMALL_LEADS 1000
+#define BULK_FETCH 10000
 
 #define TRIGGER_NAME "leadqual.events_trigger()"
 
@@ -74,8 +79,11 @@ typedef struct EventsTable
 	int16		key_len;
 	bool		key_byval;
 	char		key_align;
-	MemoryContext cxt;			/* the rules; reset when rebuilt */
+	MemoryContext cxt;			/* the rules and queries; reset when rebuilt */
 	EngagementRules *rules;
+	Oid			argtypes[2];	/* key array, float8 array */
+	char	   *read_sql;		/* the read and write queries, for bulk loads */
+	char	   *write_sql;
 	SPIPlanPtr	lock_plan;
 	SPIPlanPtr	read_plan;
 	SPIPlanPtr	write_plan;
@@ -138,7 +146,7 @@ BuildEventsTable(EventsTable *et, const EventAttachmentDef *att, Relation events
 	TupleDesc	desc = RelationGetDescr(events);
 	AttrNumber	key_att;
 	Oid			arraytype;
-	Oid			argtypes[2];
+	Oid		   *argtypes;
 	char	   *lead;
 	char	   *key;
 	char	   *eng;
@@ -172,27 +180,30 @@ BuildEventsTable(EventsTable *et, const EventAttachmentDef *att, Relation events
 	lead = QualifiedRelName(att->lead_table);
 	key = (char *) quote_identifier(get_attname(att->lead_table, key_att, false));
 	eng = (char *) quote_identifier(att->engagement_column);
+	argtypes = et->argtypes;
 	argtypes[0] = arraytype;
 	argtypes[1] = FLOAT8ARRAYOID;
+	et->read_sql = MemoryContextStrdup(et->cxt,
+									   psprintf("SELECT k.i, e.%s::pg_catalog.text, e.%s "
+												"FROM pg_catalog.unnest($1) WITH ORDINALITY AS k(id, i) "
+												"JOIN %s e ON e.%s OPERATOR(pg_catalog.=) k.id",
+												quote_identifier(att->type_column),
+												quote_identifier(att->time_column),
+												QualifiedRelName(att->events_table),
+												quote_identifier(att->lead_column)));
+	et->write_sql = MemoryContextStrdup(et->cxt,
+										psprintf("UPDATE %s l SET %s = u.e "
+												 "FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2)) AS u(id, e) "
+												 "WHERE l.%s OPERATOR(pg_catalog.=) u.id "
+												 "  AND (l.%s IS NULL OR l.%s OPERATOR(pg_catalog.<>) u.e)",
+												 lead, eng, key, eng, eng));
 
 	lock_plan = Prepare(psprintf("SELECT l.%s FROM %s l WHERE l.%s OPERATOR(pg_catalog.=) ANY ($1) "
 								 "ORDER BY l.%s FOR NO KEY UPDATE OF l",
 								 key, lead, key, key),
 						1, argtypes);
-	read_plan = Prepare(psprintf("SELECT k.i, e.%s::pg_catalog.text, e.%s "
-								 "FROM pg_catalog.unnest($1) WITH ORDINALITY AS k(id, i) "
-								 "JOIN %s e ON e.%s OPERATOR(pg_catalog.=) k.id",
-								 quote_identifier(att->type_column),
-								 quote_identifier(att->time_column),
-								 QualifiedRelName(att->events_table),
-								 quote_identifier(att->lead_column)),
-						1, argtypes);
-	write_plan = Prepare(psprintf("UPDATE %s l SET %s = u.e "
-								  "FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2)) AS u(id, e) "
-								  "WHERE l.%s OPERATOR(pg_catalog.=) u.id "
-								  "  AND (l.%s IS NULL OR l.%s OPERATOR(pg_catalog.<>) u.e)",
-								  lead, eng, key, eng, eng),
-						 2, argtypes);
+	read_plan = Prepare(et->read_sql, 1, argtypes);
+	write_plan = Prepare(et->write_sql, 2, argtypes);
 	if (SPI_keepplan(lock_plan) != 0 || SPI_keepplan(read_plan) != 0 ||
 		SPI_keepplan(write_plan) != 0)
 		elog(ERROR, "SPI_keepplan failed");
@@ -238,6 +249,7 @@ GetEventsTable(Relation events, const EventAttachmentDef *att)
 		SPI_freeplan(et->write_plan);
 	et->lock_plan = et->read_plan = et->write_plan = NULL;
 	et->rules = NULL;
+	et->read_sql = et->write_sql = NULL;
 	MemoryContextReset(et->cxt);
 
 	BuildEventsTable(et, att, events);
@@ -256,7 +268,7 @@ TransitionKeys(EventsTable *et, Relation events, Tuplestorestate *ts, int *nkeys
 	int			ptr = tuplestore_alloc_read_pointer(ts, EXEC_FLAG_REWIND);
 	int			n = 0;
 	int			max = 64;
-	Datum	   *keys = palloc(max * sizeof(Datum));
+	Datum	   *keys = palloc(max * sizeof(Datum));	/* grows past MaxAllocSize with repalloc_huge */
 
 	/* a fresh read pointer: other triggers may read the same transition table */
 	tuplestore_select_read_pointer(ts, ptr);
@@ -288,83 +300,217 @@ KeyArray(EventsTable *et, Datum *keys, int n)
 }
 
 /*
- * Recomputes and writes the engagement of keys[0..n) (locked leads), as of
- * now() — or, for a lead whose events include one later than now() but not
- * later than clock (the time the locks were held), as of the latest such
- * event.  That event was committed by a session that started after ours and
- * held the lead's lock before us; computed as of our now() it would count
- * nothing (it lies after as_of), and our write, the last, would lose it.
+ * The engagement of n locked leads, computed from their events as of now() —
+ * or, for a lead one of whose events is later than now() but not later than
+ * clock (when the locks were held), as of the latest such event.  That event
+ * was committed by a session that started after ours and held the lead's lock
+ * before us; computed as of our now() it would count nothing (it lies after
+ * as_of), and our write, the last, would lose it.  So the latest event time
+ * in (now, clock] is found per lead first (late[]), then the points summed.
+ */
+typedef struct Computation
+{
+	EngagementRules *rules;
+	int			n;
+	int			ntypes;
+	TimestampTz now;
+	TimestampTz clock;
+	double	   *sums;			/* n x ntypes, decayed to as_of */
+	TimestampTz *late;			/* per lead: as_of if later than now, else 0 */
+	bool		two_pass;		/* late[] is final: sum as of it */
+} Computation;
+
+/* n elements of size elem, zeroed, past MaxAllocSize if need be (a bulk load). */
+static void *
+AllocArray(Size elem, Size n)
+{
+	return MemoryContextAllocExtended(CurrentMemoryContext, mul_size(elem, Max(n, 1)),
+									  MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
+}
+
+static void
+StartComputation(Computation *c, EventsTable *et, int n, TimestampTz now, TimestampTz clock)
+{
+	c->rules = et->rules;
+	c->n = n;
+	c->ntypes = Max(et->rules->ntypes, 1);
+	c->now = now;
+	c->clock = clock;
+	c->sums = AllocArray(sizeof(double) * c->ntypes, n);
+	c->late = AllocArray(sizeof(TimestampTz), n);
+	c->two_pass = false;
+}
+
+/* Reads (lead index, type, time) of SPI result row r; false if it counts nothing. */
+static inline bool
+EventOfRow(Computation *c, uint64 r, int64 *lead, TimestampTz *time)
+{
+	HeapTuple	tup = SPI_tuptable->vals[r];
+	bool		isnull;
+
+	*lead = DatumGetInt64(SPI_getbinval(tup, SPI_tuptable->tupdesc, 1, &isnull));
+	if (isnull || *lead < 1 || *lead > c->n)
+		return false;
+	*time = DatumGetTimestampTz(SPI_getbinval(tup, SPI_tuptable->tupdesc, 3, &isnull));
+	return !isnull;
+}
+
+/* Notes the late events of the rows in SPI_tuptable (the first pass). */
+static void
+FindLate(Computation *c)
+{
+	for (uint64 r = 0; r < SPI_processed; r++)
+	{
+		int64		i;
+		TimestampTz t;
+
+		if (EventOfRow(c, r, &i, &t) && t > c->now && t <= c->clock &&
+			t > c->late[i - 1])
+			c->late[i - 1] = t;
+	}
+}
+
+/*
+ * Adds the points of the rows in SPI_tuptable.  Without two_pass every lead
+ * is summed as of now and a late event only noted (the caller recomputes
+ * those leads); with it, each lead as of its late[] time when it has one.
  */
 static void
-WriteChunk(EventsTable *et, Datum *keys, int n, TimestampTz now, TimestampTz clock)
+SumRows(Computation *c)
 {
-	EngagementRules *rules = et->rules;
-	int			ntypes = Max(rules->ntypes, 1);
-	double	   *sums = palloc0(sizeof(double) * ntypes * n);
-	TimestampTz *as_of = palloc(sizeof(TimestampTz) * n);
-	Datum	   *totals = palloc(sizeof(Datum) * n);
-	int64	   *lead;
-	TimestampTz *times;
-	Datum		args[2];
-	int			ret;
-	uint64		nrows;
+	for (uint64 r = 0; r < SPI_processed; r++)
+	{
+		int64		i;
+		TimestampTz t;
+		TimestampTz as_of;
+		bool		isnull;
+		Datum		type;
+		text	   *tx;
+		int			slot;
 
+		if (!EventOfRow(c, r, &i, &t))
+			continue;
+		as_of = c->late[i - 1] != 0 && c->two_pass ? c->late[i - 1] : c->now;
+		if (t > as_of)
+		{
+			/* as the aggregate: later than as_of counts nothing (but may be late) */
+			if (!c->two_pass && t <= c->clock && t > c->late[i - 1])
+				c->late[i - 1] = t;
+			continue;
+		}
+		type = SPI_getbinval(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, 2, &isnull);
+		if (isnull)
+			continue;
+		tx = DatumGetTextPP(type);
+		slot = engagement_rules_slot(c->rules, VARDATA_ANY(tx), VARSIZE_ANY_EXHDR(tx));
+		if (slot >= 0)
+			engagement_accumulate(c->rules, c->sums + (i - 1) * c->ntypes, slot, as_of, t);
+	}
+}
+
+typedef enum WhichLeads
+{
+	ALL_LEADS,
+	ON_TIME_LEADS				/* those without a late event */
+} WhichLeads;
+
+/* The keys and totals of the leads chosen, as arrays for the write. */
+static void
+Totals(Computation *c, EventsTable *et, Datum *keys, WhichLeads which, Datum *keyarray,
+	   Datum *totalarray, int *count)
+{
+	Datum	   *k = AllocArray(sizeof(Datum), c->n);
+	Datum	   *t = AllocArray(sizeof(Datum), c->n);
+	int			m = 0;
+
+	for (int i = 0; i < c->n; i++)
+	{
+		if (which == ON_TIME_LEADS && c->late[i] != 0)
+			continue;
+		k[m] = keys[i];
+		t[m++] = Float8GetDatum(engagement_total(c->rules, c->sums + i * c->ntypes));
+	}
+	*keyarray = KeyArray(et, k, m);
+	*totalarray = PointerGetDatum(construct_array(t, m, FLOAT8OID, sizeof(float8),
+												  FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+	*count = m;
+}
+
+static void
+CheckWrite(int ret)
+{
+	if (ret != SPI_OK_UPDATE)
+		elog(ERROR, "leadqual could not write engagement: %s", SPI_result_code_string(ret));
+}
+
+/* Recomputes and writes the engagement of up to SMALL_LEADS locked leads: saved plans. */
+static void
+WriteSmall(EventsTable *et, Datum *keys, int n, TimestampTz now, TimestampTz clock)
+{
+	Computation c;
+	Datum		args[2];
+	int			m;
+	int			ret;
+
+	StartComputation(&c, et, n, now, clock);
 	args[0] = KeyArray(et, keys, n);
 	/* a new statement: its snapshot sees events committed before we got the locks */
 	ret = SPI_execute_plan(et->read_plan, args, NULL, false, 0);
 	if (ret != SPI_OK_SELECT)
 		elog(ERROR, "leadqual could not read events: %s", SPI_result_code_string(ret));
-	nrows = SPI_processed;
-
-	/* which lead, and when (DT_NOBEGIN: no time, or no lead) */
-	lead = palloc(sizeof(int64) * Max(nrows, 1));
-	times = palloc(sizeof(TimestampTz) * Max(nrows, 1));
-	for (int i = 0; i < n; i++)
-		as_of[i] = now;
-	for (uint64 r = 0; r < nrows; r++)
-	{
-		HeapTuple	tup = SPI_tuptable->vals[r];
-		bool		isnull;
-		bool		tnull;
-
-		lead[r] = DatumGetInt64(SPI_getbinval(tup, SPI_tuptable->tupdesc, 1, &isnull));
-		times[r] = DatumGetTimestampTz(SPI_getbinval(tup, SPI_tuptable->tupdesc, 3, &tnull));
-		if (isnull || tnull || lead[r] < 1 || lead[r] > n)
-		{
-			times[r] = DT_NOBEGIN;
-			continue;
-		}
-		if (times[r] > as_of[lead[r] - 1] && times[r] <= clock)
-			as_of[lead[r] - 1] = times[r];
-	}
-	for (uint64 r = 0; r < nrows; r++)
-	{
-		int64		i = lead[r];
-		bool		isnull;
-		Datum		type;
-		text	   *t;
-		int			slot;
-
-		/* as the aggregate: no time or later than as_of, no points */
-		if (times[r] == DT_NOBEGIN || times[r] > as_of[i - 1])
-			continue;
-		type = SPI_getbinval(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, 2, &isnull);
-		if (isnull)
-			continue;
-		t = DatumGetTextPP(type);
-		slot = engagement_rules_slot(rules, VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t));
-		if (slot >= 0)
-			engagement_accumulate(rules, sums + (i - 1) * ntypes, slot, as_of[i - 1], times[r]);
-	}
+	FindLate(&c);
+	c.two_pass = true;
+	SumRows(&c);
 	SPI_freetuptable(SPI_tuptable);
 
-	for (int i = 0; i < n; i++)
-		totals[i] = Float8GetDatum(engagement_total(rules, sums + i * ntypes));
-	args[1] = PointerGetDatum(construct_array(totals, n, FLOAT8OID, sizeof(float8),
-											  FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
-	ret = SPI_execute_plan(et->write_plan, args, NULL, false, 0);
-	if (ret != SPI_OK_UPDATE)
-		elog(ERROR, "leadqual could not write engagement: %s", SPI_result_code_string(ret));
+	Totals(&c, et, keys, ALL_LEADS, &args[0], &args[1], &m);
+	CheckWrite(SPI_execute_plan(et->write_plan, args, NULL, false, 0));
+}
+
+/*
+ * Recomputes and writes the engagement of many locked leads: one cursor over
+ * their events and one UPDATE, both planned for this statement's arrays (one
+ * scan of the events, hash joins); the rare leads with a late event are done
+ * again the small way.
+ */
+static void
+WriteBulk(EventsTable *et, Datum *keys, int n, TimestampTz now, TimestampTz clock)
+{
+	Computation c;
+	Datum		args[2];
+	Portal		portal;
+	int			m;
+
+	StartComputation(&c, et, n, now, clock);
+	args[0] = KeyArray(et, keys, n);
+	/* read-write: the cursor's snapshot is taken now, after the locks */
+	portal = SPI_cursor_open_with_args(NULL, et->read_sql, 1, et->argtypes, args, NULL,
+									   false, 0);
+	for (;;)
+	{
+		SPI_cursor_fetch(portal, true, BULK_FETCH);
+		if (SPI_processed == 0)
+			break;
+		SumRows(&c);
+		SPI_freetuptable(SPI_tuptable);
+	}
+	SPI_cursor_close(portal);
+
+	Totals(&c, et, keys, ON_TIME_LEADS, &args[0], &args[1], &m);
+	if (m > 0)
+		CheckWrite(SPI_execute_with_args(et->write_sql, 2, et->argtypes, args, NULL, false, 0));
+
+	/* leads with a late event (rare), again as of it */
+	{
+		Datum	   *late = AllocArray(sizeof(Datum), n);
+
+		m = 0;
+		for (int i = 0; i < n; i++)
+			if (c.late[i] != 0)
+				late[m++] = keys[i];
+		for (int from = 0; from < m; from += SMALL_LEADS)
+			WriteSmall(et, late + from, Min(SMALL_LEADS, m - from), now, clock);
+	}
 }
 
 /* Keeps the engagement of the leads whose events a statement inserted or deleted. */
@@ -421,7 +567,7 @@ leadqual_events_trigger(PG_FUNCTION_ARGS)
 		if (ret != SPI_OK_SELECT)
 			elog(ERROR, "leadqual could not lock leads: %s", SPI_result_code_string(ret));
 		nlocked = SPI_processed;
-		locked = palloc(Max(nlocked, 1) * sizeof(Datum));
+		locked = AllocArray(sizeof(Datum), nlocked);
 		for (int i = 0; i < nlocked; i++)
 		{
 			bool		isnull;
@@ -432,10 +578,11 @@ leadqual_events_trigger(PG_FUNCTION_ARGS)
 		SPI_freetuptable(SPI_tuptable);
 		clock = GetCurrentTimestamp();
 
-		/* then compute and write, a chunk of leads per statement */
-		for (int from = 0; from < nlocked; from += EVENTS_CHUNK)
-			WriteChunk(et, locked + from, Min(EVENTS_CHUNK, nlocked - from),
-					   GetCurrentTransactionStartTimestamp(), clock);
+		/* then compute and write */
+		if (nlocked <= SMALL_LEADS)
+			WriteSmall(et, locked, nlocked, GetCurrentTransactionStartTimestamp(), clock);
+		else
+			WriteBulk(et, locked, nlocked, GetCurrentTransactionStartTimestamp(), clock);
 	}
 	SPI_finish();
 	return PointerGetDatum(NULL);
