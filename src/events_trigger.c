@@ -12,8 +12,10 @@
  *          committed by a session that held a lock before us, the (type, time)
  *          of every event of the locked leads, looked up by the lead column;
  *   write  one UPDATE of the leads whose engagement changes, from arrays.
- * The engagement itself is computed here with the aggregate's own arithmetic
- * (engagement.h), as of now() like leadqual.engagement.
+ * A bulk load (more than SMALL_LEADS leads) reads through a cursor and writes
+ * with one UPDATE, both planned for its arrays.  The engagement itself is
+ * computed here with the aggregate's own arithmetic (engagement.h), as of
+ * now() like leadqual.engagement (see Computation for the one exception).
  *
  * Why not incremental: engagement decays from as_of = now(), which moves with
  * every transaction, per event type with its own half-life, and caps clamp
@@ -34,6 +36,7 @@
 #include "postgres.h"
 
 #include "access/htup_details.h"
+#include "access/relation.h"
 #include "access/xact.h"
 #include "catalog/pg_index.h"
 #include "catalog/pg_type.h"
@@ -96,17 +99,18 @@ static EventsTable *EventsTables = NULL;
 static AttrNumber
 PrimaryKeyColumn(Oid relid)
 {
-	Relation	rel = RelationIdGetRelation(relid);
+	Relation	rel = try_relation_open(relid, AccessShareLock);
 	Oid			pk;
 	HeapTuple	tup;
 	AttrNumber	att = InvalidAttrNumber;
 
-	if (!RelationIsValid(rel))
+	if (rel == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_TABLE),
-				 errmsg("lead table of an events attachment does not exist")));
+				 errmsg("the lead table of an events attachment does not exist"),
+				 errhint("Point leadqual.models.lead_table at an existing table, or run leadqual.detach_events.")));
 	pk = RelationGetPrimaryKeyIndex(rel);
-	RelationClose(rel);
+	relation_close(rel, AccessShareLock);
 	if (!OidIsValid(pk))
 		return InvalidAttrNumber;
 	tup = SearchSysCache1(INDEXRELID, ObjectIdGetDatum(pk));
