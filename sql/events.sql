@@ -156,3 +156,20 @@ SELECT leadqual.detach('pc_leads');
 DELETE FROM leadqual.stage_history WHERE lead_table = 'pc_leads'::regclass;
 DELETE FROM leadqual.models WHERE model = 'pc';
 DROP TABLE pc_pevents, pc_events, pc_leads;
+-- hostile names reach the trigger's queries quoted, never executed
+CREATE SCHEMA "ev s""x";
+CREATE TABLE "ev s""x"."lead; table" ("key ""1""" int PRIMARY KEY, "eng)" float8 NOT NULL DEFAULT 0,
+    score float8, stage leadqual.stage, stage_locked boolean NOT NULL DEFAULT false);
+CREATE TABLE "ev s""x"."ev--t" ("lead'id" int, "type; DROP TABLE x" text, "at" timestamptz);
+INSERT INTO leadqual.models (model, lead_table, mql_threshold, engagement_column, half_life)
+VALUES ('hx', '"ev s""x"."lead; table"', 20, 'eng)', NULL);
+INSERT INTO leadqual.event_rules (model, event_type, points) VALUES ('hx', 'demo', 15);
+SELECT leadqual.attach('"ev s""x"."lead; table"', 'hx'),
+       leadqual.attach_events('"ev s""x"."ev--t"', 'lead''id', 'hx', 'type; DROP TABLE x', 'at');
+INSERT INTO "ev s""x"."lead; table" ("key ""1""") VALUES (1);
+INSERT INTO "ev s""x"."ev--t" VALUES (1, 'demo', now()), (1, 'demo', now());
+SELECT "key ""1""", "eng)", score, stage FROM "ev s""x"."lead; table";
+SELECT leadqual.detach_events('"ev s""x"."ev--t"'), leadqual.detach('"ev s""x"."lead; table"');
+DELETE FROM leadqual.stage_history WHERE model = 'hx';
+DELETE FROM leadqual.models WHERE model = 'hx';
+DROP SCHEMA "ev s""x" CASCADE;

@@ -95,13 +95,16 @@ typedef struct EventsTable
 
 static EventsTable *EventsTables = NULL;
 
-/* The single-column primary key of a table, or InvalidAttrNumber. */
+/*
+ * The single-column primary key of a table, or InvalidAttrNumber: what
+ * leadqual.primary_key_column says, read from the relcache's index list.
+ */
 static AttrNumber
 PrimaryKeyColumn(Oid relid)
 {
 	Relation	rel = try_relation_open(relid, AccessShareLock);
-	Oid			pk;
-	HeapTuple	tup;
+	List	   *indexes;
+	ListCell   *lc;
 	AttrNumber	att = InvalidAttrNumber;
 
 	if (rel == NULL)
@@ -109,19 +112,21 @@ PrimaryKeyColumn(Oid relid)
 				(errcode(ERRCODE_UNDEFINED_TABLE),
 				 errmsg("the lead table of an events attachment does not exist"),
 				 errhint("Point leadqual.models.lead_table at an existing table, or run leadqual.detach_events.")));
-	pk = RelationGetPrimaryKeyIndex(rel);
+	indexes = RelationGetIndexList(rel);
 	relation_close(rel, AccessShareLock);
-	if (!OidIsValid(pk))
-		return InvalidAttrNumber;
-	tup = SearchSysCache1(INDEXRELID, ObjectIdGetDatum(pk));
-	if (HeapTupleIsValid(tup))
+	foreach(lc, indexes)
 	{
-		Form_pg_index index = (Form_pg_index) GETSTRUCT(tup);
+		HeapTuple	tup = SearchSysCache1(INDEXRELID, ObjectIdGetDatum(lfirst_oid(lc)));
+		Form_pg_index index;
 
-		if (index->indnkeyatts == 1)
+		if (!HeapTupleIsValid(tup))
+			continue;
+		index = (Form_pg_index) GETSTRUCT(tup);
+		if (index->indisprimary && index->indnkeyatts == 1)
 			att = index->indkey.values[0];
 		ReleaseSysCache(tup);
 	}
+	list_free(indexes);
 	return att;
 }
 
