@@ -117,6 +117,13 @@ SELECT leadqual.detach_events('pc_events');
 SELECT leadqual.attach_events('pc_events', 'lead_id', 'pc', 'kind');
 INSERT INTO pc_events VALUES (3, 'demo', 'call', now()), (3, 'visit', 'call', now());
 SELECT id, engagement2, score FROM pc_leads WHERE id = 3;
+-- leadqual.events_trigger() wired by hand the wrong way on an attached table is refused
+CREATE TRIGGER wrong BEFORE INSERT ON pc_events FOR EACH ROW EXECUTE FUNCTION leadqual.events_trigger();
+INSERT INTO pc_events VALUES (3, 'demo', 'call', now());
+DROP TRIGGER wrong ON pc_events;
+CREATE TRIGGER wrong AFTER INSERT ON pc_events FOR EACH STATEMENT EXECUTE FUNCTION leadqual.events_trigger();
+INSERT INTO pc_events VALUES (3, 'demo', 'call', now());
+DROP TRIGGER wrong ON pc_events;
 -- the lead table loses its key: nothing to write; it gets it back: engagement again
 ALTER TABLE pc_leads DROP CONSTRAINT pc_leads_pkey;
 INSERT INTO pc_events VALUES (3, 'demo', 'call', now());
