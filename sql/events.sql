@@ -180,3 +180,36 @@ SELECT leadqual.detach_events('"ev s""x"."ev--t"'), leadqual.detach('"ev s""x"."
 DELETE FROM leadqual.stage_history WHERE model = 'hx';
 DELETE FROM leadqual.models WHERE model = 'hx';
 DROP SCHEMA "ev s""x" CASCADE;
+-- a trigger of the user's on the lead table inserts events into the events table (and
+-- makes a table, an invalidation, on the way): the nested events trigger keeps the plans
+-- the outer one is executing, and every write is right (each echo raises engagement by 1
+-- and so echoes again, seven deep, until it reaches 12; the second visit adds 5)
+CREATE TABLE rc_leads (id int PRIMARY KEY, engagement float8 NOT NULL DEFAULT 0,
+                       score float8, stage leadqual.stage, stage_locked boolean NOT NULL DEFAULT false);
+CREATE TABLE rc_events (lead_id int NOT NULL, event_type text, occurred_at timestamptz NOT NULL);
+INSERT INTO leadqual.models (model, lead_table, mql_threshold, engagement_column, half_life)
+VALUES ('rc', 'rc_leads', 20, 'engagement', NULL);
+INSERT INTO leadqual.event_rules (model, event_type, points) VALUES ('rc', 'visit', 5), ('rc', 'echo', 1);
+SELECT leadqual.attach('rc_leads', 'rc'), leadqual.attach_events('rc_events', 'lead_id', 'rc');
+INSERT INTO rc_leads (id) VALUES (1);
+CREATE FUNCTION rc_echo() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF NEW.engagement > OLD.engagement AND NEW.engagement < 12 THEN
+        DROP TABLE IF EXISTS rc_tmp;
+        CREATE TEMP TABLE rc_tmp (x int);
+        INSERT INTO rc_events VALUES (NEW.id, 'echo', now());
+    END IF;
+    RETURN NULL;
+END $$;
+CREATE TRIGGER echo AFTER UPDATE ON rc_leads FOR EACH ROW EXECUTE FUNCTION rc_echo();
+SET client_min_messages = warning;
+INSERT INTO rc_events VALUES (1, 'visit', now());
+INSERT INTO rc_events VALUES (1, 'visit', now());
+RESET client_min_messages;
+SELECT l.id, l.engagement, l.score, string_agg(e.event_type, ',' ORDER BY e.event_type) AS events
+  FROM rc_leads l JOIN rc_events e ON e.lead_id = l.id GROUP BY l.id;
+SELECT leadqual.detach_events('rc_events'), leadqual.detach('rc_leads');
+DELETE FROM leadqual.stage_history WHERE model = 'rc';
+DELETE FROM leadqual.models WHERE model = 'rc';
+DROP TABLE rc_events, rc_leads;
+DROP FUNCTION rc_echo();

@@ -77,6 +77,7 @@ typedef struct EventsTable
 	uint64		stamp;			/* ruleset_generation_stamp() when built */
 	uint64		inval;			/* ruleset_inval_count() when built */
 	bool		inert;			/* no engagement column or no lead key: nothing to do */
+	int			busy;			/* calls running (a lead's trigger can insert events) */
 	AttrNumber	lead_att;		/* the lead column in the events table */
 	Oid			key_type;
 	int16		key_len;
@@ -246,6 +247,14 @@ GetEventsTable(Relation events, const EventAttachmentDef *att)
 		EventsTables = et;
 	}
 	if (et->valid && et->stamp == stamp && et->inval == inval)
+		return et;
+	/*
+	 * A call nested in one of ours (a trigger on the lead table inserting
+	 * events) keeps the plans the outer call is still executing: freeing them
+	 * would pull them from under it.  It runs inside the outer statement, with
+	 * its configuration.
+	 */
+	if (et->valid && et->busy > 0)
 		return et;
 
 	/* invalid until rebuilt: an error half way leaves nothing half-built in use */
@@ -522,15 +531,10 @@ WriteBulk(EventsTable *et, Datum *keys, int n, TimestampTz now, TimestampTz cloc
 	}
 }
 
-/* Keeps the engagement of the leads whose events a statement inserted or deleted. */
-PG_FUNCTION_INFO_V1(leadqual_events_trigger);
-Datum
-leadqual_events_trigger(PG_FUNCTION_ARGS)
+/* Locks the leads of the transition table's events, then recomputes and writes their engagement. */
+static void
+KeepEngagement(EventsTable *et, Relation events, Tuplestorestate *ts)
 {
-	TriggerData *td = (TriggerData *) fcinfo->context;
-	EventAttachmentDef *att;
-	EventsTable *et;
-	Tuplestorestate *ts;
 	Datum	   *keys;
 	Datum	   *locked;
 	int			nkeys;
@@ -538,6 +542,44 @@ leadqual_events_trigger(PG_FUNCTION_ARGS)
 	Datum		args[1];
 	int			ret;
 	TimestampTz clock;
+
+	keys = TransitionKeys(et, events, ts, &nkeys);
+	if (nkeys == 0)
+		return;
+
+	/* lock the leads in key order (each once, however many events it got) */
+	args[0] = KeyArray(et, keys, nkeys);
+	ret = SPI_execute_plan(et->lock_plan, args, NULL, false, 0);
+	if (ret != SPI_OK_SELECT)
+		elog(ERROR, "leadqual could not lock leads: %s", SPI_result_code_string(ret));
+	nlocked = SPI_processed;
+	locked = AllocArray(sizeof(Datum), nlocked);
+	for (int i = 0; i < nlocked; i++)
+	{
+		bool		isnull;
+		Datum		d = SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull);
+
+		locked[i] = datumCopy(d, et->key_byval, et->key_len);
+	}
+	SPI_freetuptable(SPI_tuptable);
+	clock = GetCurrentTimestamp();
+
+	/* then compute and write */
+	if (nlocked <= SMALL_LEADS)
+		WriteSmall(et, locked, nlocked, GetCurrentTransactionStartTimestamp(), clock);
+	else
+		WriteBulk(et, locked, nlocked, GetCurrentTransactionStartTimestamp(), clock);
+}
+
+/* Keeps the engagement of the leads whose events a statement inserted or deleted. */
+PG_FUNCTION_INFO_V1(leadqual_events_trigger);
+Datum
+leadqual_events_trigger(PG_FUNCTION_ARGS)
+{
+	TriggerData *td = (TriggerData *) fcinfo->context;
+	EventAttachmentDef *att;
+	EventsTable *volatile et;
+	Tuplestorestate *ts;
 
 	if (!CALLED_AS_TRIGGER(fcinfo))
 		ereport(ERROR,
@@ -567,32 +609,16 @@ leadqual_events_trigger(PG_FUNCTION_ARGS)
 		return PointerGetDatum(NULL);
 	}
 
-	keys = TransitionKeys(et, td->tg_relation, ts, &nkeys);
-	if (nkeys > 0)
+	et->busy++;
+	PG_TRY();
 	{
-		/* lock the leads in key order (each once, however many events it got) */
-		args[0] = KeyArray(et, keys, nkeys);
-		ret = SPI_execute_plan(et->lock_plan, args, NULL, false, 0);
-		if (ret != SPI_OK_SELECT)
-			elog(ERROR, "leadqual could not lock leads: %s", SPI_result_code_string(ret));
-		nlocked = SPI_processed;
-		locked = AllocArray(sizeof(Datum), nlocked);
-		for (int i = 0; i < nlocked; i++)
-		{
-			bool		isnull;
-			Datum		d = SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull);
-
-			locked[i] = datumCopy(d, et->key_byval, et->key_len);
-		}
-		SPI_freetuptable(SPI_tuptable);
-		clock = GetCurrentTimestamp();
-
-		/* then compute and write */
-		if (nlocked <= SMALL_LEADS)
-			WriteSmall(et, locked, nlocked, GetCurrentTransactionStartTimestamp(), clock);
-		else
-			WriteBulk(et, locked, nlocked, GetCurrentTransactionStartTimestamp(), clock);
+		KeepEngagement(et, td->tg_relation, ts);
 	}
+	PG_FINALLY();
+	{
+		et->busy--;
+	}
+	PG_END_TRY();
 	SPI_finish();
 	return PointerGetDatum(NULL);
 }
