@@ -131,6 +131,7 @@ PrimaryKeyColumn(Oid relid)
 	return att;
 }
 
+/* Returns a table's schema-qualified, quoted name for a query. */
 static char *
 QualifiedRelName(Oid relid)
 {
@@ -138,10 +139,10 @@ QualifiedRelName(Oid relid)
 									  get_rel_name(relid));
 }
 
+/* Prepares a query with a generic plan: the same plan fits every statement, never planned per execution. */
 static SPIPlanPtr
 Prepare(const char *sql, int nargs, Oid *argtypes)
 {
-	/* the same plan fits every statement: never plan per execution */
 	SPIPlanPtr	plan = SPI_prepare_cursor(sql, nargs, argtypes, CURSOR_OPT_GENERIC_PLAN);
 
 	if (plan == NULL)
@@ -310,6 +311,7 @@ TransitionKeys(EventsTable *et, Relation events, Tuplestorestate *ts, int *nkeys
 	return keys;
 }
 
+/* Returns an array of the lead column's type over n keys. */
 static Datum
 KeyArray(EventsTable *et, Datum *keys, int n)
 {
@@ -346,6 +348,7 @@ AllocArray(Size elem, Size n)
 									  MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
 }
 
+/* Sets up the sums of n leads, all zero. */
 static void
 StartComputation(Computation *c, EventsTable *et, int n, TimestampTz now, TimestampTz clock)
 {
@@ -454,6 +457,7 @@ Totals(Computation *c, EventsTable *et, Datum *keys, WhichLeads which, Datum *ke
 	*count = m;
 }
 
+/* Fails unless the write ran as an UPDATE. */
 static void
 CheckWrite(int ret)
 {
