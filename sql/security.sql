@@ -200,3 +200,75 @@ DROP TABLE sec_before;
 DROP SCHEMA eve CASCADE;
 DROP FUNCTION public.sec_try(text);
 DROP ROLE regress_eve;
+
+-- ---------------------------------------------------------------------------------------
+-- Review (12_review): what a plain role that owns an attached lead table, or may only
+-- call leadqual's functions, can still try.
+-- ---------------------------------------------------------------------------------------
+CREATE ROLE regress_dora;
+CREATE SCHEMA dora AUTHORIZATION regress_dora;
+SET SESSION AUTHORIZATION regress_dora;
+-- a domain whose CHECK tries to make its owner superuser, and says when it runs as
+-- someone else
+CREATE FUNCTION dora.title_ok(text) RETURNS boolean LANGUAGE plpgsql AS $$
+BEGIN
+    IF current_user <> 'regress_dora' THEN
+        RAISE WARNING 'dora''s domain check runs as another role';
+    END IF;
+    BEGIN
+        EXECUTE 'ALTER ROLE regress_dora SUPERUSER';
+    EXCEPTION WHEN insufficient_privilege THEN NULL;
+    END;
+    RETURN true;
+END $$;
+CREATE DOMAIN dora.title AS text CHECK (dora.title_ok(VALUE));
+CREATE TABLE dora.leads (id text PRIMARY KEY, title dora.title, engagement numeric,
+                         score float8, stage leadqual.stage, stage_locked boolean NOT NULL DEFAULT false);
+RESET SESSION AUTHORIZATION;
+INSERT INTO leadqual.models (model, lead_table, mql_threshold, engagement_column)
+VALUES ('dora', 'dora.leads', 10, 'engagement');
+-- compiling a rule reads its value with the column's type: the domain's CHECK runs as the
+-- table's owner, not as whoever writes the rule, reads rule_problems or issues any
+-- ALTER TYPE (the DDL guard checks every model then)
+INSERT INTO leadqual.rules (model, name, attribute, op, value, points)
+VALUES ('dora', 'cto', 'title', 'eq', 'CTO', 20);
+SELECT count(*) AS problems FROM leadqual.rule_problems WHERE model = 'dora';
+CREATE TYPE public.sec_unrelated AS ENUM ('a');
+ALTER TYPE public.sec_unrelated ADD VALUE 'b';
+DROP TYPE public.sec_unrelated;
+SELECT rolsuper FROM pg_roles WHERE rolname = 'regress_dora';
+SELECT leadqual.attach('dora.leads', 'dora');
+SET SESSION AUTHORIZATION regress_dora;
+-- check_predicate is PUBLIC and not STRICT (the value may be NULL): NULLs are refused
+SELECT leadqual.check_predicate(NULL, NULL, NULL, NULL, NULL);
+SELECT leadqual.check_predicate('dora', 'x', 'title', 'is_null', NULL) IS NULL AS value_may_be_null;
+-- rescore_needed called by hand with rows of two types: each row is scored as its own type
+CREATE TYPE dora.a AS (title text, engagement float8);
+CREATE TYPE dora.b AS (engagement float8, title text);
+CREATE FUNCTION dora.pick(i int) RETURNS record LANGUAGE plpgsql AS $$
+BEGIN
+    IF i = 1 THEN
+        RETURN ROW('CTO', 0)::dora.a;
+    END IF;
+    RETURN ROW(0, 'CTO')::dora.b;
+END $$;
+SELECT i, leadqual.rescore_needed(dora.pick(i), 'dora', 20, 'mql', false, 'float8')
+  FROM generate_series(1, 2) i;
+-- a key too long for NOTIFY's payload: the lead is stored, notified with a null lead_id
+INSERT INTO dora.leads (id, title) VALUES (repeat('k', 9000), 'CTO');
+-- an engagement beyond float8's range scores as Infinity; the lead is stored
+INSERT INTO dora.leads (id, title, engagement) VALUES ('big', 'dev', 1e400);
+-- the engagement column's type changed (the DDL guard checks only that it exists):
+-- engagement is skipped with a WARNING, the lead is stored and scored
+ALTER TABLE dora.leads ALTER COLUMN engagement TYPE text;
+INSERT INTO dora.leads (id, title, engagement) VALUES ('txt', 'CTO', '5');
+SELECT length(id) AS id_length, score, stage FROM dora.leads ORDER BY id;
+RESET SESSION AUTHORIZATION;
+SELECT length(lead_id) AS id_length, new_stage FROM leadqual.stage_history
+ WHERE lead_table = 'dora.leads'::regclass ORDER BY id;
+SELECT rolsuper FROM pg_roles WHERE rolname = 'regress_dora';
+SELECT leadqual.detach('dora.leads');
+DELETE FROM leadqual.stage_history WHERE lead_table = 'dora.leads'::regclass;
+DELETE FROM leadqual.models WHERE model = 'dora';
+DROP SCHEMA dora CASCADE;
+DROP ROLE regress_dora;
