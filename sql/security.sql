@@ -222,20 +222,19 @@ BEGIN
     RETURN true;
 END $$;
 CREATE DOMAIN dora.title AS text CHECK (dora.title_ok(VALUE));
-CREATE TABLE dora.leads (id text PRIMARY KEY, title dora.title, engagement numeric,
+CREATE DOMAIN dora.tag AS text;
+CREATE TABLE dora.leads (id text PRIMARY KEY, title dora.title, engagement numeric, tags dora.tag[],
                          score float8, stage leadqual.stage, stage_locked boolean NOT NULL DEFAULT false);
 RESET SESSION AUTHORIZATION;
 INSERT INTO leadqual.models (model, lead_table, mql_threshold, engagement_column)
 VALUES ('dora', 'dora.leads', 10, 'engagement');
 -- compiling a rule reads its value with the column's type: the domain's CHECK runs as the
--- table's owner, not as whoever writes the rule, reads rule_problems or issues any
--- ALTER TYPE (the DDL guard checks every model then)
+-- table's owner, not as whoever writes the rule, reads rule_problems or changes a type
+-- the table is built on (the DDL guard checks the model then)
 INSERT INTO leadqual.rules (model, name, attribute, op, value, points)
 VALUES ('dora', 'cto', 'title', 'eq', 'CTO', 20);
 SELECT count(*) AS problems FROM leadqual.rule_problems WHERE model = 'dora';
-CREATE TYPE public.sec_unrelated AS ENUM ('a');
-ALTER TYPE public.sec_unrelated ADD VALUE 'b';
-DROP TYPE public.sec_unrelated;
+ALTER DOMAIN dora.tag SET DEFAULT 'new';
 SELECT rolsuper FROM pg_roles WHERE rolname = 'regress_dora';
 SELECT leadqual.attach('dora.leads', 'dora');
 SET SESSION AUTHORIZATION regress_dora;
@@ -263,10 +262,29 @@ INSERT INTO dora.leads (id, title, engagement) VALUES ('big', 'dev', 1e400);
 ALTER TABLE dora.leads ALTER COLUMN engagement TYPE text;
 INSERT INTO dora.leads (id, title, engagement) VALUES ('txt', 'CTO', '5');
 SELECT length(id) AS id_length, score, stage FROM dora.leads ORDER BY id;
+-- dora's domain now refuses the rule's value (CREATE FUNCTION is no DDL the guard sees) ...
+CREATE OR REPLACE FUNCTION dora.title_ok(text) RETURNS boolean LANGUAGE plpgsql AS $$
+BEGIN
+    RETURN $1 <> 'CTO';
+END $$;
 RESET SESSION AUTHORIZATION;
+-- ... which no longer refuses every role's ALTER TYPE: a type change checks the models
+-- whose lead table is built on the type
+CREATE TYPE public.sec_unrelated AS ENUM ('a');
+ALTER TYPE public.sec_unrelated ADD VALUE 'b';
+DROP TYPE public.sec_unrelated;
+-- a type the lead table is built on (an array of it here) is still checked
+ALTER DOMAIN dora.tag DROP DEFAULT;
 SELECT length(lead_id) AS id_length, new_stage FROM leadqual.stage_history
  WHERE lead_table = 'dora.leads'::regclass ORDER BY id;
 SELECT rolsuper FROM pg_roles WHERE rolname = 'regress_dora';
+-- what PUBLIC may execute: scoring, the aggregates and their states' functions, analytics,
+-- rescore, and what those call as the caller (README, Operations)
+SELECT p.oid::regprocedure AS for_public
+  FROM pg_proc p
+ WHERE p.pronamespace = 'leadqual'::regnamespace
+   AND has_function_privilege('regress_dora', p.oid, 'EXECUTE')
+ ORDER BY p.oid::regprocedure::text COLLATE "C";
 SELECT leadqual.detach('dora.leads');
 DELETE FROM leadqual.stage_history WHERE lead_table = 'dora.leads'::regclass;
 DELETE FROM leadqual.models WHERE model = 'dora';
