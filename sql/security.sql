@@ -290,3 +290,18 @@ DELETE FROM leadqual.stage_history WHERE lead_table = 'dora.leads'::regclass;
 DELETE FROM leadqual.models WHERE model = 'dora';
 DROP SCHEMA dora CASCADE;
 DROP ROLE regress_dora;
+
+-- funnel matches a lead to its history by the key's output text, as the history trigger
+-- records it, not by a cast (inet's text cast adds the netmask: no lead matched, and a key
+-- type's own cast would run as whoever calls funnel)
+CREATE TABLE public.sec_ip (id inet PRIMARY KEY, score float8, stage leadqual.stage,
+                            stage_locked boolean NOT NULL DEFAULT false);
+INSERT INTO leadqual.models (model, lead_table, mql_threshold) VALUES ('sec_ip', 'public.sec_ip', 10);
+SELECT leadqual.attach('public.sec_ip', 'sec_ip');
+INSERT INTO public.sec_ip (id) VALUES ('10.0.0.1'), ('10.0.0.2');
+UPDATE public.sec_ip SET stage = 'won' WHERE id = '10.0.0.1';
+SELECT leads, won FROM leadqual.funnel('public.sec_ip');
+SELECT leadqual.detach('public.sec_ip');
+DELETE FROM leadqual.stage_history WHERE lead_table = 'public.sec_ip'::regclass;
+DELETE FROM leadqual.models WHERE model = 'sec_ip';
+DROP TABLE public.sec_ip;

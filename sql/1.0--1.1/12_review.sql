@@ -80,3 +80,122 @@ BEGIN
                   HINT = 'Change or disable those rules first (UPDATE leadqual.rules SET enabled = false ...), or SET leadqual.ddl_guard = off as a superuser for a deliberate migration.';
     END IF;
 END $$;
+
+-- ---------------------------------------------------------------------------------------
+-- funnel matched a lead to its history by the key cast to text, while the history trigger
+-- records the key's output text: for keys whose cast differs (inet's text cast adds the
+-- netmask, boolean's spells true, char(n)'s drops the padding, a type with a cast of its
+-- owner's) no lead matched its history, and the key type owner's cast ran as whoever
+-- called funnel.  The key is now written by its output function, as the history has it.
+-- The rest is as in 1.0.
+-- ---------------------------------------------------------------------------------------
+CREATE OR REPLACE FUNCTION leadqual.funnel(lead_table regclass, segment_column name DEFAULT NULL)
+RETURNS TABLE (
+    segment                text,
+    leads                  bigint,
+    reached_mql            bigint,
+    reached_sql            bigint,
+    won                    bigint,
+    lost                   bigint,
+    disqualified           bigint,
+    mql_rate               float8,
+    mql_to_sql_rate        float8,
+    sql_to_won_rate        float8,
+    median_days_to_mql     float8,
+    median_days_mql_to_sql float8
+)
+LANGUAGE plpgsql STABLE SECURITY INVOKER
+SET search_path = pg_catalog, pg_temp
+AS $funnel$
+DECLARE
+    pk_column name;
+    seg_expr  text;
+    seg_group text;
+BEGIN
+    IF lead_table IS NULL THEN
+        RAISE EXCEPTION 'lead_table must not be null'
+            USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+
+    -- a clear error rather than one that quotes the whole query
+    IF NOT pg_catalog.has_table_privilege('leadqual.stage_history', 'SELECT') THEN
+        RAISE EXCEPTION 'permission denied for table leadqual.stage_history'
+            USING ERRCODE = 'insufficient_privilege',
+                  HINT = 'The stage history is read as the calling role; its owner can GRANT SELECT ON leadqual.stage_history TO the analysts'' role.';
+    END IF;
+
+    -- stage_history.lead_id is the key's output text (format's %s below, never a cast)
+    pk_column := leadqual.primary_key_column(lead_table);
+    IF pk_column IS NULL THEN
+        RAISE EXCEPTION 'relation % has no single-column primary key', lead_table
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  HINT = 'Give the table a single-column primary key: stage_history identifies leads by its value.';
+    END IF;
+
+    IF segment_column IS NULL THEN
+        seg_expr := 'NULL::text';
+        seg_group := '';
+    ELSE
+        PERFORM FROM pg_catalog.pg_attribute a
+         WHERE a.attrelid OPERATOR(pg_catalog.=) lead_table
+           AND a.attname OPERATOR(pg_catalog.=) segment_column
+           AND a.attnum OPERATOR(pg_catalog.>) 0
+           AND NOT a.attisdropped;
+        IF NOT FOUND THEN
+            RAISE EXCEPTION 'column "%" of relation % does not exist', segment_column, lead_table
+                USING ERRCODE = 'undefined_column';
+        END IF;
+        seg_expr := pg_catalog.format('(l.%I)::text', segment_column);
+        seg_group := pg_catalog.format('GROUP BY l.%I ORDER BY l.%I NULLS LAST',
+                                       segment_column, segment_column);
+    END IF;
+
+    -- One pass over the table's history: per lead its first row, first time at mql or
+    -- beyond (sql, won), first time at sql or beyond (won), and its latest stage.
+    RETURN QUERY EXECUTE pg_catalog.format($q$
+        WITH h AS (
+            SELECT sh.lead_id,
+                   pg_catalog.min(sh.changed_at) AS first_at,
+                   pg_catalog.min(sh.changed_at) FILTER (WHERE sh.new_stage
+                       OPERATOR(pg_catalog.=) ANY ('{mql,sql,won}'::leadqual.stage[])) AS mql_at,
+                   pg_catalog.min(sh.changed_at) FILTER (WHERE sh.new_stage
+                       OPERATOR(pg_catalog.=) ANY ('{sql,won}'::leadqual.stage[])) AS sql_at,
+                   (pg_catalog.array_agg(sh.new_stage
+                       ORDER BY sh.changed_at DESC, sh.id DESC))[1] AS current_stage
+              FROM leadqual.stage_history sh
+             WHERE sh.lead_table OPERATOR(pg_catalog.=) $1
+             GROUP BY sh.lead_id
+        ), f AS (
+            SELECT %s AS segment,
+                   pg_catalog.count(*) AS leads,
+                   pg_catalog.count(h.mql_at) AS reached_mql,
+                   pg_catalog.count(h.sql_at) AS reached_sql,
+                   pg_catalog.count(*) FILTER (WHERE h.current_stage
+                       OPERATOR(pg_catalog.=) 'won'::leadqual.stage) AS won,
+                   pg_catalog.count(*) FILTER (WHERE h.current_stage
+                       OPERATOR(pg_catalog.=) 'lost'::leadqual.stage) AS lost,
+                   pg_catalog.count(*) FILTER (WHERE h.current_stage
+                       OPERATOR(pg_catalog.=) 'disqualified'::leadqual.stage) AS disqualified,
+                   pg_catalog.percentile_cont(0.5) WITHIN GROUP (ORDER BY
+                       (pg_catalog.date_part('epoch', h.mql_at)
+                        OPERATOR(pg_catalog.-) pg_catalog.date_part('epoch', h.first_at))
+                       OPERATOR(pg_catalog./) 86400) AS median_days_to_mql,
+                   pg_catalog.percentile_cont(0.5) WITHIN GROUP (ORDER BY
+                       (pg_catalog.date_part('epoch', h.sql_at)
+                        OPERATOR(pg_catalog.-) pg_catalog.date_part('epoch', h.mql_at))
+                       OPERATOR(pg_catalog./) 86400) AS median_days_mql_to_sql
+              FROM %s l
+              LEFT JOIN h ON h.lead_id OPERATOR(pg_catalog.=) pg_catalog.format('%%s', l.%I)
+             %s
+        )
+        SELECT f.segment, f.leads, f.reached_mql, f.reached_sql, f.won, f.lost, f.disqualified,
+               f.reached_mql::float8 OPERATOR(pg_catalog./) NULLIF(f.leads, 0),
+               f.reached_sql::float8 OPERATOR(pg_catalog./) NULLIF(f.reached_mql, 0),
+               f.won::float8 OPERATOR(pg_catalog./) NULLIF(f.reached_sql, 0),
+               f.median_days_to_mql, f.median_days_mql_to_sql
+          FROM f
+    $q$, seg_expr, lead_table, pk_column, seg_group)
+    USING lead_table;
+END
+$funnel$;
+
