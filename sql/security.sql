@@ -305,3 +305,46 @@ SELECT leadqual.detach('public.sec_ip');
 DELETE FROM leadqual.stage_history WHERE lead_table = 'public.sec_ip'::regclass;
 DELETE FROM leadqual.models WHERE model = 'sec_ip';
 DROP TABLE public.sec_ip;
+
+-- a role delegated to attach (README: INSERT, UPDATE, DELETE on the attachment tables,
+-- EXECUTE on attach and the trigger functions) changes only its own tables' attachments:
+-- re-pointing another owner's table at other columns, or deleting its row (its lead
+-- inserts would then fail), is refused
+CREATE ROLE regress_del;
+CREATE SCHEMA del AUTHORIZATION regress_del;
+GRANT INSERT, UPDATE, DELETE ON leadqual.attachments, leadqual.event_attachments TO regress_del;
+GRANT EXECUTE ON FUNCTION leadqual.attach(regclass, text, name, name, name), leadqual.detach(regclass),
+    leadqual.lead_trigger(), leadqual.history_trigger() TO regress_del;
+CREATE TABLE public.sec_other (id int PRIMARY KEY, score float8, stage leadqual.stage,
+                               stage_locked boolean NOT NULL DEFAULT false,
+                               is_admin boolean NOT NULL DEFAULT false);
+INSERT INTO leadqual.models (model, lead_table, mql_threshold)
+VALUES ('sec_other', 'public.sec_other', 10), ('del', 'public.sec_other', 10);
+SELECT leadqual.attach('public.sec_other', 'sec_other');
+SET SESSION AUTHORIZATION regress_del;
+UPDATE leadqual.attachments SET locked_column = 'is_admin' WHERE lead_table = 'public.sec_other'::regclass;
+DELETE FROM leadqual.attachments WHERE lead_table = 'public.sec_other'::regclass;
+-- its own table: attached, scored and detached as before
+CREATE TABLE del.leads (id int PRIMARY KEY, score float8, stage leadqual.stage,
+                        stage_locked boolean NOT NULL DEFAULT false);
+RESET SESSION AUTHORIZATION;
+UPDATE leadqual.models SET lead_table = 'del.leads' WHERE model = 'del';
+SET SESSION AUTHORIZATION regress_del;
+SELECT leadqual.attach('del.leads', 'del');
+INSERT INTO del.leads (id) VALUES (1);
+SELECT leadqual.detach('del.leads');
+RESET SESSION AUTHORIZATION;
+SELECT lead_table, model, locked_column FROM leadqual.attachments
+ WHERE lead_table IN ('public.sec_other'::regclass, 'del.leads'::regclass);
+-- the model's rename still cascades into its attachment (as the extension's owner)
+UPDATE leadqual.models SET model = 'sec_other2' WHERE model = 'sec_other';
+SELECT model FROM leadqual.attachments WHERE lead_table = 'public.sec_other'::regclass;
+SELECT leadqual.detach('public.sec_other');
+DELETE FROM leadqual.stage_history WHERE lead_table IN ('public.sec_other'::regclass, 'del.leads'::regclass);
+DELETE FROM leadqual.models WHERE model IN ('sec_other2', 'del');
+DROP TABLE public.sec_other;
+REVOKE ALL ON leadqual.attachments, leadqual.event_attachments FROM regress_del;
+REVOKE ALL ON FUNCTION leadqual.attach(regclass, text, name, name, name), leadqual.detach(regclass),
+    leadqual.lead_trigger(), leadqual.history_trigger() FROM regress_del;
+DROP SCHEMA del CASCADE;
+DROP ROLE regress_del;

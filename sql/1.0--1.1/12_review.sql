@@ -199,3 +199,43 @@ BEGIN
 END
 $funnel$;
 
+
+-- ---------------------------------------------------------------------------------------
+-- Delegated attaching (README: grant INSERT, DELETE on the attachment tables and EXECUTE
+-- on the trigger functions) let the delegate write any row: re-point an attached table of
+-- another owner at other columns (the lead trigger then overwrote them, as whoever wrote
+-- the leads) or delete its row (every lead insert into it then failed).  A row of
+-- leadqual.attachments or leadqual.event_attachments may now be written only by a role
+-- with the privileges of its table's owner, as CREATE and DROP TRIGGER need (superusers,
+-- and the foreign keys' cascades from leadqual.models, run as the extension's owner, pass).
+-- ---------------------------------------------------------------------------------------
+CREATE FUNCTION leadqual.attachment_owner_check() RETURNS trigger
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    rels oid[] := '{}';
+    rel oid;
+    owner oid;
+BEGIN
+    IF TG_TABLE_NAME OPERATOR(pg_catalog.=) 'attachments' THEN
+        IF TG_OP OPERATOR(pg_catalog.<>) 'INSERT' THEN rels := rels || OLD.lead_table::oid; END IF;
+        IF TG_OP OPERATOR(pg_catalog.<>) 'DELETE' THEN rels := rels || NEW.lead_table::oid; END IF;
+    ELSE
+        IF TG_OP OPERATOR(pg_catalog.<>) 'INSERT' THEN rels := rels || OLD.events_table::oid; END IF;
+        IF TG_OP OPERATOR(pg_catalog.<>) 'DELETE' THEN rels := rels || NEW.events_table::oid; END IF;
+    END IF;
+    FOREACH rel IN ARRAY rels LOOP
+        SELECT c.relowner INTO owner FROM pg_catalog.pg_class c WHERE c.oid OPERATOR(pg_catalog.=) rel;
+        -- a table dropped since: nobody's to protect
+        IF FOUND AND NOT pg_catalog.pg_has_role(owner, 'USAGE') THEN
+            RAISE EXCEPTION 'must be owner of table % to change its leadqual attachment', rel::pg_catalog.regclass
+                USING ERRCODE = 'insufficient_privilege',
+                      HINT = 'Attaching and detaching a table is for its owner, as creating and dropping its triggers is.';
+        END IF;
+    END LOOP;
+    RETURN CASE TG_OP WHEN 'DELETE' THEN OLD ELSE NEW END;
+END $$;
+REVOKE EXECUTE ON FUNCTION leadqual.attachment_owner_check() FROM PUBLIC;
+CREATE TRIGGER attachment_owner_check BEFORE INSERT OR UPDATE OR DELETE ON leadqual.attachments
+    FOR EACH ROW EXECUTE FUNCTION leadqual.attachment_owner_check();
+CREATE TRIGGER attachment_owner_check BEFORE INSERT OR UPDATE OR DELETE ON leadqual.event_attachments
+    FOR EACH ROW EXECUTE FUNCTION leadqual.attachment_owner_check();
