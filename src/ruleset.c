@@ -750,6 +750,14 @@ IsLeadRowtype(Oid lead_table, Oid typid)
 		list_member_oid(get_partition_ancestors(relid), lead_table);
 }
 
+/* Can EngagementValue read a column of this (base) type? */
+static bool
+IsEngagementType(Oid type)
+{
+	return type == FLOAT8OID || type == FLOAT4OID || type == INT2OID || type == INT4OID ||
+		type == INT8OID || type == NUMERICOID;
+}
+
 static CompiledModel *
 CompileModel(ModelDef *def, Oid typid, int32 typmod, uint64 tupdesc_id)
 {
@@ -788,6 +796,21 @@ CompileModel(ModelDef *def, Oid typid, int32 typmod, uint64 tupdesc_id)
 					(errcode(ERRCODE_UNDEFINED_COLUMN),
 					 errmsg("row has no engagement column \"%s\" of model \"%s\"",
 							def->engagement_column, def->model)));
+		/* a column whose type changed since (the DDL guard checks only that it exists) */
+		if (cm->engagement_attno > 0 && !IsEngagementType(cm->engagement_type))
+		{
+			char	   *why = psprintf("it has type %s, not a number",
+									   format_type_be(cm->engagement_type));
+
+			if (!cm->is_lead_rowtype)
+				ereport(ERROR,
+						(errcode(ERRCODE_DATATYPE_MISMATCH),
+						 errmsg("engagement column \"%s\" of model \"%s\" is not numeric",
+								def->engagement_column, def->model)));
+			WarnSkipped(psprintf("engagement column \"%s\" of model \"%s\"",
+								 def->engagement_column, def->model), why);
+			cm->engagement_attno = 0;
+		}
 	}
 	return cm;
 }
@@ -908,7 +931,8 @@ EngagementValue(CompiledModel *cm)
 		case INT8OID:
 			return (double) DatumGetInt64(d);
 		case NUMERICOID:
-			return DatumGetFloat8(DirectFunctionCall1(numeric_float8, d));
+			/* beyond float8's range: +-Infinity, as a float8 column could hold */
+			return DatumGetFloat8(DirectFunctionCall1(numeric_float8_no_overflow, d));
 		default:
 			ereport(ERROR,
 					(errcode(ERRCODE_DATATYPE_MISMATCH),
