@@ -248,6 +248,13 @@ CREATE TABLE fz_rule (
     expected  integer[]      -- NULL: no SQL equivalent to compare with (a failure already)
 );
 
+-- Accepted criterion checks of framework bant (model fz), with their expected hits.
+CREATE TABLE fz_crit (
+    criterion text PRIMARY KEY,
+    case_no   integer NOT NULL,
+    expected  integer[]
+);
+
 -- Computes the expected hits of an accepted, enabled rule; checks that the stored
 -- (canonical) value selects the same rows as the written one.
 CREATE FUNCTION fz_expect(r fz_rule) RETURNS integer[] LANGUAGE plpgsql AS $$
@@ -345,9 +352,30 @@ BEGIN
         WHEN 1 THEN fz_random_string(20)
         ELSE 'r' || case_no END;
 
-    IF current_setting('fz.debug', true) = 'on' THEN  -- to reproduce one case
+    -- to find the case behind a crash: FUZZ_DEBUG=1 (each case goes to the server log)
+    IF current_setting('fz.debug', true) = 'on' THEN
         RAISE WARNING 'case %: model %, name %, category %, attribute %, op %, value %, points %, knockout %, enabled %',
             case_no, model, left(name, 100), category, attribute, op, value, points, knockout, enabled;
+    END IF;
+
+    -- one case in twenty writes a criterion check instead (same engine, its own trigger)
+    IF fz_rand(20) = 0 THEN
+        kind := 'criterion check';
+        name := fz_pick('{budget,authority,need,timeline}');
+        DELETE FROM leadqual.criterion_checks x WHERE x.model = 'fz' AND x.framework = 'bant' AND x.criterion = name;
+        DELETE FROM fz_crit WHERE criterion = name;
+        BEGIN
+            INSERT INTO leadqual.criterion_checks AS x (model, framework, criterion, attribute, op, value)
+                VALUES (model, 'bant', name, attribute, op, value) RETURNING x.value INTO stored;
+        EXCEPTION WHEN OTHERS THEN
+            GET STACKED DIAGNOSTICS state = RETURNED_SQLSTATE, msg = MESSAGE_TEXT;
+            PERFORM fz_refused(kind, case_no, state, msg, format('%s %s %s', attribute, op, value));
+            RETURN;
+        END;
+        INSERT INTO fz_outcome VALUES (kind, case_no, true, NULL, NULL);
+        r := ROW(0, case_no, attribute, op, value, stored, true, NULL, NULL, NULL, NULL);
+        INSERT INTO fz_crit VALUES (name, case_no, fz_expect(r));
+        RETURN;
     END IF;
 
     -- a tenth of the cases change an accepted rule instead
@@ -455,6 +483,27 @@ BEGIN
         GET STACKED DIAGNOSTICS state = RETURNED_SQLSTATE, msg = MESSAGE_TEXT;
         INSERT INTO fz_failure VALUES ('mismatch', NULL, format('%s: explain failed: %s %s', label, state, msg));
     END;
+    -- qualify: a criterion is met where its check's SQL equivalent holds
+    BEGIN
+        FOR m IN
+            SELECT l.id, (leadqual.qualify(l, 'fz', 'bant')).missing AS missing,
+                   ARRAY(SELECT c.criterion FROM leadqual.criteria c
+                          WHERE c.framework = 'bant'
+                            AND NOT EXISTS (SELECT FROM fz_crit f WHERE f.criterion = c.criterion
+                                                                    AND l.id = ANY (f.expected))
+                          ORDER BY c.position) AS want
+              FROM fz_leads l
+             WHERE NOT EXISTS (SELECT FROM fz_crit WHERE expected IS NULL)
+        LOOP
+            IF m.missing IS DISTINCT FROM m.want THEN
+                INSERT INTO fz_failure VALUES ('mismatch', m.id, format('%s: lead %s misses %s of bant, its checks'' SQL equivalents %s',
+                                                                     label, m.id, m.missing, m.want));
+            END IF;
+        END LOOP;
+    EXCEPTION WHEN OTHERS THEN
+        GET STACKED DIAGNOSTICS state = RETURNED_SQLSTATE, msg = MESSAGE_TEXT;
+        INSERT INTO fz_failure VALUES ('mismatch', NULL, format('%s: qualify failed: %s %s', label, state, msg));
+    END;
     -- score and classify of each lead against the sum of its expected rules
     BEGIN
         FOR m IN
@@ -500,4 +549,57 @@ BEGIN
     PERFORM fz_check(format('after case %s', last));
     RETURN format('rule cases %s..%s: %s rules accepted so far, %s failures', first, last,
                   (SELECT count(*) FROM fz_rule), (SELECT count(*) FROM fz_failure));
+END $$;
+
+-- The accepted rules on an attached copy of the lead table: no lead insert may fail, and
+-- the trigger must store what leadqual.score and classify say.
+CREATE FUNCTION fz_attach() RETURNS text LANGUAGE plpgsql AS $$
+DECLARE
+    cols text := (SELECT string_agg(format('%I', col), ', ' ORDER BY ord) FROM fz_cols);
+    state text;
+    msg text;
+BEGIN
+    CREATE TABLE fz_att (LIKE fz_leads INCLUDING ALL, score float8, stage leadqual.stage,
+                         stage_locked boolean NOT NULL DEFAULT false);
+    INSERT INTO leadqual.models (model, lead_table, mql_threshold, fit_threshold)
+        VALUES ('fz_att', 'fz_att', 10, 0);
+    INSERT INTO leadqual.rules (model, name, category, attribute, op, value, points, knockout)
+        SELECT 'fz_att', name, category, attribute, op, value, points, knockout
+          FROM leadqual.rules WHERE model = 'fz' AND enabled ORDER BY rule_id;
+    PERFORM leadqual.attach('fz_att', 'fz_att');
+    -- one statement, then row by row (a failing row would not hide the others)
+    BEGIN
+        EXECUTE format('INSERT INTO fz_att (id, %s) SELECT id, %s FROM fz_leads', cols, cols);
+    EXCEPTION WHEN OTHERS THEN
+        GET STACKED DIAGNOSTICS state = RETURNED_SQLSTATE, msg = MESSAGE_TEXT;
+        INSERT INTO fz_failure VALUES ('attached', NULL, format('inserting the leads fails: %s %s', state, msg));
+        RETURN 'attached: insert failed';
+    END;
+    BEGIN
+        EXECUTE format('UPDATE fz_att SET %I = %I', 'i4', 'i4');
+    EXCEPTION WHEN OTHERS THEN
+        GET STACKED DIAGNOSTICS state = RETURNED_SQLSTATE, msg = MESSAGE_TEXT;
+        INSERT INTO fz_failure VALUES ('attached', NULL, format('updating the leads fails: %s %s', state, msg));
+    END;
+    RETURN fz_attached_compare('after insert and update');
+END $$;
+
+CREATE FUNCTION fz_attached_compare(label text) RETURNS text LANGUAGE plpgsql AS $$
+DECLARE
+    m record;
+    n integer := 0;
+BEGIN
+    FOR m IN SELECT a.id, a.score, a.stage, leadqual.score(l, 'fz') AS want, leadqual.classify(l, 'fz') AS want_stage
+               FROM fz_att a JOIN fz_leads l USING (id)
+              WHERE a.score IS DISTINCT FROM leadqual.score(l, 'fz')
+                 OR a.stage IS DISTINCT FROM leadqual.classify(l, 'fz') LOOP
+        INSERT INTO fz_failure VALUES ('attached', m.id, format('%s: lead %s stored %s (%s), scores %s (%s)',
+                                       label, m.id, m.score, m.stage, m.want, m.want_stage));
+    END LOOP;
+    SELECT count(*) INTO n FROM fz_att;
+    IF n <> (SELECT count(*) FROM fz_leads) THEN
+        INSERT INTO fz_failure VALUES ('attached', NULL, format('%s: %s of the leads arrived', label, n));
+    END IF;
+    RETURN format('attached copy %s: %s leads, %s rules', label, n,
+                  (SELECT count(*) FROM leadqual.rules WHERE model = 'fz_att'));
 END $$;

@@ -7,7 +7,8 @@
 # Fails on any refusal without a proper SQLSTATE (or with XX000), any accepted rule that
 # scores unlike its SQL equivalent, a lost connection or a server restart.
 # Fixed seed: the same cases on every run (FUZZ_SEED, FUZZ_RULE_CASES, FUZZ_STATE_CASES
-# change them; FUZZ_KEEP=1 keeps the database leadqual_fuzz).
+# change them; FUZZ_KEEP=1 keeps the database leadqual_fuzz; FUZZ_DEBUG=1 logs every rule
+# case in the server log, to find the one behind a crash).
 set -uo pipefail
 here=$(cd "$(dirname "$0")/../.." && pwd)
 fz=$here/test/fuzz
@@ -44,8 +45,12 @@ fail=0
 {
 	echo "SET statement_timeout = '60s';"	# per batch: a hang fails the test
 	echo "SET TimeZone = 'Europe/Berlin'; SET DateStyle = 'ISO, DMY';"
+	[ "${FUZZ_DEBUG:-}" = 1 ] && echo "SET fz.debug = on;"
 	cat "$fz/setup.sql" "$fz/rules.sql"
 	batches fz_run_rules "$rule_cases"
+	echo "SELECT fz_attach();"
+	echo "CALL leadqual.rescore('fz_att');"
+	echo "SELECT fz_attached_compare('after rescore');"
 	cat "$fz/states.sql"
 	batches fz_run_states "$state_cases"
 	echo "SELECT fz_null_calls();"
