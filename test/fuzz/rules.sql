@@ -63,7 +63,7 @@ DECLARE
 BEGIN
     RETURN CASE
         WHEN r < 55 THEN fz_pick(c.pool)
-        WHEN r < 65 THEN fz_pick((SELECT pool FROM fz_cols ORDER BY ord OFFSET fz_rand(41) LIMIT 1))
+        WHEN r < 65 THEN fz_pick((SELECT pool FROM fz_cols ORDER BY ord OFFSET fz_rand((SELECT count(*)::integer FROM fz_cols)) LIMIT 1))
         WHEN r < 77 THEN fz_mutate(fz_pick(c.pool))
         WHEN r < 90 THEN fz_hostile()
         ELSE fz_random_string(12) END;
@@ -324,9 +324,10 @@ BEGIN
                ELSE fz_pick(ops) END;
     IF op IN ('like', 'ilike', 'regex', 'iregex') AND fz_rand(8) > 0 THEN
         SELECT * INTO c FROM fz_cols WHERE cast_type IN ('text', 'varchar', 'bpchar', 'fz_code')
-         ORDER BY ord OFFSET fz_rand(9) LIMIT 1;
+         ORDER BY ord OFFSET fz_rand((SELECT count(*)::integer FROM fz_cols
+                                       WHERE cast_type IN ('text', 'varchar', 'bpchar', 'fz_code'))) LIMIT 1;
     ELSE
-        SELECT * INTO c FROM fz_cols ORDER BY ord OFFSET fz_rand(41) LIMIT 1;
+        SELECT * INTO c FROM fz_cols ORDER BY ord OFFSET fz_rand((SELECT count(*)::integer FROM fz_cols)) LIMIT 1;
     END IF;
     attribute := CASE WHEN fz_rand(12) = 0
         THEN fz_pick(ARRAY['', 'ID', 'id', 'nonexistent', 'T', '"t"', 't ', ' t', 'leadqual.rules',

@@ -69,7 +69,8 @@ INSERT INTO fz_cols (ord, col, decl, cast_type, pool) VALUES
  (38, 'Weird "col" ; --', 'text', 'text', fz_strings()),
  (39, 'Ünï 列', 'int4', 'int4', '{-1,0,1,42}'),
  (40, 'select', 'int8', 'int8', '{0,1,-1}'),
- (41, 'CamelCase', 'text COLLATE "und-x-icu"', 'text', fz_strings());
+ (41, 'CamelCase', 'text COLLATE "und-x-icu"', 'text', fz_strings()),
+ (42, 'ttr', 'text COLLATE "tr-x-icu"', 'text', fz_strings());
 
 DO $$
 BEGIN
