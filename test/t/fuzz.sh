@@ -61,7 +61,11 @@ if [ $fail = 0 ]; then
 	q -At -d $db -f "$fz/recheck.sql" || { echo "fuzz: the re-check session failed"; fail=1; }
 fi
 
-id_after=$(server_id) || { echo "fuzz: the server is gone"; exit 1; }
+for _ in $(seq 30); do	# after a crash the server is in recovery for a moment
+	id_after=$(server_id 2>/dev/null) && break
+	sleep 1
+done
+[ -n "${id_after:-}" ] || { echo "fuzz: the server is gone"; exit 1; }
 crashes_after=$(crashes)
 if [ "$id_before" != "$id_after" ] || [ "$crashes_before" != "$crashes_after" ]; then
 	echo "fuzz: the server restarted ($id_before -> $id_after; crashed backends in the log: $crashes_before -> $crashes_after)"
