@@ -265,16 +265,20 @@ leadqual_validate_rule(PG_FUNCTION_ARGS)
 	bool		isnull;
 	double		points = DatumGetFloat8(GetDatum(tup, desc, "points", &isnull));
 	bool		enabled = DatumGetBool(GetDatum(tup, desc, "enabled", &isnull));
-	char	   *attribute;
+	char	   *attribute = GetText(tup, desc, "attribute");
+	char	   *op = GetText(tup, desc, "op");
 	char	   *canonical;
+
+	/* NOT NULL is checked after BEFORE triggers: leave a NULL to the constraint */
+	if (model == NULL || name == NULL || attribute == NULL || op == NULL)
+		return PointerGetDatum(tup);
 
 	label = psprintf("rule \"%s\" of model \"%s\"", name, model);
 	CheckPoints(label, points);
 	if (!enabled)
 		return PointerGetDatum(tup);	/* drafts are checked when enabled */
 
-	attribute = GetText(tup, desc, "attribute");
-	canonical = CheckPredicate(model, label, attribute, GetText(tup, desc, "op"), value);
+	canonical = CheckPredicate(model, label, attribute, op, value);
 	RefuseOwnColumn(model, label, attribute);
 	return PointerGetDatum(WithCanonicalValue(tup, desc, value, canonical));
 }
@@ -288,14 +292,20 @@ leadqual_validate_check(PG_FUNCTION_ARGS)
 	HeapTuple	tup = NewTuple(td);
 	TupleDesc	desc = RelationGetDescr(td->tg_relation);
 	char	   *model = GetText(tup, desc, "model");
-	char	   *value = GetText(tup, desc, "value");
-	char	   *label = psprintf("criterion check %s.%s of model \"%s\"",
-								 GetText(tup, desc, "framework"),
-								 GetText(tup, desc, "criterion"), model);
+	char	   *framework = GetText(tup, desc, "framework");
+	char	   *criterion = GetText(tup, desc, "criterion");
 	char	   *attribute = GetText(tup, desc, "attribute");
+	char	   *op = GetText(tup, desc, "op");
+	char	   *value = GetText(tup, desc, "value");
+	char	   *label;
 	char	   *canonical;
 
-	canonical = CheckPredicate(model, label, attribute, GetText(tup, desc, "op"), value);
+	/* NOT NULL is checked after BEFORE triggers: leave a NULL to the constraint */
+	if (model == NULL || framework == NULL || criterion == NULL || attribute == NULL || op == NULL)
+		return PointerGetDatum(tup);
+
+	label = psprintf("criterion check %s.%s of model \"%s\"", framework, criterion, model);
+	canonical = CheckPredicate(model, label, attribute, op, value);
 	RefuseOwnColumn(model, label, attribute);
 	return PointerGetDatum(WithCanonicalValue(tup, desc, value, canonical));
 }
@@ -311,9 +321,14 @@ leadqual_validate_model(PG_FUNCTION_ARGS)
 	char	   *model = GetText(tup, desc, "model");
 	bool		isnull;
 	Oid			lead_table = DatumGetObjectId(GetDatum(tup, desc, "lead_table", &isnull));
-	Datum		engagement = GetDatum(tup, desc, "engagement_column", &isnull);
-	TupleDesc	leaddesc = ruleset_lead_tupdesc(lead_table, model);
+	Datum		engagement;
+	TupleDesc	leaddesc;
 
+	/* NOT NULL is checked after BEFORE triggers: leave a NULL to the constraint */
+	if (model == NULL || isnull)
+		return PointerGetDatum(tup);
+	engagement = GetDatum(tup, desc, "engagement_column", &isnull);
+	leaddesc = ruleset_lead_tupdesc(lead_table, model);
 	if (!isnull)
 	{
 		const char *column = NameStr(*DatumGetName(engagement));
