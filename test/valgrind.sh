@@ -64,5 +64,17 @@ if [ "$ours" -gt 0 ]; then
 		inerr { buf = buf $0 "\n"; if ($0 ~ /leadqual\.so/ || $0 ~ "\\((" srcs "):[0-9]+\\)") mine = 1 }' \
 		"$vg"/*.log | head -300
 fi
+# what the other errors are: kind and first frame, most frequent first
+echo "== errors by kind and innermost frame:"
+awk '/VALGRINDERROR-BEGIN/ { inerr = 1; kind = ""; frame = ""; next }
+	/VALGRINDERROR-END/ { print kind " @ " frame; inerr = 0; next }
+	inerr && kind == "" { sub(/^==[0-9]+== /, ""); kind = $0; next }
+	inerr && frame == "" && /(at|by) 0x/ { sub(/^==[0-9]+== +(at|by) 0x[0-9A-F]+: /, ""); frame = $0 }' \
+	"$vg"/*.log | sort | uniq -c | sort -rn | head -20
+# keep the logs and the failed tests' diffs where a developer can read them
+rm -rf "$here/results/valgrind"
+mkdir -p "$here/results/valgrind"
+cp "$vg"/*.log "$here/results/valgrind/" 2>/dev/null
+cp "$LEADQUAL_TMP/results/valgrind/regression.diffs" "$here/results/valgrind/" 2>/dev/null
 echo "valgrind: $(ls "$vg"/*.log | wc -l) processes, $total errors, $ours in leadqual frames; pg_regress exit $regress_rc; $(( $(date +%s) - start )) s"
 [ "$ours" -eq 0 ] && [ "$regress_rc" -eq 0 ]
