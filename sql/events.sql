@@ -79,3 +79,137 @@ SELECT id, round(engagement::numeric, 3) AS engagement, stage FROM ev_leads WHER
 SELECT leadqual.detach_events('ev_events');
 SELECT leadqual.detach_events('ev_events');
 SELECT leadqual.detach('ev_leads');
+
+-- The C trigger keeps saved plans and the event rules per events table; a change of
+-- event_rules, of the attachment, of the model or of the tables is seen by the next
+-- statement of the same session (no decay here: every figure is exact).
+CREATE TABLE pc_leads (id int PRIMARY KEY, title text, engagement float8 NOT NULL DEFAULT 0,
+                       engagement2 float8 NOT NULL DEFAULT 0, score float8, stage leadqual.stage,
+                       stage_locked boolean NOT NULL DEFAULT false);
+CREATE TABLE pc_events (lead_id int NOT NULL, event_type text, kind text, occurred_at timestamptz NOT NULL);
+CREATE INDEX ON pc_events (lead_id);
+INSERT INTO leadqual.models (model, lead_table, mql_threshold, engagement_column, half_life)
+VALUES ('pc', 'pc_leads', 20, 'engagement', NULL);
+INSERT INTO leadqual.event_rules (model, event_type, points, max_points) VALUES
+ ('pc', 'visit', 5, 15), ('pc', 'demo', 15, NULL), ('pc', 'call', 1, NULL);
+SELECT leadqual.attach('pc_leads', 'pc'), leadqual.attach_events('pc_events', 'lead_id', 'pc');
+INSERT INTO pc_leads (id, title) VALUES (1, 'a'), (2, 'b'), (3, 'c');
+INSERT INTO pc_events VALUES (1, 'visit', 'call', now()), (2, 'demo', 'call', now());
+SELECT id, engagement, engagement2, score, stage FROM pc_leads ORDER BY id;
+-- new points for an event type: the next insert recomputes with them (lead 1: 2 visits)
+UPDATE leadqual.event_rules SET points = 7 WHERE model = 'pc' AND event_type = 'visit';
+INSERT INTO pc_events VALUES (1, 'visit', 'call', now());
+SELECT id, engagement, score, stage FROM pc_leads WHERE id = 1;
+-- a change rolled back is never used: lead 1 has 3 visits at 7, capped at 15
+BEGIN;
+UPDATE leadqual.event_rules SET max_points = NULL WHERE model = 'pc' AND event_type = 'visit';
+INSERT INTO pc_events VALUES (1, 'visit', 'call', now());
+SELECT id, engagement FROM pc_leads WHERE id = 1;
+ROLLBACK;
+INSERT INTO pc_events VALUES (1, 'visit', 'call', now());
+SELECT id, engagement FROM pc_leads WHERE id = 1;
+-- the model's engagement column moves: the next statement writes the new one
+UPDATE leadqual.models SET engagement_column = 'engagement2' WHERE model = 'pc';
+INSERT INTO pc_events VALUES (2, 'demo', 'call', now());
+SELECT id, engagement, engagement2, score FROM pc_leads WHERE id = 2;
+-- attached again with another type column: the plans read "kind" now (lead 3: 2 calls)
+SELECT leadqual.detach_events('pc_events');
+SELECT leadqual.attach_events('pc_events', 'lead_id', 'pc', 'kind');
+INSERT INTO pc_events VALUES (3, 'demo', 'call', now()), (3, 'visit', 'call', now());
+SELECT id, engagement2, score FROM pc_leads WHERE id = 3;
+-- leadqual.events_trigger() wired by hand the wrong way on an attached table is refused
+CREATE TRIGGER wrong BEFORE INSERT ON pc_events FOR EACH ROW EXECUTE FUNCTION leadqual.events_trigger();
+INSERT INTO pc_events VALUES (3, 'demo', 'call', now());
+DROP TRIGGER wrong ON pc_events;
+CREATE TRIGGER wrong AFTER INSERT ON pc_events FOR EACH STATEMENT EXECUTE FUNCTION leadqual.events_trigger();
+INSERT INTO pc_events VALUES (3, 'demo', 'call', now());
+DROP TRIGGER wrong ON pc_events;
+-- the lead table loses its key: nothing to write; it gets it back: engagement again
+ALTER TABLE pc_leads DROP CONSTRAINT pc_leads_pkey;
+INSERT INTO pc_events VALUES (3, 'demo', 'call', now());
+SELECT id, engagement2 FROM pc_leads WHERE id = 3;
+ALTER TABLE pc_leads ADD PRIMARY KEY (id);
+INSERT INTO pc_events VALUES (3, 'demo', 'call', now());
+SELECT id, engagement2 FROM pc_leads WHERE id = 3;
+-- a partitioned events table: the statement trigger fires on the parent
+CREATE TABLE pc_pevents (lead_id int NOT NULL, event_type text, occurred_at timestamptz NOT NULL)
+    PARTITION BY RANGE (occurred_at);
+CREATE TABLE pc_pevents_old PARTITION OF pc_pevents FOR VALUES FROM (MINVALUE) TO ('2026-01-01');
+CREATE TABLE pc_pevents_new PARTITION OF pc_pevents FOR VALUES FROM ('2026-01-01') TO (MAXVALUE);
+SELECT leadqual.detach_events('pc_events');
+SELECT leadqual.attach_events('pc_pevents', 'lead_id', 'pc');
+INSERT INTO pc_pevents VALUES (2, 'demo', '2025-06-01'), (2, 'visit', now());
+SELECT id, engagement2 FROM pc_leads WHERE id = 2;
+DELETE FROM pc_pevents WHERE event_type = 'demo';
+SELECT id, engagement2 FROM pc_leads WHERE id = 2;
+-- a statement that touches more leads than one chunk (1,000) of the trigger's writes
+INSERT INTO pc_leads (id, title) SELECT g, 'x' FROM generate_series(10, 2509) g;
+INSERT INTO pc_pevents SELECT 10 + g % 2500, (ARRAY['visit', 'demo', 'call'])[1 + g % 3], now()
+  FROM generate_series(0, 7499) g;
+SELECT count(*) AS leads, sum(engagement2) AS total,
+       bool_and(engagement2 = (SELECT leadqual.engagement(e.event_type, e.occurred_at, 'pc')
+                                 FROM pc_pevents e WHERE e.lead_id = l.id)) AS each_equals_the_aggregate
+  FROM pc_leads l WHERE id >= 10;
+-- an event stamped after now() but before the trigger computes (as a session that started
+-- later and committed first would leave it) counts, in a small statement and in a bulk
+-- one; an event in the future does not
+INSERT INTO pc_pevents VALUES (10, 'call', clock_timestamp()), (11, 'demo', now() + interval '1 day');
+SELECT id, engagement2 FROM pc_leads WHERE id IN (10, 11) ORDER BY id;
+INSERT INTO pc_pevents SELECT 12 + g, 'call', CASE WHEN g % 2 = 0 THEN clock_timestamp() ELSE now() END
+  FROM generate_series(0, 1499) g;
+SELECT engagement2, count(*) FROM pc_leads WHERE id BETWEEN 10 AND 1511 GROUP BY 1 ORDER BY 1;
+SELECT leadqual.detach_events('pc_pevents');
+SELECT leadqual.detach('pc_leads');
+DELETE FROM leadqual.stage_history WHERE lead_table = 'pc_leads'::regclass;
+DELETE FROM leadqual.models WHERE model = 'pc';
+DROP TABLE pc_pevents, pc_events, pc_leads;
+-- hostile names reach the trigger's queries quoted, never executed
+CREATE SCHEMA "ev s""x";
+CREATE TABLE "ev s""x"."lead; table" ("key ""1""" int PRIMARY KEY, "eng)" float8 NOT NULL DEFAULT 0,
+    score float8, stage leadqual.stage, stage_locked boolean NOT NULL DEFAULT false);
+CREATE TABLE "ev s""x"."ev--t" ("lead'id" int, "type; DROP TABLE x" text, "at" timestamptz);
+INSERT INTO leadqual.models (model, lead_table, mql_threshold, engagement_column, half_life)
+VALUES ('hx', '"ev s""x"."lead; table"', 20, 'eng)', NULL);
+INSERT INTO leadqual.event_rules (model, event_type, points) VALUES ('hx', 'demo', 15);
+SELECT leadqual.attach('"ev s""x"."lead; table"', 'hx'),
+       leadqual.attach_events('"ev s""x"."ev--t"', 'lead''id', 'hx', 'type; DROP TABLE x', 'at');
+INSERT INTO "ev s""x"."lead; table" ("key ""1""") VALUES (1);
+INSERT INTO "ev s""x"."ev--t" VALUES (1, 'demo', now()), (1, 'demo', now());
+SELECT "key ""1""", "eng)", score, stage FROM "ev s""x"."lead; table";
+SELECT leadqual.detach_events('"ev s""x"."ev--t"'), leadqual.detach('"ev s""x"."lead; table"');
+DELETE FROM leadqual.stage_history WHERE model = 'hx';
+DELETE FROM leadqual.models WHERE model = 'hx';
+DROP SCHEMA "ev s""x" CASCADE;
+-- a trigger of the user's on the lead table inserts events into the events table (and
+-- makes a table, an invalidation, on the way): the nested events trigger keeps the plans
+-- the outer one is executing, and every write is right (each echo raises engagement by 1
+-- and so echoes again, seven deep, until it reaches 12; the second visit adds 5)
+CREATE TABLE rc_leads (id int PRIMARY KEY, engagement float8 NOT NULL DEFAULT 0,
+                       score float8, stage leadqual.stage, stage_locked boolean NOT NULL DEFAULT false);
+CREATE TABLE rc_events (lead_id int NOT NULL, event_type text, occurred_at timestamptz NOT NULL);
+INSERT INTO leadqual.models (model, lead_table, mql_threshold, engagement_column, half_life)
+VALUES ('rc', 'rc_leads', 20, 'engagement', NULL);
+INSERT INTO leadqual.event_rules (model, event_type, points) VALUES ('rc', 'visit', 5), ('rc', 'echo', 1);
+SELECT leadqual.attach('rc_leads', 'rc'), leadqual.attach_events('rc_events', 'lead_id', 'rc');
+INSERT INTO rc_leads (id) VALUES (1);
+CREATE FUNCTION rc_echo() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF NEW.engagement > OLD.engagement AND NEW.engagement < 12 THEN
+        DROP TABLE IF EXISTS rc_tmp;
+        CREATE TEMP TABLE rc_tmp (x int);
+        INSERT INTO rc_events VALUES (NEW.id, 'echo', now());
+    END IF;
+    RETURN NULL;
+END $$;
+CREATE TRIGGER echo AFTER UPDATE ON rc_leads FOR EACH ROW EXECUTE FUNCTION rc_echo();
+SET client_min_messages = warning;
+INSERT INTO rc_events VALUES (1, 'visit', now());
+INSERT INTO rc_events VALUES (1, 'visit', now());
+RESET client_min_messages;
+SELECT l.id, l.engagement, l.score, string_agg(e.event_type, ',' ORDER BY e.event_type) AS events
+  FROM rc_leads l JOIN rc_events e ON e.lead_id = l.id GROUP BY l.id;
+SELECT leadqual.detach_events('rc_events'), leadqual.detach('rc_leads');
+DELETE FROM leadqual.stage_history WHERE model = 'rc';
+DELETE FROM leadqual.models WHERE model = 'rc';
+DROP TABLE rc_events, rc_leads;
+DROP FUNCTION rc_echo();

@@ -200,3 +200,151 @@ DROP TABLE sec_before;
 DROP SCHEMA eve CASCADE;
 DROP FUNCTION public.sec_try(text);
 DROP ROLE regress_eve;
+
+-- ---------------------------------------------------------------------------------------
+-- Review (12_review): what a plain role that owns an attached lead table, or may only
+-- call leadqual's functions, can still try.
+-- ---------------------------------------------------------------------------------------
+CREATE ROLE regress_dora;
+CREATE SCHEMA dora AUTHORIZATION regress_dora;
+SET SESSION AUTHORIZATION regress_dora;
+-- a domain whose CHECK tries to make its owner superuser, and says when it runs as
+-- someone else
+CREATE FUNCTION dora.title_ok(text) RETURNS boolean LANGUAGE plpgsql AS $$
+BEGIN
+    IF current_user <> 'regress_dora' THEN
+        RAISE WARNING 'dora''s domain check runs as another role';
+    END IF;
+    BEGIN
+        EXECUTE 'ALTER ROLE regress_dora SUPERUSER';
+    EXCEPTION WHEN insufficient_privilege THEN NULL;
+    END;
+    RETURN true;
+END $$;
+CREATE DOMAIN dora.title AS text CHECK (dora.title_ok(VALUE));
+CREATE DOMAIN dora.tag AS text;
+CREATE TABLE dora.leads (id text PRIMARY KEY, title dora.title, engagement numeric, tags dora.tag[],
+                         score float8, stage leadqual.stage, stage_locked boolean NOT NULL DEFAULT false);
+RESET SESSION AUTHORIZATION;
+INSERT INTO leadqual.models (model, lead_table, mql_threshold, engagement_column)
+VALUES ('dora', 'dora.leads', 10, 'engagement');
+-- compiling a rule reads its value with the column's type: the domain's CHECK runs as the
+-- table's owner, not as whoever writes the rule, reads rule_problems or changes a type
+-- the table is built on (the DDL guard checks the model then)
+INSERT INTO leadqual.rules (model, name, attribute, op, value, points)
+VALUES ('dora', 'cto', 'title', 'eq', 'CTO', 20);
+SELECT count(*) AS problems FROM leadqual.rule_problems WHERE model = 'dora';
+ALTER DOMAIN dora.tag SET DEFAULT 'new';
+SELECT rolsuper FROM pg_roles WHERE rolname = 'regress_dora';
+SELECT leadqual.attach('dora.leads', 'dora');
+SET SESSION AUTHORIZATION regress_dora;
+-- check_predicate is PUBLIC and not STRICT (the value may be NULL): NULLs are refused
+SELECT leadqual.check_predicate(NULL, NULL, NULL, NULL, NULL);
+SELECT leadqual.check_predicate('dora', 'x', 'title', 'is_null', NULL) IS NULL AS value_may_be_null;
+-- rescore_needed called by hand with rows of two types: each row is scored as its own type
+CREATE TYPE dora.a AS (title text, engagement float8);
+CREATE TYPE dora.b AS (engagement float8, title text);
+CREATE FUNCTION dora.pick(i int) RETURNS record LANGUAGE plpgsql AS $$
+BEGIN
+    IF i = 1 THEN
+        RETURN ROW('CTO', 0)::dora.a;
+    END IF;
+    RETURN ROW(0, 'CTO')::dora.b;
+END $$;
+SELECT i, leadqual.rescore_needed(dora.pick(i), 'dora', 20, 'mql', false, 'float8')
+  FROM generate_series(1, 2) i;
+-- a key too long for NOTIFY's payload: the lead is stored, notified with a null lead_id
+INSERT INTO dora.leads (id, title) VALUES (repeat('k', 9000), 'CTO');
+-- an engagement beyond float8's range scores as Infinity; the lead is stored
+INSERT INTO dora.leads (id, title, engagement) VALUES ('big', 'dev', 1e400);
+-- the engagement column's type changed (the DDL guard checks only that it exists):
+-- engagement is skipped with a WARNING, the lead is stored and scored
+ALTER TABLE dora.leads ALTER COLUMN engagement TYPE text;
+INSERT INTO dora.leads (id, title, engagement) VALUES ('txt', 'CTO', '5');
+SELECT length(id) AS id_length, score, stage FROM dora.leads ORDER BY id;
+-- dora's domain now refuses the rule's value (CREATE FUNCTION is no DDL the guard sees) ...
+CREATE OR REPLACE FUNCTION dora.title_ok(text) RETURNS boolean LANGUAGE plpgsql AS $$
+BEGIN
+    RETURN $1 <> 'CTO';
+END $$;
+RESET SESSION AUTHORIZATION;
+-- ... which no longer refuses every role's ALTER TYPE: a type change checks the models
+-- whose lead table is built on the type
+CREATE TYPE public.sec_unrelated AS ENUM ('a');
+ALTER TYPE public.sec_unrelated ADD VALUE 'b';
+DROP TYPE public.sec_unrelated;
+-- a type the lead table is built on (an array of it here) is still checked
+ALTER DOMAIN dora.tag DROP DEFAULT;
+SELECT length(lead_id) AS id_length, new_stage FROM leadqual.stage_history
+ WHERE lead_table = 'dora.leads'::regclass ORDER BY id;
+SELECT rolsuper FROM pg_roles WHERE rolname = 'regress_dora';
+-- what PUBLIC may execute: scoring, the aggregates and their states' functions, analytics,
+-- rescore, and what those call as the caller (README, Operations)
+SELECT p.oid::regprocedure AS for_public
+  FROM pg_proc p
+ WHERE p.pronamespace = 'leadqual'::regnamespace
+   AND has_function_privilege('regress_dora', p.oid, 'EXECUTE')
+ ORDER BY p.oid::regprocedure::text COLLATE "C";
+SELECT leadqual.detach('dora.leads');
+DELETE FROM leadqual.stage_history WHERE lead_table = 'dora.leads'::regclass;
+DELETE FROM leadqual.models WHERE model = 'dora';
+DROP SCHEMA dora CASCADE;
+DROP ROLE regress_dora;
+
+-- funnel matches a lead to its history by the key's output text, as the history trigger
+-- records it, not by a cast (inet's text cast adds the netmask: no lead matched, and a key
+-- type's own cast would run as whoever calls funnel)
+CREATE TABLE public.sec_ip (id inet PRIMARY KEY, score float8, stage leadqual.stage,
+                            stage_locked boolean NOT NULL DEFAULT false);
+INSERT INTO leadqual.models (model, lead_table, mql_threshold) VALUES ('sec_ip', 'public.sec_ip', 10);
+SELECT leadqual.attach('public.sec_ip', 'sec_ip');
+INSERT INTO public.sec_ip (id) VALUES ('10.0.0.1'), ('10.0.0.2');
+UPDATE public.sec_ip SET stage = 'won' WHERE id = '10.0.0.1';
+SELECT leads, won FROM leadqual.funnel('public.sec_ip');
+SELECT leadqual.detach('public.sec_ip');
+DELETE FROM leadqual.stage_history WHERE lead_table = 'public.sec_ip'::regclass;
+DELETE FROM leadqual.models WHERE model = 'sec_ip';
+DROP TABLE public.sec_ip;
+
+-- a role delegated to attach (README: INSERT, UPDATE, DELETE on the attachment tables,
+-- EXECUTE on attach and the trigger functions) changes only its own tables' attachments:
+-- re-pointing another owner's table at other columns, or deleting its row (its lead
+-- inserts would then fail), is refused
+CREATE ROLE regress_del;
+CREATE SCHEMA del AUTHORIZATION regress_del;
+GRANT INSERT, UPDATE, DELETE ON leadqual.attachments, leadqual.event_attachments TO regress_del;
+GRANT EXECUTE ON FUNCTION leadqual.attach(regclass, text, name, name, name), leadqual.detach(regclass),
+    leadqual.lead_trigger(), leadqual.history_trigger() TO regress_del;
+CREATE TABLE public.sec_other (id int PRIMARY KEY, score float8, stage leadqual.stage,
+                               stage_locked boolean NOT NULL DEFAULT false,
+                               is_admin boolean NOT NULL DEFAULT false);
+INSERT INTO leadqual.models (model, lead_table, mql_threshold)
+VALUES ('sec_other', 'public.sec_other', 10), ('del', 'public.sec_other', 10);
+SELECT leadqual.attach('public.sec_other', 'sec_other');
+SET SESSION AUTHORIZATION regress_del;
+UPDATE leadqual.attachments SET locked_column = 'is_admin' WHERE lead_table = 'public.sec_other'::regclass;
+DELETE FROM leadqual.attachments WHERE lead_table = 'public.sec_other'::regclass;
+-- its own table: attached, scored and detached as before
+CREATE TABLE del.leads (id int PRIMARY KEY, score float8, stage leadqual.stage,
+                        stage_locked boolean NOT NULL DEFAULT false);
+RESET SESSION AUTHORIZATION;
+UPDATE leadqual.models SET lead_table = 'del.leads' WHERE model = 'del';
+SET SESSION AUTHORIZATION regress_del;
+SELECT leadqual.attach('del.leads', 'del');
+INSERT INTO del.leads (id) VALUES (1);
+SELECT leadqual.detach('del.leads');
+RESET SESSION AUTHORIZATION;
+SELECT lead_table, model, locked_column FROM leadqual.attachments
+ WHERE lead_table IN ('public.sec_other'::regclass, 'del.leads'::regclass);
+-- the model's rename still cascades into its attachment (as the extension's owner)
+UPDATE leadqual.models SET model = 'sec_other2' WHERE model = 'sec_other';
+SELECT model FROM leadqual.attachments WHERE lead_table = 'public.sec_other'::regclass;
+SELECT leadqual.detach('public.sec_other');
+DELETE FROM leadqual.stage_history WHERE lead_table IN ('public.sec_other'::regclass, 'del.leads'::regclass);
+DELETE FROM leadqual.models WHERE model IN ('sec_other2', 'del');
+DROP TABLE public.sec_other;
+REVOKE ALL ON leadqual.attachments, leadqual.event_attachments FROM regress_del;
+REVOKE ALL ON FUNCTION leadqual.attach(regclass, text, name, name, name), leadqual.detach(regclass),
+    leadqual.lead_trigger(), leadqual.history_trigger() FROM regress_del;
+DROP SCHEMA del CASCADE;
+DROP ROLE regress_del;

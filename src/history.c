@@ -195,26 +195,46 @@ Notifies(Change *c)
 	return Notify == NOTIFY_ALL;
 }
 
-/* Sends NOTIFY leadqual_stage for one change, with the payload json_build_object would give. */
+/*
+ * NOTIFY refuses a payload of this many bytes or more (async.c's
+ * NOTIFY_PAYLOAD_MAX_LENGTH, which it does not export).
+ */
+#define NOTIFY_PAYLOAD_LIMIT (BLCKSZ - NAMEDATALEN - 128)
+
+/* Builds the payload json_build_object would give, the key left out (null) if !with_key. */
+static void
+ChangePayload(StringInfo buf, const char *table, Change *c, bool with_key)
+{
+	resetStringInfo(buf);
+	appendStringInfoString(buf, "{\"table\" : ");
+	escape_json(buf, table);
+	AppendJsonText(buf, "lead_id", with_key ? c->lead_id : NULL);
+	AppendJsonText(buf, "old_stage", c->old_stage >= 0 ? stage_labels[c->old_stage] : NULL);
+	AppendJsonText(buf, "new_stage", c->new_stage >= 0 ? stage_labels[c->new_stage] : NULL);
+	appendStringInfoString(buf, ", \"score\" : ");
+	if (c->score_null)
+		appendStringInfoString(buf, "null");
+	else if (isnan(c->score) || isinf(c->score))
+		escape_json(buf, float8out_internal(c->score));
+	else
+		appendStringInfoString(buf, float8out_internal(c->score));
+	appendStringInfo(buf, ", \"manual\" : %s}", c->manual ? "true" : "false");
+}
+
+/*
+ * Sends NOTIFY leadqual_stage for one change.  A key too long for NOTIFY's
+ * payload limit is sent as null (the history row has it): a lead's insert must
+ * not fail for its notification.
+ */
 static void
 NotifyChange(const char *table, Change *c)
 {
 	StringInfoData buf;
 
 	initStringInfo(&buf);
-	appendStringInfoString(&buf, "{\"table\" : ");
-	escape_json(&buf, table);
-	AppendJsonText(&buf, "lead_id", c->lead_id);
-	AppendJsonText(&buf, "old_stage", c->old_stage >= 0 ? stage_labels[c->old_stage] : NULL);
-	AppendJsonText(&buf, "new_stage", c->new_stage >= 0 ? stage_labels[c->new_stage] : NULL);
-	appendStringInfoString(&buf, ", \"score\" : ");
-	if (c->score_null)
-		appendStringInfoString(&buf, "null");
-	else if (isnan(c->score) || isinf(c->score))
-		escape_json(&buf, float8out_internal(c->score));
-	else
-		appendStringInfoString(&buf, float8out_internal(c->score));
-	appendStringInfo(&buf, ", \"manual\" : %s}", c->manual ? "true" : "false");
+	ChangePayload(&buf, table, c, true);
+	if (buf.len >= NOTIFY_PAYLOAD_LIMIT)
+		ChangePayload(&buf, table, c, false);
 	Async_Notify("leadqual_stage", buf.data);
 	pfree(buf.data);
 }

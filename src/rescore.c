@@ -31,6 +31,9 @@
 typedef struct RescoreState
 {
 	CompiledModel *cm;
+	Oid			typid;			/* the row type cm was compiled for */
+	int32		typmod;
+	char	   *model;
 	Oid			score_type;		/* base type of the score column */
 } RescoreState;
 
@@ -60,6 +63,7 @@ Datum
 leadqual_rescore_needed(PG_FUNCTION_ARGS)
 {
 	HeapTupleHeader row;
+	text	   *model;
 	HeapTupleData tuple;
 	RescoreState *st;
 	LeadResult	res;
@@ -70,17 +74,30 @@ leadqual_rescore_needed(PG_FUNCTION_ARGS)
 	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
 		PG_RETURN_BOOL(false);
 	row = PG_GETARG_HEAPTUPLEHEADER(0);
-	if (fcinfo->flinfo->fn_extra == NULL)
+	model = PG_GETARG_TEXT_PP(1);
+	st = (RescoreState *) fcinfo->flinfo->fn_extra;
+	/*
+	 * rescore runs this once per batch statement, for one table and model: look
+	 * the model up once.  A hand call may pass rows of several types (or other
+	 * models): the rules are compiled for each row's own type.
+	 */
+	if (st == NULL || st->cm == NULL || st->typid != HeapTupleHeaderGetTypeId(row) ||
+		st->typmod != HeapTupleHeaderGetTypMod(row) ||
+		strlen(st->model) != VARSIZE_ANY_EXHDR(model) ||
+		memcmp(st->model, VARDATA_ANY(model), VARSIZE_ANY_EXHDR(model)) != 0)
 	{
-		char	   *model = text_to_cstring(PG_GETARG_TEXT_PP(1));
-
-		/* rescore runs this once per batch statement: look the model up once */
-		st = MemoryContextAlloc(fcinfo->flinfo->fn_mcxt, sizeof(RescoreState));
-		st->cm = ruleset_lookup(model, HeapTupleHeaderGetTypeId(row), HeapTupleHeaderGetTypMod(row));
+		if (st == NULL)
+			st = MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt, sizeof(RescoreState));
+		st->cm = NULL;
+		if (st->model)
+			pfree(st->model);
+		st->model = MemoryContextStrdup(fcinfo->flinfo->fn_mcxt, text_to_cstring(model));
+		st->typid = HeapTupleHeaderGetTypeId(row);
+		st->typmod = HeapTupleHeaderGetTypMod(row);
 		st->score_type = PG_ARGISNULL(5) ? FLOAT8OID : getBaseType(PG_GETARG_OID(5));
 		fcinfo->flinfo->fn_extra = st;
+		st->cm = ruleset_lookup(st->model, st->typid, st->typmod);
 	}
-	st = (RescoreState *) fcinfo->flinfo->fn_extra;
 
 	ruleset_row_tuple(row, &tuple);
 	automatic = scoring_classify(st->cm, &tuple, &res);

@@ -47,17 +47,26 @@ typedef struct CachedModel
 	struct CachedModel *next;
 } CachedModel;
 
+/* What a trigger reads at fire time: a lead table's or an events table's attachment. */
+typedef enum AttachmentKind
+{
+	ATTACHMENT_LEAD,			/* leadqual.attachments: AttachmentDef */
+	ATTACHMENT_EVENTS			/* leadqual.event_attachments: EventAttachmentDef */
+} AttachmentKind;
+
 typedef struct CachedAttachment
 {
+	AttachmentKind kind;
 	Oid			relid;			/* the table a trigger fired on */
 	bool		ancestors;
-	AttachmentDef *def;
+	void	   *def;
 	struct CachedAttachment *next;
 } CachedAttachment;
 
 static MemoryContext GenerationContext = NULL;	/* current generation's cache */
 static TransactionId GenerationXmin = InvalidTransactionId;
 static int64 Generation = -1;
+static uint64 GenerationStamp = 0;	/* a new cache, a new stamp */
 static CachedModel *Models = NULL;
 static CachedAttachment *Attachments = NULL;
 static List *RetiredContexts = NIL;		/* freed at transaction end */
@@ -103,6 +112,12 @@ uint64
 ruleset_inval_count(void)
 {
 	return InvalCount;
+}
+
+uint64
+ruleset_generation_stamp(void)
+{
+	return GenerationStamp;
 }
 
 void
@@ -336,41 +351,84 @@ LoadModel(const char *model, bool with_rules)
 	return def;
 }
 
+/* One attachment row of the SPI result, copied into the current context. */
+static void *
+AttachmentFromRow(AttachmentKind kind, HeapTuple tup, TupleDesc desc)
+{
+	bool		isnull;
+
+	if (kind == ATTACHMENT_LEAD)
+	{
+		AttachmentDef *def = palloc0(sizeof(AttachmentDef));
+
+		def->lead_table = DatumGetObjectId(SPI_getbinval(tup, desc, 1, &isnull));
+		def->model = SpiText(tup, desc, 2);
+		def->score_column = SpiText(tup, desc, 3);
+		def->stage_column = SpiText(tup, desc, 4);
+		def->locked_column = SpiText(tup, desc, 5);
+		def->key_column = SpiText(tup, desc, 6);
+		return def;
+	}
+	else
+	{
+		EventAttachmentDef *def = palloc0(sizeof(EventAttachmentDef));
+
+		def->events_table = DatumGetObjectId(SPI_getbinval(tup, desc, 1, &isnull));
+		def->model = SpiText(tup, desc, 2);
+		def->lead_column = SpiText(tup, desc, 3);
+		def->type_column = SpiText(tup, desc, 4);
+		def->time_column = SpiText(tup, desc, 5);
+		def->lead_table = DatumGetObjectId(SPI_getbinval(tup, desc, 6, &isnull));
+		def->engagement_column = SpiText(tup, desc, 7);
+		return def;
+	}
+}
+
 /*
  * Reads the attachment of relid, or of its nearest ancestor in candidates
- * order, from leadqual.attachments as the owner (a plain read of the
- * extension's own table, with pg_catalog operators only); NULL if none.
+ * order, from leadqual.attachments (or leadqual.event_attachments with its
+ * model's row) as the owner (a plain read of the extension's own tables, with
+ * pg_catalog operators only); NULL if none.
  */
-static AttachmentDef *
-LoadAttachment(List *candidates)
+static void *
+LoadAttachment(AttachmentKind kind, List *candidates)
 {
 	MemoryContext target = CurrentMemoryContext;
 	Oid			argtypes[1] = {OIDARRAYOID};
 	Datum		args[1];
 	Datum	   *oids = palloc(list_length(candidates) * sizeof(Datum));
-	AttachmentDef *def = NULL;
+	void	   *def = NULL;
 	OwnerContext owner;
 	MemoryContext spicxt;
 	ListCell   *lc;
 	int			n = 0;
 	int			best = INT_MAX;
+	const char *sql;
 
 	foreach(lc, candidates)
 		oids[n++] = ObjectIdGetDatum(lfirst_oid(lc));
 	args[0] = PointerGetDatum(construct_array(oids, n, OIDOID, sizeof(Oid), true, TYPALIGN_INT));
 
+	if (kind == ATTACHMENT_LEAD)
+		sql = "SELECT lead_table::pg_catalog.oid, model, score_column::pg_catalog.text, "
+			"       stage_column::pg_catalog.text, locked_column::pg_catalog.text, "
+			"       key_column::pg_catalog.text "
+			"FROM leadqual.attachments "
+			"WHERE lead_table::pg_catalog.oid OPERATOR(pg_catalog.=) ANY ($1)";
+	else
+		sql = "SELECT e.events_table::pg_catalog.oid, e.model, e.lead_column::pg_catalog.text, "
+			"       e.type_column::pg_catalog.text, e.time_column::pg_catalog.text, "
+			"       m.lead_table::pg_catalog.oid, m.engagement_column::pg_catalog.text "
+			"FROM leadqual.event_attachments e "
+			"JOIN leadqual.models m ON m.model OPERATOR(pg_catalog.=) e.model "
+			"WHERE e.events_table::pg_catalog.oid OPERATOR(pg_catalog.=) ANY ($1)";
+
 	ruleset_become_owner(&owner);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	spicxt = CurrentMemoryContext;
-	if (SPI_execute_with_args(
-							  "SELECT lead_table::pg_catalog.oid, model, score_column::pg_catalog.text, "
-							  "       stage_column::pg_catalog.text, locked_column::pg_catalog.text, "
-							  "       key_column::pg_catalog.text "
-							  "FROM leadqual.attachments "
-							  "WHERE lead_table::pg_catalog.oid OPERATOR(pg_catalog.=) ANY ($1)",
-							  1, argtypes, args, NULL, true, 0) != SPI_OK_SELECT)
-		elog(ERROR, "could not read leadqual.attachments");
+	if (SPI_execute_with_args(sql, 1, argtypes, args, NULL, true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not read leadqual's attachments");
 	for (uint64 i = 0; i < SPI_processed; i++)
 	{
 		HeapTuple	tup = SPI_tuptable->vals[i];
@@ -390,13 +448,7 @@ LoadAttachment(List *candidates)
 			continue;
 		best = pos;
 		MemoryContextSwitchTo(target);
-		def = palloc0(sizeof(AttachmentDef));
-		def->lead_table = relid;
-		def->model = SpiText(tup, desc, 2);
-		def->score_column = SpiText(tup, desc, 3);
-		def->stage_column = SpiText(tup, desc, 4);
-		def->locked_column = SpiText(tup, desc, 5);
-		def->key_column = SpiText(tup, desc, 6);
+		def = AttachmentFromRow(kind, tup, desc);
 		MemoryContextSwitchTo(spicxt);
 	}
 	MemoryContextSwitchTo(target);
@@ -405,18 +457,19 @@ LoadAttachment(List *candidates)
 	return def;
 }
 
-AttachmentDef *
-ruleset_attachment(Oid relid, bool ancestors, const char *trigger)
+/* The cached attachment of a kind, loaded under the current generation; NULL if none. */
+static void *
+CachedAttachmentOf(AttachmentKind kind, Oid relid, bool ancestors)
 {
 	CachedAttachment *a;
 	List	   *candidates;
 	MemoryContext cxt;
 	MemoryContext old;
-	AttachmentDef *def;
+	void	   *def;
 
 	CheckGeneration();
 	for (a = Attachments; a != NULL; a = a->next)
-		if (a->relid == relid && a->ancestors == ancestors)
+		if (a->kind == kind && a->relid == relid && a->ancestors == ancestors)
 			return a->def;
 
 	candidates = list_make1_oid(relid);
@@ -427,29 +480,62 @@ ruleset_attachment(Oid relid, bool ancestors, const char *trigger)
 	cxt = AllocSetContextCreate(CurrentMemoryContext, "leadqual attachment",
 								ALLOCSET_SMALL_SIZES);
 	old = MemoryContextSwitchTo(cxt);
-	def = LoadAttachment(candidates);
+	def = LoadAttachment(kind, candidates);
 	MemoryContextSwitchTo(old);
 	if (def == NULL)
 	{
-		char	   *nsp = get_namespace_name(get_rel_namespace(relid));
-		char	   *rel = get_rel_name(relid);
-
 		MemoryContextDelete(cxt);
-		ereport(ERROR,
-				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("table %s is not attached to a leadqual model",
-						rel ? quote_qualified_identifier(nsp, rel) : "(unknown)"),
-				 errdetail("%s runs only on tables that leadqual.attach set up (leadqual.attachments).",
-						   trigger),
-				 errhint("Drop this trigger; to score the table, run leadqual.attach on it.")));
+		return NULL;
 	}
 	MemoryContextSetParent(cxt, GenerationContext);
 	a = MemoryContextAlloc(cxt, sizeof(CachedAttachment));
+	a->kind = kind;
 	a->relid = relid;
 	a->ancestors = ancestors;
 	a->def = def;
 	a->next = Attachments;
 	Attachments = a;
+	return def;
+}
+
+/* The table's name, schema-qualified, for messages. */
+static char *
+QualifiedName(Oid relid)
+{
+	char	   *nsp = get_namespace_name(get_rel_namespace(relid));
+	char	   *rel = get_rel_name(relid);
+
+	return rel ? quote_qualified_identifier(nsp, rel) : "(unknown)";
+}
+
+AttachmentDef *
+ruleset_attachment(Oid relid, bool ancestors, const char *trigger)
+{
+	AttachmentDef *def = CachedAttachmentOf(ATTACHMENT_LEAD, relid, ancestors);
+
+	if (def == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("table %s is not attached to a leadqual model", QualifiedName(relid)),
+				 errdetail("%s runs only on tables that leadqual.attach set up (leadqual.attachments).",
+						   trigger),
+				 errhint("Drop this trigger; to score the table, run leadqual.attach on it.")));
+	return def;
+}
+
+EventAttachmentDef *
+ruleset_event_attachment(Oid relid, const char *trigger)
+{
+	EventAttachmentDef *def = CachedAttachmentOf(ATTACHMENT_EVENTS, relid, false);
+
+	if (def == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("table %s is not attached to a leadqual model as an events table",
+						QualifiedName(relid)),
+				 errdetail("%s runs only on tables that leadqual.attach_events set up (leadqual.event_attachments).",
+						   trigger),
+				 errhint("Drop this trigger; to take engagement from the table, run leadqual.attach_events on it.")));
 	return def;
 }
 
@@ -665,6 +751,14 @@ IsLeadRowtype(Oid lead_table, Oid typid)
 		list_member_oid(get_partition_ancestors(relid), lead_table);
 }
 
+/* Can EngagementValue read a column of this (base) type? */
+static bool
+IsEngagementType(Oid type)
+{
+	return type == FLOAT8OID || type == FLOAT4OID || type == INT2OID || type == INT4OID ||
+		type == INT8OID || type == NUMERICOID;
+}
+
 static CompiledModel *
 CompileModel(ModelDef *def, Oid typid, int32 typmod, uint64 tupdesc_id)
 {
@@ -708,6 +802,21 @@ CompileModel(ModelDef *def, Oid typid, int32 typmod, uint64 tupdesc_id)
 					(errcode(ERRCODE_UNDEFINED_COLUMN),
 					 errmsg("row has no engagement column \"%s\" of model \"%s\"",
 							def->engagement_column, def->model)));
+		/* a column whose type changed since (the DDL guard checks only that it exists) */
+		if (cm->engagement_attno > 0 && !IsEngagementType(cm->engagement_type))
+		{
+			char	   *why = psprintf("it has type %s, not a number",
+									   format_type_be(cm->engagement_type));
+
+			if (!cm->is_lead_rowtype)
+				ereport(ERROR,
+						(errcode(ERRCODE_DATATYPE_MISMATCH),
+						 errmsg("engagement column \"%s\" of model \"%s\" is not numeric",
+								def->engagement_column, def->model)));
+			WarnSkipped(psprintf("engagement column \"%s\" of model \"%s\"",
+								 def->engagement_column, def->model), why);
+			cm->engagement_attno = 0;
+		}
 	}
 	return cm;
 }
@@ -734,6 +843,7 @@ CheckGeneration(void)
 											  ALLOCSET_DEFAULT_SIZES);
 	Generation = generation;
 	GenerationXmin = xmin;
+	GenerationStamp++;
 	Models = NULL;
 	Attachments = NULL;
 }
@@ -888,7 +998,8 @@ EngagementValue(CompiledModel *cm)
 		case INT8OID:
 			return (double) DatumGetInt64(d);
 		case NUMERICOID:
-			return DatumGetFloat8(DirectFunctionCall1(numeric_float8, d));
+			/* beyond float8's range: +-Infinity, as a float8 column could hold */
+			return DatumGetFloat8(DirectFunctionCall1(numeric_float8_no_overflow, d));
 		default:
 			ereport(ERROR,
 					(errcode(ERRCODE_DATATYPE_MISMATCH),

@@ -171,6 +171,37 @@ typedef struct AttachmentDef
  */
 extern AttachmentDef *ruleset_attachment(Oid relid, bool ancestors, const char *trigger);
 
+/*
+ * What leadqual.attach_events recorded for an events table
+ * (leadqual.event_attachments), with its model's lead table and engagement
+ * column (NULL: the model keeps none).
+ */
+typedef struct EventAttachmentDef
+{
+	Oid			events_table;
+	char	   *model;
+	char	   *lead_column;
+	char	   *type_column;
+	char	   *time_column;
+	Oid			lead_table;
+	char	   *engagement_column;
+} EventAttachmentDef;
+
+/*
+ * The events attachment of relid under the current snapshot's rule set
+ * (cached with it).  Refuses (55000) a table that leadqual.attach_events did
+ * not set up; trigger names the function in the message.
+ */
+extern EventAttachmentDef *ruleset_event_attachment(Oid relid, const char *trigger);
+
+/*
+ * The identity of the rule-set generation the last lookup used: it changes
+ * whenever the cache is rebuilt for another generation, so anything derived
+ * from the configuration (a saved plan) is valid while it and
+ * ruleset_inval_count() are unchanged.
+ */
+extern uint64 ruleset_generation_stamp(void);
+
 /* The model's lead table (error if the model or its table is gone). */
 extern Oid	ruleset_model_lead_table(const char *model, char **engagement_column);
 

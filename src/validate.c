@@ -22,6 +22,7 @@
 #include "utils/inval.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
+#include "utils/syscache.h"
 
 #include "predicate.h"
 #include "leadqual.h"
@@ -70,7 +71,31 @@ GetDatum(HeapTuple tup, TupleDesc desc, const char *column, bool *isnull)
 	return heap_getattr(tup, att, desc, isnull);
 }
 
-/* Compiles one predicate against model's lead table; returns its canonical value. */
+/* The owner of a lead table (or view). */
+static Oid
+LeadTableOwner(Oid relid)
+{
+	HeapTuple	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
+	Oid			owner;
+
+	if (!HeapTupleIsValid(tup))
+		elog(ERROR, "cache lookup failed for relation %u", relid);
+	owner = ((Form_pg_class) GETSTRUCT(tup))->relowner;
+	ReleaseSysCache(tup);
+	return owner;
+}
+
+/*
+ * Compiles one predicate against model's lead table; returns its canonical value.
+ *
+ * Compiling runs code of the lead table's column types: a domain's CHECK (a
+ * function of whoever made the domain) runs when the value is read.  The
+ * callers are whoever writes rules, reads rule_problems or issues DDL (the
+ * DDL guard, for any ALTER TYPE), often a superuser or the extension's owner;
+ * the code is the table owner's.  So it runs as the table's owner, in a
+ * security-restricted operation with a pinned search_path, as ANALYZE runs an
+ * index expression.
+ */
 static char *
 CheckPredicate(const char *model, const char *label, const char *attribute,
 			   const char *op, const char *value)
@@ -78,12 +103,27 @@ CheckPredicate(const char *model, const char *label, const char *attribute,
 	Oid			lead_table = ruleset_model_lead_table(model, NULL);
 	TupleDesc	tupdesc = ruleset_lead_tupdesc(lead_table, model);
 	PredicateSpec spec;
+	Oid			userid;
+	int			sec;
+	int			nestlevel;
+	char	   *canonical;
 
 	spec.label = label;
 	spec.attribute = attribute;
 	spec.op = op;
 	spec.value = value;
-	return predicate_canonical_value(tupdesc, &spec);
+
+	/* an error on the way restores both at (sub)transaction abort */
+	GetUserIdAndSecContext(&userid, &sec);
+	SetUserIdAndSecContext(LeadTableOwner(lead_table),
+						   sec | SECURITY_LOCAL_USERID_CHANGE | SECURITY_RESTRICTED_OPERATION);
+	nestlevel = NewGUCNestLevel();
+	(void) set_config_option("search_path", "pg_catalog, pg_temp", PGC_USERSET,
+							 PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
+	canonical = predicate_canonical_value(tupdesc, &spec);
+	AtEOXact_GUC(true, nestlevel);
+	SetUserIdAndSecContext(userid, sec);
+	return canonical;
 }
 
 /*
@@ -225,16 +265,20 @@ leadqual_validate_rule(PG_FUNCTION_ARGS)
 	bool		isnull;
 	double		points = DatumGetFloat8(GetDatum(tup, desc, "points", &isnull));
 	bool		enabled = DatumGetBool(GetDatum(tup, desc, "enabled", &isnull));
-	char	   *attribute;
+	char	   *attribute = GetText(tup, desc, "attribute");
+	char	   *op = GetText(tup, desc, "op");
 	char	   *canonical;
+
+	/* NOT NULL is checked after BEFORE triggers: leave a NULL to the constraint */
+	if (model == NULL || name == NULL || attribute == NULL || op == NULL)
+		return PointerGetDatum(tup);
 
 	label = psprintf("rule \"%s\" of model \"%s\"", name, model);
 	CheckPoints(label, points);
 	if (!enabled)
 		return PointerGetDatum(tup);	/* drafts are checked when enabled */
 
-	attribute = GetText(tup, desc, "attribute");
-	canonical = CheckPredicate(model, label, attribute, GetText(tup, desc, "op"), value);
+	canonical = CheckPredicate(model, label, attribute, op, value);
 	RefuseOwnColumn(model, label, attribute);
 	return PointerGetDatum(WithCanonicalValue(tup, desc, value, canonical));
 }
@@ -248,14 +292,20 @@ leadqual_validate_check(PG_FUNCTION_ARGS)
 	HeapTuple	tup = NewTuple(td);
 	TupleDesc	desc = RelationGetDescr(td->tg_relation);
 	char	   *model = GetText(tup, desc, "model");
-	char	   *value = GetText(tup, desc, "value");
-	char	   *label = psprintf("criterion check %s.%s of model \"%s\"",
-								 GetText(tup, desc, "framework"),
-								 GetText(tup, desc, "criterion"), model);
+	char	   *framework = GetText(tup, desc, "framework");
+	char	   *criterion = GetText(tup, desc, "criterion");
 	char	   *attribute = GetText(tup, desc, "attribute");
+	char	   *op = GetText(tup, desc, "op");
+	char	   *value = GetText(tup, desc, "value");
+	char	   *label;
 	char	   *canonical;
 
-	canonical = CheckPredicate(model, label, attribute, GetText(tup, desc, "op"), value);
+	/* NOT NULL is checked after BEFORE triggers: leave a NULL to the constraint */
+	if (model == NULL || framework == NULL || criterion == NULL || attribute == NULL || op == NULL)
+		return PointerGetDatum(tup);
+
+	label = psprintf("criterion check %s.%s of model \"%s\"", framework, criterion, model);
+	canonical = CheckPredicate(model, label, attribute, op, value);
 	RefuseOwnColumn(model, label, attribute);
 	return PointerGetDatum(WithCanonicalValue(tup, desc, value, canonical));
 }
@@ -271,9 +321,14 @@ leadqual_validate_model(PG_FUNCTION_ARGS)
 	char	   *model = GetText(tup, desc, "model");
 	bool		isnull;
 	Oid			lead_table = DatumGetObjectId(GetDatum(tup, desc, "lead_table", &isnull));
-	Datum		engagement = GetDatum(tup, desc, "engagement_column", &isnull);
-	TupleDesc	leaddesc = ruleset_lead_tupdesc(lead_table, model);
+	Datum		engagement;
+	TupleDesc	leaddesc;
 
+	/* NOT NULL is checked after BEFORE triggers: leave a NULL to the constraint */
+	if (model == NULL || isnull)
+		return PointerGetDatum(tup);
+	engagement = GetDatum(tup, desc, "engagement_column", &isnull);
+	leaddesc = ruleset_lead_tupdesc(lead_table, model);
 	if (!isnull)
 	{
 		const char *column = NameStr(*DatumGetName(engagement));
@@ -317,13 +372,19 @@ PG_FUNCTION_INFO_V1(leadqual_check_predicate);
 Datum
 leadqual_check_predicate(PG_FUNCTION_ARGS)
 {
-	char	   *model = text_to_cstring(PG_GETARG_TEXT_PP(0));
-	char	   *label = text_to_cstring(PG_GETARG_TEXT_PP(1));
-	char	   *attribute = text_to_cstring(PG_GETARG_TEXT_PP(2));
-	char	   *op = text_to_cstring(PG_GETARG_TEXT_PP(3));
-	char	   *value = PG_ARGISNULL(4) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(4));
-	char	   *canonical = CheckPredicate(model, label, attribute, op, value);
+	char	   *value;
+	char	   *canonical;
 
+	/* not STRICT (value may be NULL); the others must not be */
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1) || PG_ARGISNULL(2) || PG_ARGISNULL(3))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("model, label, attribute and op must not be NULL")));
+	value = PG_ARGISNULL(4) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(4));
+	canonical = CheckPredicate(text_to_cstring(PG_GETARG_TEXT_PP(0)),
+							   text_to_cstring(PG_GETARG_TEXT_PP(1)),
+							   text_to_cstring(PG_GETARG_TEXT_PP(2)),
+							   text_to_cstring(PG_GETARG_TEXT_PP(3)), value);
 	if (canonical == NULL)
 		PG_RETURN_NULL();
 	PG_RETURN_TEXT_P(cstring_to_text(canonical));

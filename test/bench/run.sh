@@ -38,14 +38,25 @@ log "measuring"
 psql_ -v n="$n" -v reps="$reps" -v once_ms="$once_ms" -f "$here/measure.sql"
 
 # Other parts of the benchmark (engagement.sql, analytics.sql …) are psql scripts that
-# take -v n=SIZE and run in the same database, after the scoring part.
+# take -v n=SIZE and run in the same database, after the scoring part (traffic.sql is
+# traffic.sh's, below).
 for f in "$here"/*.sql; do
 	case "$(basename "$f")" in
-	generate.sql | rules.sql | alternatives.sql | measure.sql) continue ;;
+	generate.sql | rules.sql | alternatives.sql | measure.sql | traffic.sql) continue ;;
 	esac
 	log "$(basename "$f")"
 	psql_ -v n="$n" -f "$f"
 done
+
+# Everyday traffic (pgbench, attached vs detached): its own database. In smoke size a
+# short run that only shows the mix works; TRAFFIC_* settings override (traffic.sh).
+log "traffic.sh"
+if [ "$n" -lt 100000 ]; then
+	TRAFFIC_LEADS=${TRAFFIC_LEADS:-5000} TRAFFIC_CLIENTS=${TRAFFIC_CLIENTS:-2} \
+		TRAFFIC_SECONDS=${TRAFFIC_SECONDS:-2} TRAFFIC_ROUNDS=${TRAFFIC_ROUNDS:-1} bash "$here/traffic.sh"
+else
+	bash "$here/traffic.sh"
+fi
 
 log "done in $(($(date +%s) - start)) s"
 [ -n "${BENCH_KEEP:-}" ] || dropdb "$db"
