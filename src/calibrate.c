@@ -33,6 +33,7 @@
 #include "utils/syscache.h"
 #include "utils/tuplestore.h"
 
+#include "analytics.h"
 #include "quality.h"
 #include "ruleset.h"
 
@@ -127,9 +128,9 @@ PatternAuc(CalPattern *pats, CalPattern **order, int64 npats, int nrules,
 	return r;
 }
 
-/* The lead table's outcome column, checked: it must exist and be boolean. */
-static void
-CheckOutcomeColumn(Oid relid, const char *column, const char *model)
+/* The lead table's outcome column, checked: it must exist and be boolean (fit uses it too). */
+void
+analytics_check_outcome_column(Oid relid, const char *column, const char *model)
 {
 	HeapTuple	tup = SearchSysCacheAttName(relid, column);
 	Form_pg_attribute att;
@@ -217,7 +218,7 @@ leadqual_calibrate(PG_FUNCTION_ARGS)
 
 	relid = ruleset_model_lead_table(model, NULL);
 	leaddesc = ruleset_lead_tupdesc(relid, model);
-	CheckOutcomeColumn(relid, outcome, model);
+	analytics_check_outcome_column(relid, outcome, model);
 	cm = ruleset_lookup(model, leaddesc->tdtypeid, -1);
 	def = cm->def;
 	nrules = cm->nactive;

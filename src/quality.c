@@ -37,6 +37,8 @@
 
 #define QS_VERSION		1
 #define QS_FLAG_BINNED	0x01
+#define QS_FLAG_BUCKETS	0x02	/* binary form: a buckets field follows k */
+#define QS_MAX_BUCKETS	1000000
 #define QS_MIN_BINS		2
 #define QS_MAX_BINS		1000000
 #define QS_MIN_BUFFER	16
@@ -45,13 +47,6 @@
 #define QS_MIN_K		(-1100)
 #define QS_MAX_K		1100
 #define QS_TYPE_NAME	"leadqual.quality_state"
-
-typedef struct QualityEntry
-{
-	float8		score;			/* the score; when binned, the smallest in its bin */
-	int64		pos;			/* converted leads with this score (bin) */
-	int64		neg;			/* the others */
-} QualityEntry;
 
 /* The flat form: what workers send, what text and binary I/O read and write. */
 typedef struct QualityStateFlat
@@ -63,7 +58,7 @@ typedef struct QualityStateFlat
 	int32		bins;			/* 0: the exact aggregate */
 	int32		k;				/* log2 of the bin width, when binned */
 	int32		nentries;
-	int32		reserved2;
+	int32		buckets;		/* gains: the bands asked for; 0 for score_quality */
 	QualityEntry entries[FLEXIBLE_ARRAY_MEMBER];	/* strictly ascending */
 } QualityStateFlat;
 
@@ -77,6 +72,7 @@ typedef struct ExpandedQuality
 	int32		bins;
 	bool		binned;
 	int32		k;
+	int32		buckets;		/* gains: the bands asked for; 0 for score_quality */
 	QualityEntry *runs;			/* strictly ascending (by bin when binned) */
 	Size		nruns;
 	Size		runs_cap;
@@ -84,18 +80,6 @@ typedef struct ExpandedQuality
 	Size		nbuf;
 	Size		buf_cap;
 } ExpandedQuality;
-
-/* A read-only view of either form. */
-typedef struct QualityView
-{
-	int32		bins;
-	bool		binned;
-	int32		k;
-	const QualityEntry *runs;
-	Size		nruns;
-	const QualityEntry *buf;
-	Size		nbuf;
-} QualityView;
 
 static Size EQGetFlatSize(ExpandedObjectHeader *eohptr);
 static void EQFlattenInto(ExpandedObjectHeader *eohptr, void *result, Size allocated_size);
@@ -239,7 +223,7 @@ CollapseSorted(QualityEntry *e, Size *n, bool binned, int k)
 }
 
 static ExpandedQuality *
-NewExpandedQuality(MemoryContext parent, int32 bins)
+NewExpandedQuality(MemoryContext parent, int32 bins, int32 buckets)
 {
 	MemoryContext objcxt;
 	ExpandedQuality *eq;
@@ -249,6 +233,7 @@ NewExpandedQuality(MemoryContext parent, int32 bins)
 	eq = MemoryContextAllocZero(objcxt, sizeof(ExpandedQuality));
 	EOH_init_header(&eq->hdr, &EQ_methods, objcxt);
 	eq->bins = bins;
+	eq->buckets = buckets;
 	eq->binned = false;
 	eq->k = 0;
 	return eq;
@@ -413,8 +398,8 @@ QualityAdd(ExpandedQuality *eq, float8 score, bool converted)
 }
 
 /* Builds a view of a state datum, flushing an expanded one (its value does not change). */
-static void
-GetQualityView(Datum d, QualityView *v)
+void
+quality_get_view(Datum d, QualityView *v)
 {
 	if (VARATT_IS_EXTERNAL_EXPANDED(DatumGetPointer(d)))
 	{
@@ -423,6 +408,7 @@ GetQualityView(Datum d, QualityView *v)
 		Assert(eq->hdr.eoh_methods == &EQ_methods);
 		QualityFlush(eq);
 		v->bins = eq->bins;
+		v->buckets = eq->buckets;
 		v->binned = eq->binned;
 		v->k = eq->k;
 		v->runs = eq->runs;
@@ -439,6 +425,7 @@ GetQualityView(Datum d, QualityView *v)
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("quality state version %d is not supported", flat->version)));
 		v->bins = flat->bins;
+		v->buckets = flat->buckets;
 		v->binned = (flat->flags & QS_FLAG_BINNED) != 0;
 		v->k = flat->k;
 		v->runs = flat->entries;
@@ -457,6 +444,11 @@ QualityAbsorb(ExpandedQuality *eq, const QualityView *v)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("cannot combine score_quality states with %d and %d bins",
 						eq->bins, v->bins)));
+	if (eq->buckets != v->buckets)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("cannot combine gains states of %d and %d buckets",
+						eq->buckets, v->buckets)));
 	QualityFlush(eq);
 	/* bins of width 2^k split no coarser bin, so the other state's k is a lower bound */
 	if (v->binned)
@@ -475,8 +467,8 @@ CopyQuality(Datum d, MemoryContext parent)
 	QualityView v;
 	ExpandedQuality *eq;
 
-	GetQualityView(d, &v);
-	eq = NewExpandedQuality(parent, v.bins);
+	quality_get_view(d, &v);
+	eq = NewExpandedQuality(parent, v.bins, v.buckets);
 	eq->binned = v.binned;
 	eq->k = v.k;
 	if (v.nruns > 0)
@@ -520,6 +512,7 @@ EQFlattenInto(ExpandedObjectHeader *eohptr, void *result, Size allocated_size)
 	flat->bins = eq->bins;
 	flat->k = eq->binned ? eq->k : 0;
 	flat->nentries = (int32) eq->nruns;
+	flat->buckets = eq->buckets;
 	if (eq->nruns > 0)
 		memcpy(flat->entries, eq->runs, eq->nruns * sizeof(QualityEntry));
 }
@@ -542,10 +535,15 @@ QualityInvalid(int sqlstate, const char *input, const char *detail)
 /* Checks the invariants every state holds; input is the text (NULL for binary input). */
 static void
 ValidateState(int sqlstate, const char *input, int32 bins, bool binned, int32 k,
-			  const QualityEntry *e, Size n)
+			  int32 buckets, const QualityEntry *e, Size n)
 {
 	int64		pos = 0,
 				neg = 0;
+
+	if (buckets < 0 || buckets > QS_MAX_BUCKETS)
+		QualityInvalid(sqlstate, input, psprintf("buckets must be between 0 and %d.", QS_MAX_BUCKETS));
+	if (buckets > 0 && bins != 0)
+		QualityInvalid(sqlstate, input, "A gains state (buckets > 0) is exact (bins=0).");
 
 	if (bins != 0 && (bins < QS_MIN_BINS || bins > QS_MAX_BINS))
 		QualityInvalid(sqlstate, input, psprintf("bins must be 0 or between %d and %d.",
@@ -578,7 +576,7 @@ ValidateState(int sqlstate, const char *input, int32 bins, bool binned, int32 k,
 }
 
 static QualityStateFlat *
-MakeFlat(int32 bins, bool binned, int32 k, const QualityEntry *e, Size n)
+MakeFlat(int32 bins, bool binned, int32 k, int32 buckets, const QualityEntry *e, Size n)
 {
 	Size		size = QS_HEADER_SIZE + n * sizeof(QualityEntry);
 	QualityStateFlat *flat = palloc0(size);
@@ -589,6 +587,7 @@ MakeFlat(int32 bins, bool binned, int32 k, const QualityEntry *e, Size n)
 	flat->bins = bins;
 	flat->k = binned ? k : 0;
 	flat->nentries = (int32) n;
+	flat->buckets = buckets;
 	if (n > 0)
 		memcpy(flat->entries, e, n * sizeof(QualityEntry));
 	return flat;
@@ -628,14 +627,15 @@ ParseInt64(const char **p, int64 *result)
 }
 
 PG_FUNCTION_INFO_V1(quality_state_in);
-/* Reads "v1 bins=B exact|k=K [score:pos:neg ...]". */
+/* Reads "v1 bins=B [buckets=G] exact|k=K [score:pos:neg ...]" (buckets: a gains state). */
 Datum
 quality_state_in(PG_FUNCTION_ARGS)
 {
 	char	   *str = PG_GETARG_CSTRING(0);
 	const char *p = str;
 	int64		bins,
-				k = 0;
+				k = 0,
+				buckets = 0;
 	bool		binned;
 	Size		n = 0,
 				cap = 16;
@@ -666,6 +666,14 @@ quality_state_in(PG_FUNCTION_ARGS)
 										  QS_MIN_BINS, QS_MAX_BINS));
 	while (isspace((unsigned char) *p))
 		p++;
+	if (strncmp(p, "buckets=", 8) == 0)
+	{
+		p += 8;
+		if (!ParseInt64(&p, &buckets) || buckets < 1 || buckets > QS_MAX_BUCKETS)
+			QualityInvalid(bad, str, psprintf("buckets must be between 1 and %d.", QS_MAX_BUCKETS));
+		while (isspace((unsigned char) *p))
+			p++;
+	}
 	if (strncmp(p, "exact", 5) == 0)
 	{
 		binned = false;
@@ -706,8 +714,8 @@ quality_state_in(PG_FUNCTION_ARGS)
 			QualityInvalid(bad, str, "Each entry is score:converted:not_converted.");
 		n++;
 	}
-	ValidateState(bad, str, (int32) bins, binned, (int32) k, e, n);
-	PG_RETURN_POINTER(MakeFlat((int32) bins, binned, (int32) k, e, n));
+	ValidateState(bad, str, (int32) bins, binned, (int32) k, (int32) buckets, e, n);
+	PG_RETURN_POINTER(MakeFlat((int32) bins, binned, (int32) k, (int32) buckets, e, n));
 }
 
 static void
@@ -728,17 +736,19 @@ AppendScore(StringInfo s, float8 x)
 }
 
 PG_FUNCTION_INFO_V1(quality_state_out);
-/* Writes a state as "v1 bins=B exact|k=K [score:pos:neg ...]". */
+/* Writes a state as "v1 bins=B [buckets=G] exact|k=K [score:pos:neg ...]". */
 Datum
 quality_state_out(PG_FUNCTION_ARGS)
 {
 	QualityView v;
 	StringInfoData s;
 
-	GetQualityView(PG_GETARG_DATUM(0), &v);
+	quality_get_view(PG_GETARG_DATUM(0), &v);
 	Assert(v.nbuf == 0);
 	initStringInfo(&s);
 	appendStringInfo(&s, "v%d bins=%d ", QS_VERSION, v.bins);
+	if (v.buckets > 0)
+		appendStringInfo(&s, "buckets=%d ", v.buckets);
 	if (v.binned)
 		appendStringInfo(&s, "k=%d", v.k);
 	else
@@ -753,7 +763,10 @@ quality_state_out(PG_FUNCTION_ARGS)
 }
 
 PG_FUNCTION_INFO_V1(quality_state_recv);
-/* Reads the binary form: version byte, flags byte, bins, k, n, n x (float8, int8, int8). */
+/*
+ * Reads the binary form: version byte, flags byte, bins, k, [buckets when flagged], n,
+ * n x (float8, int8, int8).
+ */
 Datum
 quality_state_recv(PG_FUNCTION_ARGS)
 {
@@ -763,6 +776,7 @@ quality_state_recv(PG_FUNCTION_ARGS)
 	int			flags;
 	int32		bins,
 				k,
+				buckets = 0,
 				n;
 	QualityEntry *e;
 
@@ -770,10 +784,16 @@ quality_state_recv(PG_FUNCTION_ARGS)
 		QualityInvalid(bad, NULL, psprintf("Version %d is not supported; this build reads version %d.",
 										   version, QS_VERSION));
 	flags = pq_getmsgbyte(buf);
-	if ((flags & ~QS_FLAG_BINNED) != 0)
+	if ((flags & ~(QS_FLAG_BINNED | QS_FLAG_BUCKETS)) != 0)
 		QualityInvalid(bad, NULL, "Unknown flags are set.");
 	bins = pq_getmsgint(buf, 4);
 	k = pq_getmsgint(buf, 4);
+	if (flags & QS_FLAG_BUCKETS)
+	{
+		buckets = pq_getmsgint(buf, 4);
+		if (buckets < 1)
+			QualityInvalid(bad, NULL, psprintf("buckets must be between 1 and %d.", QS_MAX_BUCKETS));
+	}
 	n = pq_getmsgint(buf, 4);
 	/* each entry takes 24 bytes of the message: check before allocating */
 	if (n < 0 || (Size) n > QS_MAX_ENTRIES || (Size) n * 24 > (Size) (buf->len - buf->cursor))
@@ -785,8 +805,8 @@ quality_state_recv(PG_FUNCTION_ARGS)
 		e[i].pos = pq_getmsgint64(buf);
 		e[i].neg = pq_getmsgint64(buf);
 	}
-	ValidateState(bad, NULL, bins, (flags & QS_FLAG_BINNED) != 0, k, e, n);
-	PG_RETURN_POINTER(MakeFlat(bins, (flags & QS_FLAG_BINNED) != 0, k, e, n));
+	ValidateState(bad, NULL, bins, (flags & QS_FLAG_BINNED) != 0, k, buckets, e, n);
+	PG_RETURN_POINTER(MakeFlat(bins, (flags & QS_FLAG_BINNED) != 0, k, buckets, e, n));
 }
 
 PG_FUNCTION_INFO_V1(quality_state_send);
@@ -797,12 +817,14 @@ quality_state_send(PG_FUNCTION_ARGS)
 	QualityView v;
 	StringInfoData buf;
 
-	GetQualityView(PG_GETARG_DATUM(0), &v);
+	quality_get_view(PG_GETARG_DATUM(0), &v);
 	pq_begintypsend(&buf);
 	pq_sendbyte(&buf, QS_VERSION);
-	pq_sendbyte(&buf, v.binned ? QS_FLAG_BINNED : 0);
+	pq_sendbyte(&buf, (v.binned ? QS_FLAG_BINNED : 0) | (v.buckets > 0 ? QS_FLAG_BUCKETS : 0));
 	pq_sendint32(&buf, v.bins);
 	pq_sendint32(&buf, v.binned ? v.k : 0);
+	if (v.buckets > 0)
+		pq_sendint32(&buf, v.buckets);
 	pq_sendint32(&buf, (int32) v.nruns);
 	for (Size i = 0; i < v.nruns; i++)
 	{
@@ -819,7 +841,7 @@ quality_state_send(PG_FUNCTION_ARGS)
  * one, a read/write expanded argument is ours to change (array_append's convention).
  */
 static ExpandedQuality *
-StateForUpdate(FunctionCallInfo fcinfo, int32 bins)
+StateForUpdate(FunctionCallInfo fcinfo, int32 bins, int32 buckets)
 {
 	MemoryContext aggcxt;
 	bool		in_agg = AggCheckCallContext(fcinfo, &aggcxt) != 0;
@@ -828,7 +850,7 @@ StateForUpdate(FunctionCallInfo fcinfo, int32 bins)
 	if (!in_agg)
 		aggcxt = CurrentMemoryContext;
 	if (PG_ARGISNULL(0))
-		return NewExpandedQuality(aggcxt, bins);
+		return NewExpandedQuality(aggcxt, bins, buckets);
 	if (VARATT_IS_EXTERNAL_EXPANDED_RW(DatumGetPointer(PG_GETARG_DATUM(0))))
 	{
 		eq = (ExpandedQuality *) DatumGetEOHP(PG_GETARG_DATUM(0));
@@ -838,8 +860,13 @@ StateForUpdate(FunctionCallInfo fcinfo, int32 bins)
 	return CopyQuality(PG_GETARG_DATUM(0), aggcxt);
 }
 
-static Datum
-QualityTransition(FunctionCallInfo fcinfo, int32 bins)
+/*
+ * Counts the row (score in argument 1, converted in 2) into the state in argument 0; bins
+ * is 0 for the exact state, buckets 0 except for gains (which keeps it for its final
+ * function, since an aggregate's final function sees no argument values).
+ */
+Datum
+quality_transition(FunctionCallInfo fcinfo, int32 bins, int32 buckets)
 {
 	ExpandedQuality *eq;
 
@@ -850,7 +877,12 @@ QualityTransition(FunctionCallInfo fcinfo, int32 bins)
 			PG_RETURN_NULL();
 		PG_RETURN_DATUM(PG_GETARG_DATUM(0));
 	}
-	eq = StateForUpdate(fcinfo, bins);
+	eq = StateForUpdate(fcinfo, bins, buckets);
+	if (eq->buckets != buckets)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("buckets must be the same for every row of a group"),
+				 errdetail("The group's state has %d buckets; this row asks for %d.", eq->buckets, buckets)));
 	if (eq->bins != bins)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -865,7 +897,7 @@ PG_FUNCTION_INFO_V1(quality_trans);
 Datum
 quality_trans(PG_FUNCTION_ARGS)
 {
-	return QualityTransition(fcinfo, 0);
+	return quality_transition(fcinfo, 0, 0);
 }
 
 PG_FUNCTION_INFO_V1(quality_trans_bins);
@@ -884,7 +916,7 @@ quality_trans_bins(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("bins must be between %d and %d, not %d", QS_MIN_BINS, QS_MAX_BINS, bins)));
-	return QualityTransition(fcinfo, bins);
+	return quality_transition(fcinfo, bins, 0);
 }
 
 PG_FUNCTION_INFO_V1(quality_combine);
@@ -901,8 +933,8 @@ quality_combine(PG_FUNCTION_ARGS)
 			PG_RETURN_NULL();
 		PG_RETURN_DATUM(PG_GETARG_DATUM(0));
 	}
-	GetQualityView(PG_GETARG_DATUM(1), &v);
-	eq = StateForUpdate(fcinfo, v.bins);
+	quality_get_view(PG_GETARG_DATUM(1), &v);
+	eq = StateForUpdate(fcinfo, v.bins, v.buckets);
 	QualityAbsorb(eq, &v);
 	PG_RETURN_DATUM(EOHPGetRWDatum(&eq->hdr));
 }
@@ -964,7 +996,7 @@ quality_final(PG_FUNCTION_ARGS)
 		int64		pos_above = 0;
 
 		/* flushing an expanded state merges its buffer: the same value, sorted */
-		GetQualityView(PG_GETARG_DATUM(0), &v);
+		quality_get_view(PG_GETARG_DATUM(0), &v);
 		Assert(v.nbuf == 0);
 
 		/*
