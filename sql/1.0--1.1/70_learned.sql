@@ -158,7 +158,7 @@ BEGIN
                 'SELECT (l.%1$I)::text AS v, pg_catalog.count(*) AS n FROM %2$s l
                   WHERE l.%1$I IS NOT NULL GROUP BY l.%1$I
                  HAVING pg_catalog.count(*) OPERATOR(pg_catalog.>=) $1
-                  ORDER BY 2 DESC, 1 COLLATE "C"', col, lead_table) USING min_support
+                  ORDER BY 2 DESC, (l.%1$I)::text COLLATE "C"', col, lead_table) USING min_support
             LOOP
                 name := pg_catalog.format('%s = %s', col, r.v);
                 category := 'fit'; attribute := col; op := 'eq'; value := r.v; points := 0;
