@@ -146,11 +146,14 @@ BEGIN
         ), c AS (
             SELECT count(*) FILTER (WHERE s.old_score >= m.old_t) AS old_n,
                    count(*) FILTER (WHERE s.new_score >= m.new_t) AS new_n FROM s, m
+        ), lv AS (
+            SELECT s.new_score, sum(count(*)) OVER (ORDER BY s.new_score DESC) AS above
+              FROM s GROUP BY s.new_score
         )
+        -- the candidates: each level, and above the top (no lead)
         SELECT c.old_n, c.new_n,
-               abs(c.new_n - c.old_n) <= (SELECT min(abs((SELECT count(*) FROM s s2
-                                                           WHERE s2.new_score >= lv.new_score) - c.old_n))
-                                            FROM s lv) FROM c
+               abs(c.new_n - c.old_n) <= least(c.old_n, (SELECT min(abs(lv.above - c.old_n)) FROM lv))
+          FROM c
     $q$, model, draft, tbl, model, model, draft);
 END $$;
 SELECT * FROM pg_temp.threshold_check('fs', 'fs_draft', 'fit_small');
