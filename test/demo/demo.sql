@@ -378,7 +378,60 @@ FROM leadqual.stage_history h
 WHERE h.lead_table = 'fair_inbox'::regclass AND h.lead_id = :'demo_lead'
 ORDER BY h.id;
 
--- == 10. Is the scoring any good? ============================================
+-- == 10. Whom to call: gains, capacity and learned points ===========================
+
+-- gains: the leads in ten equal bands from the top score down (ties stay in one band),
+-- with the share of all leads called and of all buyers reached, cumulative from the top.
+\echo '== Call the best instead of all 200: leadqual.gains by score band, from the top'
+SELECT (b).band, (b).min_score AS "from score", (b).leads,
+       round(100 * (b).lead_share) || ' %' AS called, (b).conversions AS bought,
+       round(100 * (b).capture) || ' %' AS reached,
+       repeat('█', round(40 * (b).capture)::int) || repeat('░', 40 - round(40 * (b).capture)::int)
+           AS "buyers reached (of all buyers)"
+FROM (SELECT unnest(leadqual.gains(leadqual.score(l), l.converted)) AS b FROM fair_leads l) g
+ORDER BY (b).band;
+
+-- Sales can work 50 leads: choose_threshold gives the lowest MQL threshold that keeps the
+-- MQLs (not disqualified, score at or above it) within that.
+SELECT count(*) FILTER (WHERE converted) AS buyers FROM fair_leads \gset
+SELECT threshold, leads AS called, conversions AS reached
+FROM leadqual.choose_threshold('default', capacity => 50) \gset
+\echo '== Call the best' :called 'instead of all 200: you reach' :reached 'of the' :buyers 'who bought (MQL threshold' :threshold 'instead of 25)'
+
+-- fit: points learned by a logistic regression over the same rules, written into a draft
+-- model (no trigger uses it) with the threshold translated to the same share of MQLs.
+-- 200 leads are few: the holdout (30 % of the leads, by a hash of the id) is small.
+\echo '== Points learned from the outcomes: leadqual.fit(''default'', into_model => ''default_fitted'')'
+SELECT name, points AS "points now", round(coefficient::numeric, 2) AS coefficient,
+       round(std_error::numeric, 2) AS "std error", suggested_points AS fitted
+FROM leadqual.fit('default', into_model => 'default_fitted')
+ORDER BY rule_id;
+\echo '== Ranking quality (AUC) before and after the fit, on the leads it saw and on the holdout'
+SELECT DISTINCT train_leads, holdout_leads, round(auc_train_current::numeric, 3) AS "train now",
+       round(auc_train_fitted::numeric, 3) AS "train fitted",
+       round(auc_holdout_current::numeric, 3) AS "holdout now",
+       round(auc_holdout_fitted::numeric, 3) AS "holdout fitted",
+       mql_threshold AS "threshold now", suggested_mql_threshold AS "fitted threshold"
+FROM leadqual.fit('default');
+
+-- From raw columns to a points model in three statements: candidate rules (points 0),
+-- a fit into a draft, a threshold for the capacity.
+INSERT INTO leadqual.models (model, lead_table, mql_threshold)
+VALUES ('discovered', 'fair_leads', 0);
+INSERT INTO leadqual.rules (model, name, category, attribute, op, value, points)
+SELECT 'discovered', c.*
+FROM leadqual.candidate_rules('fair_leads',
+        '{industry,employees,need_confirmed,budget_confirmed,timeline_days}', 15) c;
+SELECT count(*) AS candidates FROM leadqual.rules WHERE model = 'discovered' \gset
+SELECT DISTINCT round(auc_train_fitted::numeric, 3) AS train_auc,
+       round(auc_holdout_fitted::numeric, 3) AS holdout_auc
+FROM leadqual.fit('discovered', into_model => 'discovered_fitted') \gset
+SELECT threshold AS d_threshold, leads AS d_called, conversions AS d_reached
+FROM leadqual.choose_threshold('discovered_fitted', capacity => 50) \gset
+\echo '== From' :candidates 'candidate rules on five columns to fitted points: AUC' :train_auc 'on the leads fitted,' :holdout_auc 'on the holdout; the best' :d_called 'reach' :d_reached 'of the' :buyers 'buyers'
+\echo
+
+-- == 11. Is the scoring any good? ============================================
 
 -- score_quality: conversion rate and ROC AUC, the chance that a converted lead scores
 -- higher than one that did not convert (0.5: a coin toss, 1: a perfect ranking).

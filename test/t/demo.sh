@@ -20,7 +20,9 @@ for heading in '== Loaded 200 contacts' '== The rules of model' '== Where the fa
 	'== What the rescore moved' '== The event rules of model "inbox"' \
 	'== Stages before and after the activity' '== What the activity moved' \
 	'== The five most engaged leads' 'last year: its campaign the day after, and today' \
-	'requests a demo: in the same transaction it becomes an MQL' '== Its stage history'; do
+	'requests a demo: in the same transaction it becomes an MQL' '== Its stage history' \
+	'== Call the best instead of all 200' '== Points learned from the outcomes' \
+	'== Ranking quality (AUC) before and after the fit' '== From '; do
 	grep -qF -- "$heading" <<<"$out" || { echo "missing from output: $heading"; exit 1; }
 done
 # computed in the load's own transaction: the same now() for the column and the aggregate
@@ -46,6 +48,17 @@ WITH s AS (
     SELECT mql_threshold, fit_threshold FROM leadqual.models WHERE model = 'default'
 )
 SELECT 'score is the sum of explained points', bool_and(sc = explained) FROM s
+UNION ALL
+SELECT 'the best 50 by choose_threshold are at most 50 MQLs and reach more than a quarter of the buyers',
+       t.leads <= 50 AND t.capture > 0.25
+FROM leadqual.choose_threshold('default', capacity => 50) t
+UNION ALL
+SELECT 'fit wrote the draft models: same rules, not attached',
+       (SELECT count(*) FROM leadqual.rules WHERE model = 'default_fitted')
+         = (SELECT count(*) FROM leadqual.rules WHERE model = 'default')
+       AND (SELECT count(*) FROM leadqual.rules WHERE model = 'discovered_fitted') > 5
+       AND NOT EXISTS (SELECT FROM leadqual.attachments
+                       WHERE model IN ('default_fitted', 'discovered_fitted'))
 UNION ALL
 SELECT 'every stage of the demo occurs',
        count(*) FILTER (WHERE st = 'disqualified') > 0 AND count(*) FILTER (WHERE st = 'nurture') > 0
