@@ -86,7 +86,7 @@ PG_FUNCTION_INFO_V1(gains_final);
 Datum
 gains_final(PG_FUNCTION_ARGS)
 {
-	Oid			arraytype = get_fn_expr_rettype(fcinfo->flinfo);
+	Oid			arraytype = get_func_rettype(fcinfo->flinfo->fn_oid);
 	Oid			bandtype;
 	TupleDesc	desc;
 	int16		typlen;
