@@ -95,12 +95,10 @@ typedef struct FitData
 				null_outcome;
 } FitData;
 
-static int	KeyLen;				/* for the qsort comparator */
-
 static int
-PatternKeyCmp(const void *a, const void *b)
+PatternKeyCmp(const void *a, const void *b, void *arg)
 {
-	return memcmp(((const FitPattern *) a)->key, ((const FitPattern *) b)->key, KeyLen);
+	return memcmp(((const FitPattern *) a)->key, ((const FitPattern *) b)->key, *(int *) arg);
 }
 
 static int
@@ -572,8 +570,7 @@ ScanLeads(FitData *fd, CompiledModel *cm, Oid relid, const char *outcome, float8
 		p->pos = counts[0];
 		p->neg = counts[1];
 	}
-	KeyLen = fd->keylen;
-	qsort(fd->pats, fd->npats, sizeof(FitPattern), PatternKeyCmp);
+	qsort_arg(fd->pats, fd->npats, sizeof(FitPattern), PatternKeyCmp, &fd->keylen);
 	for (i = 0; i < fd->npats; i++)
 	{
 		FitPattern *p = &fd->pats[i];
