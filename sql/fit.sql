@@ -241,6 +241,25 @@ SELECT DISTINCT abs(intercept + 2.0) < 0.2 AS intercept_ok, train_leads + holdou
        auc_holdout_fitted > auc_holdout_current AS holdout_better
   FROM gt_fit;
 SELECT * FROM pg_temp.threshold_check('gt', 'gt_fitted', 'gt_leads');
+-- with every point 0 (rules fresh from candidate_rules) the old threshold says nothing:
+-- the MQLs become the leads at least as likely to convert as the average training lead
+INSERT INTO leadqual.models (model, lead_table, mql_threshold) VALUES ('gt_zero', 'gt_leads', 20);
+INSERT INTO leadqual.rules (model, name, attribute, op, value, points, knockout)
+SELECT 'gt_zero', name, attribute, op, value, 0, knockout FROM leadqual.rules
+ WHERE model = 'gt' ORDER BY rule_id;
+SELECT DISTINCT scale, suggested_mql_threshold <> mql_threshold AS threshold_moved
+  FROM leadqual.fit('gt_zero', into_model => 'gt_zero_fitted');
+SELECT count(*) FILTER (WHERE mql) > 0 AND count(*) FILTER (WHERE NOT mql) > 0 AS both_sides,
+       avg(converted::int) FILTER (WHERE mql) > avg(converted::int) AS mqls_convert_better,
+       bool_and(NOT mql OR p >= 0.999 * (SELECT avg(converted::int) FROM gt_leads WHERE NOT ko))
+           AS every_mql_at_least_average,
+       bool_and(mql OR p < (SELECT avg(converted::int) FROM gt_leads WHERE NOT ko)) AS no_mql_missed
+  FROM (SELECT l.converted,
+               leadqual.score(l, 'gt_zero_fitted') >= m.mql_threshold AS mql,
+               1 / (1 + exp(-(f.intercept + leadqual.score(l, 'gt_zero_fitted') / f.scale))) AS p
+          FROM gt_leads l, leadqual.models m,
+               (SELECT DISTINCT intercept, scale FROM leadqual.fit('gt_zero', holdout => 0.3)) f
+         WHERE m.model = 'gt_zero_fitted' AND NOT l.ko) x;
 -- the split is the same every time (a hash of the key), and so is the fit
 SELECT count(*) AS same_rows
   FROM gt_fit f JOIN leadqual.fit('gt') g USING (rule_id)
@@ -379,6 +398,7 @@ REVOKE ALL ON gt_leads, ct FROM regress_fit_analyst;
 DROP ROLE regress_fit_analyst;
 
 DELETE FROM leadqual.models WHERE model IN ('fs', 'fs_draft', 'fs_live', 'sep', 'gt', 'gt_fitted',
+                                            'gt_zero', 'gt_zero_fitted',
                                             'gt_cal', 'cand', 'ct');
 DROP TABLE fit_small, fit_attached, fit_sep, gt_leads, gt_test, gt_truth, gt_fit, fit_cand, ct;
 DROP TYPE fit_tier;

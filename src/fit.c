@@ -29,7 +29,9 @@
  * leads qualifying: the new threshold lets through as nearly as possible as many of the
  * scanned, not knocked-out leads as the old one did with today's points (ties: the
  * higher threshold), and sits halfway between two score levels, so the rounding of sums
- * never moves a lead across it.  Engagement points take no part.
+ * never moves a lead across it.  With every current point 0 the MQLs become the leads at
+ * least as likely to convert as the average training lead.  Engagement points take no
+ * part.
  *
  * AUCs (exact, as score_quality computes them) rank knocked-out leads last, as calibrate
  * does: with holdout => 0, auc_train_current equals calibrate's auc_current.
@@ -433,6 +435,37 @@ TranslateThreshold(FitData *fd, FitPattern **order, const float8 *old_points,
 	return rint(best * 100) / 100;
 }
 
+/*
+ * With every current point 0 the old threshold says nothing (every lead scores the
+ * same): the threshold then makes MQLs of the leads whose fitted probability of
+ * converting is at least the overall rate among the training leads, i.e. the lowest
+ * score level at or above scale * (logit(rate) - intercept), halfway below it.
+ */
+static float8
+BaseRateThreshold(FitData *fd, FitPattern **order, const float8 *new_points, float8 scale,
+				  float8 intercept)
+{
+	float8		rate = (float8) fd->train_pos / (float8) (fd->train_pos + fd->train_neg);
+	float8		target = scale * (log(rate / (1 - rate)) - intercept);
+	float8		best = get_float8_infinity();
+	float8		top = -get_float8_infinity();
+
+	ScorePatterns(fd, new_points);
+	for (int64 j = 0; j < fd->npats; j++)
+	{
+		float8		sc = fd->pats[j].score;
+
+		if (fd->pats[j].knockout)
+			continue;
+		top = Max(top, sc);
+		if (sc >= target - 1e-9 && sc < best)
+			best = sc;
+	}
+	if (isinf(best))			/* no lead reaches it: above the top level */
+		return isinf(top) ? 0 : rint((top + 0.05) * 100) / 100;
+	return rint((best - 0.05) * 100) / 100;
+}
+
 /* Scans the lead table as the caller into fd's patterns. */
 static void
 ScanLeads(FitData *fd, CompiledModel *cm, Oid relid, const char *outcome, float8 holdout,
@@ -740,7 +773,10 @@ leadqual_fit_points(PG_FUNCTION_ARGS)
 	ScorePatterns(&fd, sugg);
 	auc[1] = SideAuc(&fd, order, false);
 	auc[3] = holdout > 0 ? SideAuc(&fd, order, true) : get_float8_nan();
-	new_mql = TranslateThreshold(&fd, order, cur, sugg, all, def->mql_threshold);
+	if (sum_p > 0)
+		new_mql = TranslateThreshold(&fd, order, cur, sugg, all, def->mql_threshold);
+	else
+		new_mql = BaseRateThreshold(&fd, order, sugg, scale, beta[0]);
 	if (def->has_fit_threshold)
 		new_fit = TranslateThreshold(&fd, order, cur, sugg, fitcat, def->fit_threshold);
 	MemoryContextSwitchTo(old);
