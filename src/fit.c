@@ -344,9 +344,10 @@ Newton(FitData *fd, float8 l2, float8 *beta, float8 *se, const char *model)
 				break;
 			t /= 2;
 		}
+		/* converged when the full Newton step is negligible (not a halved one) */
 		for (int a = 0; a < m; a++)
 		{
-			maxrel = Max(maxrel, fabs(trial[a] - beta[a]) / (1.0 + fabs(beta[a])));
+			maxrel = Max(maxrel, fabs(step[a]) / (1.0 + fabs(beta[a])));
 			beta[a] = trial[a];
 		}
 		obj = Evaluate(fd, beta, l2, grad, hess);
@@ -611,7 +612,11 @@ ScanLeads(FitData *fd, CompiledModel *cm, Oid relid, const char *outcome, float8
 		p->holdout = (p->key[nbytes] & KEY_HOLDOUT) != 0;
 		p->knockout = (p->key[nbytes] & KEY_KNOCKOUT) != 0;
 		p->nset = 0;
-		p->set = palloc(Max(fd->nfeat, 1) * sizeof(int));
+		for (int j = 0; j < fd->nfeat; j++)
+			if (p->key[j >> 3] & (1 << (j & 7)))
+				p->nset++;
+		p->set = palloc(Max(p->nset, 1) * sizeof(int));
+		p->nset = 0;
 		for (int j = 0; j < fd->nfeat; j++)
 			if (p->key[j >> 3] & (1 << (j & 7)))
 				p->set[p->nset++] = j;
