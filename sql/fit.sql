@@ -195,6 +195,8 @@ SELECT l2, name, coefficient > 2 AS large, coefficient < 50 AS finite, std_error
        auc_train_fitted
   FROM (VALUES (1.0::float8), (0.1)) v(l2), LATERAL leadqual.fit('sep', holdout => 0, l2 => v.l2)
  WHERE name = 'x' ORDER BY l2 DESC;
+-- without the penalty the coefficient would be infinite: refused
+SELECT pg_temp.error_of($$SELECT * FROM leadqual.fit('sep', holdout => 0, l2 => 0)$$);
 -- a stronger penalty, a smaller coefficient
 SELECT (SELECT coefficient FROM leadqual.fit('sep', holdout => 0, l2 => 10) WHERE name = 'x')
      < (SELECT coefficient FROM leadqual.fit('sep', holdout => 0, l2 => 1) WHERE name = 'x') AS shrinks;
@@ -265,6 +267,19 @@ SELECT count(*) AS same_rows
   FROM gt_fit f JOIN leadqual.fit('gt') g USING (rule_id)
  WHERE f.coefficient IS NOT DISTINCT FROM g.coefficient AND f.std_error IS NOT DISTINCT FROM g.std_error
    AND f.auc_holdout_fitted = g.auc_holdout_fitted AND f.train_leads = g.train_leads;
+
+-- a view has no primary key: the split hashes the whole row's text instead
+CREATE VIEW gt_view AS SELECT * FROM gt_leads;
+INSERT INTO leadqual.models (model, lead_table, mql_threshold) VALUES ('gt_view', 'gt_view', 20);
+INSERT INTO leadqual.rules (model, name, attribute, op, value, points, knockout)
+SELECT 'gt_view', name, attribute, op, value, points, knockout FROM leadqual.rules
+ WHERE model = 'gt' ORDER BY rule_id;
+SELECT DISTINCT v.train_leads + v.holdout_leads = g.train_leads + g.holdout_leads AS same_leads,
+       v.train_leads <> g.train_leads AS another_split,
+       abs(v.holdout_leads::float8 / (v.train_leads + v.holdout_leads) - 0.3) < 0.02 AS split_30_percent
+  FROM leadqual.fit('gt_view') v, gt_fit g;
+DELETE FROM leadqual.models WHERE model = 'gt_view';
+DROP VIEW gt_view;
 
 -- calibrate's suggestion as a model of its own, to judge both on the test set
 INSERT INTO leadqual.models (model, lead_table, mql_threshold) VALUES ('gt_cal', 'gt_leads', 20);

@@ -302,7 +302,7 @@ Singular(const char *model)
 	ereport(ERROR,
 			(errcode(ERRCODE_DATA_EXCEPTION),
 			 errmsg("cannot fit model \"%s\": its rules do not determine the points", model),
-			 errdetail("Without regularisation a rule that matches no training lead, or every one, or exactly the leads another rule matches, has no single best coefficient."),
+			 errdetail("Without regularisation a rule that matches no training lead, or every one, or exactly the leads another rule matches, has no single best coefficient, and one that separates converted from other leads perfectly has an infinite one."),
 			 errhint("Use l2 > 0 (the default is 1).")));
 }
 
