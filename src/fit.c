@@ -6,9 +6,9 @@
  * evaluates the rules through the rule engine, as calibrate does.  Each lead with a known
  * outcome becomes a key: one bit per enabled non-knockout rule that matched, and a byte
  * saying whether the lead is in the holdout and whether a knockout rule matched it.
- * Leads are counted per distinct key in a hash table (converted, not converted), so
- * memory grows with the number of distinct rule-hit patterns (at most min(leads,
- * 2^rules)), not with the leads.  The patterns are sorted, so everything after the scan
+ * Leads are counted per distinct key in an open-addressing hash table (converted, not
+ * converted), so memory grows with the number of distinct rule-hit patterns (at most
+ * min(leads, 2^rules)), not with the leads.  The patterns are sorted, so everything after the scan
  * is deterministic.
  *
  * The model: logit P(converted) = b0 + sum_j b_j x_j over the training leads that no
@@ -49,7 +49,6 @@
 #include "miscadmin.h"
 #include "utils/builtins.h"
 #include "utils/float.h"
-#include "utils/hsearch.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/tuplestore.h"
@@ -68,6 +67,32 @@
 
 #define KEY_HOLDOUT		0x01
 #define KEY_KNOCKOUT	0x02
+
+/*
+ * The leads of one key while scanning: an open-addressing hash table (simplehash) whose
+ * entries point at a copy of the key; keys are compared by stored hash first.
+ */
+typedef struct FitEntry
+{
+	const uint8 *key;
+	int64		pos;
+	int64		neg;
+	uint32		hash;
+	char		status;
+} FitEntry;
+
+#define SH_PREFIX		fitpat
+#define SH_ELEMENT_TYPE	FitEntry
+#define SH_KEY_TYPE		const uint8 *
+#define SH_KEY			key
+#define SH_HASH_KEY(tb, k)	hash_bytes((k), *(int *) (tb)->private_data)
+#define SH_EQUAL(tb, a, b)	(memcmp((a), (b), *(int *) (tb)->private_data) == 0)
+#define SH_STORE_HASH
+#define SH_GET_HASH(tb, a)	((a)->hash)
+#define SH_SCOPE		static inline
+#define SH_DECLARE
+#define SH_DEFINE
+#include "lib/simplehash.h"
 
 /* One distinct key: rule hits, holdout and knockout flags; counts of its leads. */
 typedef struct FitPattern
@@ -473,15 +498,13 @@ ScanLeads(FitData *fd, CompiledModel *cm, Oid relid, const char *outcome, float8
 		  const char *model, MemoryContext cxt)
 {
 	int			nbytes = (fd->nfeat + 7) / 8;
-	HASHCTL		ctl;
-	HTAB	   *htab;
-	HASH_SEQ_STATUS seq;
-	char	   *entry;
+	fitpat_hash *htab;
+	fitpat_iterator iter;
+	FitEntry   *entry;
 	char	   *sql;
 	char	   *keyexpr = NULL;
 	Portal		portal;
 	uint8	   *key;
-	Size		countoff;
 	uint64		cut;
 	MemoryContext batchcxt,
 				old;
@@ -490,12 +513,7 @@ ScanLeads(FitData *fd, CompiledModel *cm, Oid relid, const char *outcome, float8
 													   get_rel_name(relid));
 
 	fd->keylen = nbytes + 1;
-	countoff = MAXALIGN(fd->keylen);
-	memset(&ctl, 0, sizeof(ctl));
-	ctl.keysize = fd->keylen;
-	ctl.entrysize = countoff + 2 * sizeof(int64);
-	ctl.hcxt = cxt;
-	htab = hash_create("leadqual fit patterns", 1024, &ctl, HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	htab = fitpat_create(cxt, 1024, &fd->keylen);
 	key = MemoryContextAlloc(cxt, fd->keylen);
 	/* a lead is in the holdout when its key hashes below holdout * 2^64 */
 	cut = holdout <= 0 ? 0 : (uint64) ldexp(holdout, 64);
@@ -539,7 +557,6 @@ ScanLeads(FitData *fd, CompiledModel *cm, Oid relid, const char *outcome, float8
 			Datum		d;
 			HeapTupleData tuple;
 			LeadResult	res;
-			int64	   *counts;
 
 			converted = DatumGetBool(SPI_getbinval(spitup, spidesc, 2, &isnull));
 			if (isnull)
@@ -575,11 +592,20 @@ ScanLeads(FitData *fd, CompiledModel *cm, Oid relid, const char *outcome, float8
 						key[nbytes] |= KEY_HOLDOUT;
 				}
 			}
-			entry = hash_search(htab, key, HASH_ENTER, &found);
-			counts = (int64 *) (entry + countoff);
+			entry = fitpat_insert(htab, key, &found);
 			if (!found)
-				counts[0] = counts[1] = 0;
-			counts[converted ? 0 : 1]++;
+			{
+				/* a new pattern: the entry keeps its own copy of the key */
+				uint8	   *copy = MemoryContextAlloc(cxt, fd->keylen);
+
+				memcpy(copy, key, fd->keylen);
+				entry->key = copy;
+				entry->pos = entry->neg = 0;
+			}
+			if (converted)
+				entry->pos++;
+			else
+				entry->neg++;
 		}
 		MemoryContextSwitchTo(old);
 		MemoryContextReset(batchcxt);
@@ -591,18 +617,17 @@ ScanLeads(FitData *fd, CompiledModel *cm, Oid relid, const char *outcome, float8
 
 	/* the patterns, sorted by key: everything after the scan is deterministic */
 	old = MemoryContextSwitchTo(cxt);
-	fd->npats = hash_get_num_entries(htab);
+	fd->npats = htab->members;
 	fd->pats = palloc_extended(Max(fd->npats, 1) * sizeof(FitPattern), MCXT_ALLOC_HUGE);
 	i = 0;
-	hash_seq_init(&seq, htab);
-	while ((entry = hash_seq_search(&seq)) != NULL)
+	fitpat_start_iterate(htab, &iter);
+	while ((entry = fitpat_iterate(htab, &iter)) != NULL)
 	{
 		FitPattern *p = &fd->pats[i++];
-		int64	   *counts = (int64 *) (entry + countoff);
 
-		p->key = (const uint8 *) entry;
-		p->pos = counts[0];
-		p->neg = counts[1];
+		p->key = entry->key;
+		p->pos = entry->pos;
+		p->neg = entry->neg;
 	}
 	qsort_arg(fd->pats, fd->npats, sizeof(FitPattern), PatternKeyCmp, &fd->keylen);
 	for (i = 0; i < fd->npats; i++)
