@@ -379,6 +379,29 @@ QualityAdd(ExpandedQuality *eq, float8 score, bool converted)
 	 */
 	if (eq->nruns > QS_SEARCH_LIMIT)
 		hi = 0;
+	else if (!eq->binned && !isnan(score) && hi > 0)
+	{
+		/*
+		 * Exact state, a number: a branch-free search for the last entry <= score (NaN
+		 * entries sort last and are never <=), so unpredictable scores cost no branch
+		 * mispredictions; it is the same entry the search below would find.
+		 */
+		QualityEntry *base = eq->runs;
+		Size		n = hi;
+
+		while (n > 1)
+		{
+			Size		half = n / 2;
+
+			base = base[half].score <= score ? base + half : base;
+			n -= half;
+		}
+		if (base->score == score)
+			EntryAbsorb(base, &e);
+		else
+			BufferAppend(eq, &e);
+		return;
+	}
 	while (lo < hi)
 	{
 		Size		mid = lo + (hi - lo) / 2;
