@@ -20,12 +20,21 @@ for heading in '== Loaded 200 contacts' '== The rules of model' '== Where the fa
 	'== What the rescore moved' '== The event rules of model "inbox"' \
 	'== Stages before and after the activity' '== What the activity moved' \
 	'== The five most engaged leads' 'last year: its campaign the day after, and today' \
-	'requests a demo: in the same transaction it becomes an MQL' '== Its stage history'; do
+	'requests a demo: in the same transaction it becomes an MQL' '== Its stage history' \
+	'== What the candidate would do' '== Who would move, and why' \
+	'== The rescore moved exactly the leads the simulation listed' '== The versions of model "inbox"' \
+	'== The history of the moved leads names the version' 'because of these rules'; do
 	grep -qF -- "$heading" <<<"$out" || { echo "missing from output: $heading"; exit 1; }
 done
 # computed in the load's own transaction: the same now() for the column and the aggregate
 grep -qE '^== Loaded [0-9]+ events for [0-9]+ leads; engagement column = leadqual.engagement of their events: t$' <<<"$out" || {
 	echo "the events trigger's engagement column differs from the aggregate after the load"
+	exit 1
+}
+# the promotion's rescore moved exactly the leads the simulation listed, to the same stages
+grep -A3 -F -- '== The rescore moved exactly the leads the simulation listed' <<<"$out" \
+	| grep -qE '^ *([1-9][0-9]*) \| +\1$' || {
+	echo "the rescore after the promotion did not move what the simulation listed"
 	exit 1
 }
 if grep -qE '^(ERROR|WARNING):|^psql:' <<<"$out"; then
@@ -106,6 +115,18 @@ FROM (SELECT l.engagement, l.score,
              (SELECT sum(e.points) FROM leadqual.explain(l, 'inbox') e WHERE e.name = 'engagement') AS eng,
              (SELECT sum(e.points) FROM leadqual.explain(l, 'inbox') e) AS explained
       FROM fair_inbox l) x
+UNION ALL
+SELECT 'the promotion''s rescore is recorded under the promoted version, earlier changes under earlier ones',
+       count(*) > 0
+       AND bool_and(h.version = (SELECT max(v.version) FROM leadqual.ruleset_versions v WHERE v.model = 'inbox'))
+       AND (SELECT count(*) FROM leadqual.stage_history e
+             WHERE e.lead_table = 'fair_inbox'::regclass AND e.changed_by <> 'promotion rescore'
+               AND e.version < (SELECT max(v.version) FROM leadqual.ruleset_versions v WHERE v.model = 'inbox')) > 0
+FROM leadqual.stage_history h WHERE h.changed_by = 'promotion rescore'
+UNION ALL
+SELECT 'after the promotion and its rescore, simulating the live model finds nothing',
+       count(*) = 0 FROM leadqual.simulate('fair_inbox', leadqual.ruleset('inbox'))
+       WHERE old_stage IS DISTINCT FROM new_stage
 UNION ALL
 -- the one recent demo request: it was a nurture lead, the request alone made it an MQL
 SELECT 'the demo request made a nurture lead an MQL, and it needed the request',
