@@ -183,6 +183,13 @@ SELECT leadqual.rollback('sx', 1000);
 \set VERBOSITY terse
 
 -- row-level security: the caller's policies apply; reading the lead table is all it takes
+CREATE FUNCTION pg_temp.try(stmt text) RETURNS text LANGUAGE plpgsql AS $$
+BEGIN
+    EXECUTE stmt;
+    RETURN 'ok';
+EXCEPTION WHEN OTHERS THEN
+    RETURN SQLSTATE || ': ' || SQLERRM;
+END $$;
 CREATE ROLE regress_sx_reader;
 GRANT SELECT ON sx_leads, sx_events TO regress_sx_reader;
 ALTER TABLE sx_leads ENABLE ROW LEVEL SECURITY;
@@ -192,13 +199,6 @@ SELECT count(*) AS listed, count(*) FILTER (WHERE lead_id::int % 2 = 1) AS odd_l
   FROM leadqual.simulate('sx_leads', leadqual.ruleset('sx_draft'));
 SELECT sum(leads) > 0 AS summary_works FROM leadqual.simulate_summary('sx_leads', leadqual.ruleset('sx_draft'));
 -- promoting, rolling back and copying are the owner's
-CREATE FUNCTION pg_temp.try(stmt text) RETURNS text LANGUAGE plpgsql AS $$
-BEGIN
-    EXECUTE stmt;
-    RETURN 'ok';
-EXCEPTION WHEN OTHERS THEN
-    RETURN SQLSTATE || ': ' || SQLERRM;
-END $$;
 SELECT label, pg_temp.try(stmt) FROM (VALUES
     (1, 'promote', $$SELECT leadqual.promote('sx_draft', 'sx')$$),
     (2, 'promote a value', $$SELECT leadqual.promote(leadqual.ruleset('sx_draft'), 'sx')$$),
@@ -229,7 +229,7 @@ CREATE TABLE sx_ran (who text);
 GRANT INSERT ON sx_ran TO PUBLIC;
 CREATE FUNCTION sx_note() RETURNS boolean LANGUAGE plpgsql AS $$
 BEGIN
-    INSERT INTO sx_ran VALUES (current_user);
+    INSERT INTO public.sx_ran VALUES (current_user);
     RETURN true;
 END $$;
 CREATE ROLE regress_sx_owner;

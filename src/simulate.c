@@ -497,7 +497,7 @@ leadqual_promote_notice(PG_FUNCTION_ARGS)
 		SetUserIdAndSecContext(userid, sec);
 		table = format_type_be(get_rel_type_id(pair[0]));
 		ereport(NOTICE,
-				(errmsg("promoting into model \"%s\": the simulation expects " INT64_FORMAT " of %s's leads to change stage",
+				(errmsg("promoting into model \"%s\": the simulation expects " INT64_FORMAT " leads of %s to change stage",
 						model, moves, table),
 				 errhint("CALL leadqual.rescore('%s') applies the promoted rules to the leads; leadqual.simulate lists them.",
 						 table)));

@@ -44,6 +44,7 @@
 #include "miscadmin.h"
 #include "storage/proc.h"
 #include "utils/builtins.h"
+#include "utils/datum.h"
 #include "utils/guc.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
@@ -416,4 +417,91 @@ versions_deciding(const char *model)
 			return 0;
 	}
 	return version;
+}
+
+/* What leadqual.ruleset(model, version) keeps per call site. */
+typedef struct VersionCall
+{
+	LocalTransactionId lxid;
+	char	   *model;
+	int32		version;
+	Datum		rules;
+} VersionCall;
+
+/*
+ * leadqual.ruleset(model, version): a past version.  Read once per call site
+ * and transaction (versions do not change), so leadqual.score(l,
+ * leadqual.ruleset('m', 7)) over a million rows reads it once; read as the
+ * owner, like every read of the configuration.
+ */
+PG_FUNCTION_INFO_V1(leadqual_ruleset_version);
+Datum
+leadqual_ruleset_version(PG_FUNCTION_ARGS)
+{
+	char	   *model = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	int32		version = PG_GETARG_INT32(1);
+	VersionCall *vc = (VersionCall *) fcinfo->flinfo->fn_extra;
+	Oid			argtypes[2] = {TEXTOID, INT4OID};
+	Datum		args[2];
+	OwnerContext owner;
+	bool		isnull;
+	int32		last = 0;
+	bool		found;
+	MemoryContext old;
+
+	if (vc != NULL && vc->lxid == MyProcLocalTransactionId() && vc->version == version &&
+		strcmp(vc->model, model) == 0)
+		PG_RETURN_DATUM(vc->rules);
+
+	args[0] = CStringGetTextDatum(model);
+	args[1] = Int32GetDatum(version);
+	ruleset_become_owner(&owner);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	if (SPI_execute_with_args("SELECT v.rules FROM leadqual.ruleset_versions v "
+							  "WHERE v.model OPERATOR(pg_catalog.=) $1 "
+							  "AND v.version OPERATOR(pg_catalog.=) $2",
+							  2, argtypes, args, NULL, true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not read leadqual.ruleset_versions");
+	found = SPI_processed == 1;
+	if (found)
+	{
+		Datum		rules = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+
+		if (vc == NULL)
+			vc = MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt, sizeof(VersionCall));
+		else
+		{
+			pfree(vc->model);
+			/* the old value may still be referenced by the caller: leave it */
+		}
+		old = MemoryContextSwitchTo(fcinfo->flinfo->fn_mcxt);
+		vc->rules = datumCopy(rules, false, -1);
+		vc->model = pstrdup(model);
+		MemoryContextSwitchTo(old);
+		vc->version = version;
+		vc->lxid = MyProcLocalTransactionId();
+		fcinfo->flinfo->fn_extra = vc;
+	}
+	else if (SPI_execute_with_args("SELECT pg_catalog.max(v.version) FROM leadqual.ruleset_versions v "
+								   "WHERE v.model OPERATOR(pg_catalog.=) $1",
+								   1, argtypes, args, NULL, true, 1) == SPI_OK_SELECT)
+	{
+		Datum		d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+
+		last = isnull ? 0 : DatumGetInt32(d);
+	}
+	SPI_finish();
+	ruleset_restore_user(&owner);
+	if (!found && last == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("model \"%s\" has no versions", model),
+				 errhint("Versions are rows of leadqual.ruleset_versions; a model gets one with each committed change.")));
+	if (!found)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("version %d of model \"%s\" does not exist", version, model),
+				 errhint("Model \"%s\" has versions 1 to %d.", model, last)));
+	PG_RETURN_DATUM(vc->rules);
 }

@@ -50,34 +50,11 @@ BEGIN
     END LOOP;
 END $$;
 
--- A past version.  SQL with a standard body (names bound when it is created, so the
--- caller's search_path plays no part), and inlined into the calling query: in
--- leadqual.score(l, leadqual.ruleset('m', 7)) the look-up becomes a sub-select that runs once.
-CREATE FUNCTION leadqual.ruleset_version_missing(model text, version integer)
-RETURNS leadqual.ruleset
-LANGUAGE plpgsql STABLE PARALLEL SAFE SET search_path = pg_catalog, pg_temp AS $$
-DECLARE
-    last integer;
-BEGIN
-    SELECT max(v.version) INTO last FROM leadqual.ruleset_versions v
-     WHERE v.model = ruleset_version_missing.model;
-    IF last IS NULL THEN
-        RAISE EXCEPTION 'model "%" has no versions', model
-            USING ERRCODE = 'undefined_object',
-                  HINT = 'Versions are rows of leadqual.ruleset_versions; a model gets one with each committed change.';
-    END IF;
-    RAISE EXCEPTION 'version % of model "%" does not exist', version, model
-        USING ERRCODE = 'undefined_object',
-              HINT = format('Model "%s" has versions 1 to %s.', model, last);
-END $$;
-
+-- A past version (src/versions.c), read once per call site: in
+-- leadqual.score(l, leadqual.ruleset('m', 7)) over a whole table the version is read once.
 CREATE FUNCTION leadqual.ruleset(model text, version integer) RETURNS leadqual.ruleset
-LANGUAGE sql STABLE PARALLEL SAFE
-RETURN CASE WHEN model IS NULL OR version IS NULL THEN NULL::leadqual.ruleset
-            ELSE COALESCE((SELECT v.rules FROM leadqual.ruleset_versions v
-                            WHERE v.model OPERATOR(pg_catalog.=) ruleset.model
-                              AND v.version OPERATOR(pg_catalog.=) ruleset.version),
-                          leadqual.ruleset_version_missing(model, version)) END;
+    AS 'MODULE_PATHNAME', 'leadqual_ruleset_version'
+    LANGUAGE C STABLE STRICT PARALLEL SAFE;
 
 -- ---------------------------------------------------------------------------------------
 -- Draft models, simulation, promotion
