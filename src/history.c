@@ -271,6 +271,14 @@ WriteChanges(History *h, Change *c, int n)
 		"SELECT $1, u.k, $2, u.o, u.n, u.s, u.m, $3, CASE WHEN u.m THEN NULL ELSE $9 END "
 		"  FROM ROWS FROM (pg_catalog.unnest($4), pg_catalog.unnest($5), pg_catalog.unnest($6), "
 		"                  pg_catalog.unnest($7), pg_catalog.unnest($8)) AS u(k, o, n, s, m)";
+	/* the 1.0 schema (this library installed, ALTER EXTENSION UPDATE not yet run) */
+	static const char *sql_1_0 =
+		"INSERT INTO leadqual.stage_history "
+		"  (lead_table, lead_id, model, old_stage, new_stage, score, manual, changed_by) "
+		"SELECT $1, u.k, $2, u.o, u.n, u.s, u.m, $3 "
+		"  FROM ROWS FROM (pg_catalog.unnest($4), pg_catalog.unnest($5), pg_catalog.unnest($6), "
+		"                  pg_catalog.unnest($7), pg_catalog.unnest($8)) AS u(k, o, n, s, m)";
+	bool		with_version;
 	Oid			stagetype = stage_type_oid();
 	Oid			argtypes[9] = {REGCLASSOID, TEXTOID, TEXTOID, TEXTARRAYOID,
 		get_array_type(stagetype), get_array_type(stagetype), FLOAT8ARRAYOID, BOOLARRAYOID,
@@ -320,10 +328,12 @@ WriteChanges(History *h, Change *c, int n)
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	/* the version that decided (stage_history.version; NULL for manual changes) */
-	version = versions_deciding(h->model);
+	with_version = versions_installed();
+	version = with_version ? versions_deciding(h->model) : 0;
 	args[8] = Int32GetDatum(version);
 	nulls[8] = version > 0 ? ' ' : 'n';
-	if (SPI_execute_with_args(sql, 9, argtypes, args, nulls, false, 0) != SPI_OK_INSERT)
+	if (SPI_execute_with_args(with_version ? sql : sql_1_0, with_version ? 9 : 8,
+							  argtypes, args, nulls, false, 0) != SPI_OK_INSERT)
 		elog(ERROR, "could not write leadqual.stage_history");
 	SPI_finish();
 	ruleset_restore_user(&owner);

@@ -35,6 +35,7 @@
 
 #include "access/htup_details.h"
 #include "access/xact.h"
+#include "catalog/namespace.h"
 #include "catalog/pg_type.h"
 #include "commands/extension.h"
 #include "commands/trigger.h"
@@ -370,6 +371,15 @@ leadqual_ruleset_version_trigger(PG_FUNCTION_ARGS)
 			VersionOne(new_model, created_by);
 	}
 	return PointerGetDatum(NULL);
+}
+
+bool
+versions_installed(void)
+{
+	Oid			nsp = get_namespace_oid("leadqual", true);
+	Oid			rel = OidIsValid(nsp) ? get_relname_relid("stage_history", nsp) : InvalidOid;
+
+	return OidIsValid(rel) && get_attnum(rel, "version") != InvalidAttrNumber;
 }
 
 /*

@@ -13,4 +13,7 @@
  */
 extern int32 versions_deciding(const char *model);
 
+/* Whether the installed SQL has versions (1.1): stage_history.version exists. */
+extern bool versions_installed(void);
+
 #endif
