@@ -25,6 +25,7 @@
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "funcapi.h"
+#include "nodes/params.h"
 #include "miscadmin.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
@@ -292,6 +293,53 @@ SimulateLead(Sim *sim, HeapTuple row, Datum engagement, bool with_engagement,
 	emit(&out, arg);
 }
 
+/* The receiver of the scan: each row is simulated as it arrives (nothing is copied). */
+typedef struct SimReceiver
+{
+	DestReceiver pub;
+	Sim		   *sim;
+	SimEmit		emit;
+	void	   *arg;
+} SimReceiver;
+
+static bool
+SimReceive(TupleTableSlot *slot, DestReceiver *self)
+{
+	SimReceiver *r = (SimReceiver *) self;
+	Sim		   *sim = r->sim;
+	bool		isnull;
+	Datum		d = slot_getattr(slot, 1, &isnull);
+	HeapTupleData row;
+	MemoryContext old;
+	Datum		engagement = (Datum) 0;
+
+	if (isnull)
+		return true;
+	old = MemoryContextSwitchTo(sim->rowcxt);
+	ruleset_row_tuple(DatumGetHeapTupleHeader(d), &row);
+	if (sim->engagement_att > 0)
+		engagement = slot_getattr(slot, 2, &isnull);
+	SimulateLead(sim, &row, engagement, sim->engagement_att > 0, r->emit, r->arg);
+	MemoryContextSwitchTo(old);
+	MemoryContextReset(sim->rowcxt);
+	return true;
+}
+
+static void
+SimStartup(DestReceiver *self, int operation, TupleDesc typeinfo)
+{
+}
+
+static void
+SimShutdown(DestReceiver *self)
+{
+}
+
+static void
+SimDestroy(DestReceiver *self)
+{
+}
+
 /*
  * Runs the simulation of relid under candidate (a leadqual.ruleset), calling
  * emit for each lead that would change.  As the current user, with the
@@ -301,9 +349,9 @@ static void
 Simulate(Oid relid, Datum candidate, SimEmit emit, void *arg)
 {
 	Sim			sim;
-	Portal		portal;
-	Oid			argtypes[1];
-	Datum		args[1];
+	SimReceiver receiver;
+	SPIExecuteOptions options;
+	ParamListInfo params = NULL;
 	int			nestlevel;
 	MemoryContext cxt = CurrentMemoryContext;
 
@@ -319,38 +367,30 @@ Simulate(Oid relid, Datum candidate, SimEmit emit, void *arg)
 	sim.candidate = ruleset_compile_value(candidate, sim.tupdesc->tdtypeid, -1);
 	sim.rowcxt = AllocSetContextCreate(cxt, "leadqual simulate row", ALLOCSET_DEFAULT_SIZES);
 
-	argtypes[0] = ruleset_type_oid();
-	args[0] = candidate;
-	portal = SPI_cursor_open_with_args(NULL, sim.sql, sim.engagement_att > 0 ? 1 : 0,
-									   argtypes, args, NULL, true, 0);
-	for (;;)
+	if (sim.engagement_att > 0)
 	{
-		SPI_cursor_fetch(portal, true, 1000);
-		if (SPI_processed == 0)
-			break;
-		for (uint64 i = 0; i < SPI_processed; i++)
-		{
-			HeapTuple	tup = SPI_tuptable->vals[i];
-			TupleDesc	desc = SPI_tuptable->tupdesc;
-			bool		isnull;
-			Datum		d = SPI_getbinval(tup, desc, 1, &isnull);
-			HeapTupleData row;
-			MemoryContext old;
-			Datum		engagement = (Datum) 0;
-
-			if (isnull)
-				continue;
-			old = MemoryContextSwitchTo(sim.rowcxt);
-			ruleset_row_tuple(DatumGetHeapTupleHeader(d), &row);
-			if (sim.engagement_att > 0)
-				engagement = SPI_getbinval(tup, desc, 2, &isnull);
-			SimulateLead(&sim, &row, engagement, sim.engagement_att > 0, emit, arg);
-			MemoryContextSwitchTo(old);
-			MemoryContextReset(sim.rowcxt);
-		}
-		SPI_freetuptable(SPI_tuptable);
+		params = makeParamList(1);
+		params->params[0].value = candidate;
+		params->params[0].isnull = false;
+		params->params[0].pflags = PARAM_FLAG_CONST;
+		params->params[0].ptype = ruleset_type_oid();
 	}
-	SPI_cursor_close(portal);
+	memset(&receiver, 0, sizeof(receiver));
+	receiver.pub.receiveSlot = SimReceive;
+	receiver.pub.rStartup = SimStartup;
+	receiver.pub.rShutdown = SimShutdown;
+	receiver.pub.rDestroy = SimDestroy;
+	receiver.pub.mydest = DestNone;
+	receiver.sim = &sim;
+	receiver.emit = emit;
+	receiver.arg = arg;
+	memset(&options, 0, sizeof(options));
+	options.params = params;
+	options.read_only = true;
+	options.dest = (DestReceiver *) &receiver;
+	/* (a SELECT whose rows go to a DestNone receiver reports SPI_OK_UTILITY) */
+	if (SPI_execute_extended(sim.sql, &options) < 0)
+		elog(ERROR, "could not read %s", sim.table);
 	SPI_finish();
 	AtEOXact_GUC(true, nestlevel);
 	MemoryContextDelete(sim.rowcxt);
