@@ -37,7 +37,7 @@ SELECT count(*) AS versions_before_commit FROM leadqual.ruleset_versions WHERE m
 COMMIT;
 SELECT * FROM vx_versions('vx');
 -- the version is the model's rule set as it was committed
-SELECT v.rules::text = leadqual.ruleset('vx')::text AS version_is_the_model
+SELECT v.rules::text = leadqual.ruleset('vx'::text)::text AS version_is_the_model
   FROM leadqual.ruleset_versions v WHERE v.model = 'vx' AND v.version = 1;
 
 -- several statements, one version; a rolled-back savepoint leaves nothing of its own
@@ -227,7 +227,7 @@ SELECT label, public.vx_try(stmt) FROM (VALUES
 ) t(n, label, stmt) ORDER BY n;
 RESET search_path;
 RESET SESSION AUTHORIZATION;
--- the editor's operator and function never ran, as the owner or as anybody: the versions
+-- the editor's operator ran once, by the editor's own hand; never through leadqual: the versions
 -- trigger uses pg_catalog's operators and leadqual's own ruleset()
 SELECT who, what, count(*) FROM public.vx_ran GROUP BY 1, 2 ORDER BY 1, 2;
 -- the owner's wiring on a table that is not leadqual's is refused at fire time

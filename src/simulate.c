@@ -346,9 +346,10 @@ SimDestroy(DestReceiver *self)
  * settings rescore pins.
  */
 static void
-Simulate(Oid relid, Datum candidate, SimEmit emit, void *arg)
+Simulate(Oid relid, Datum candidate, Oid rulestype, SimEmit emit, void *arg)
 {
 	Sim			sim;
+	RulesetCallCache cc;
 	SimReceiver receiver;
 	SPIExecuteOptions options;
 	ParamListInfo params = NULL;
@@ -364,7 +365,8 @@ Simulate(Oid relid, Datum candidate, SimEmit emit, void *arg)
 	MemoryContextSwitchTo(cxt);
 	PlanSim(&sim, relid);
 	sim.current = ruleset_lookup(sim.att.model, sim.tupdesc->tdtypeid, -1);
-	sim.candidate = ruleset_compile_value(candidate, sim.tupdesc->tdtypeid, -1);
+	memset(&cc, 0, sizeof(cc));
+	sim.candidate = ruleset_compiled_cached(&cc, candidate, sim.tupdesc->tdtypeid, -1);
 	sim.rowcxt = AllocSetContextCreate(cxt, "leadqual simulate row", ALLOCSET_DEFAULT_SIZES);
 
 	if (sim.engagement_att > 0)
@@ -373,7 +375,7 @@ Simulate(Oid relid, Datum candidate, SimEmit emit, void *arg)
 		params->params[0].value = candidate;
 		params->params[0].isnull = false;
 		params->params[0].pflags = PARAM_FLAG_CONST;
-		params->params[0].ptype = ruleset_type_oid();
+		params->params[0].ptype = rulestype;
 	}
 	memset(&receiver, 0, sizeof(receiver));
 	receiver.pub.receiveSlot = SimReceive;
@@ -448,7 +450,8 @@ leadqual_simulate(PG_FUNCTION_ARGS)
 	rsinfo->setResult = out.store;
 	rsinfo->setDesc = out.desc;
 
-	Simulate(PG_GETARG_OID(0), PG_GETARG_DATUM(1), EmitRow, &out);
+	Simulate(PG_GETARG_OID(0), PG_GETARG_DATUM(1), get_fn_expr_argtype(fcinfo->flinfo, 1),
+			 EmitRow, &out);
 	return (Datum) 0;
 }
 
@@ -533,7 +536,7 @@ leadqual_promote_notice(PG_FUNCTION_ARGS)
 		GetUserIdAndSecContext(&userid, &sec);
 		SetUserIdAndSecContext(pair[1], sec | SECURITY_LOCAL_USERID_CHANGE |
 							   SECURITY_RESTRICTED_OPERATION);
-		Simulate(pair[0], candidate, CountMove, &moves);
+		Simulate(pair[0], candidate, get_fn_expr_argtype(fcinfo->flinfo, 1), CountMove, &moves);
 		SetUserIdAndSecContext(userid, sec);
 		table = format_type_be(get_rel_type_id(pair[0]));
 		ereport(NOTICE,

@@ -118,19 +118,16 @@ CreatedBy(void)
 	return GetUserNameFromId(GetUserId(), false);
 }
 
-/* Whether two rule set values have the same content (their JSON text is canonical). */
+/* Whether two rule set values have the same content (their content hashes). */
 static bool
 SameContent(Datum a, Datum b, Oid typid)
 {
-	Oid			out;
-	bool		isvarlena;
-	char	   *x;
-	char	   *y;
+	uint8		x[RULESET_HASH_LEN];
+	uint8		y[RULESET_HASH_LEN];
 
-	getTypeOutputInfo(typid, &out, &isvarlena);
-	x = OidOutputFunctionCall(out, a);
-	y = OidOutputFunctionCall(out, b);
-	return strcmp(x, y) == 0;
+	ruleset_datum_hash(a, x);
+	ruleset_datum_hash(b, y);
+	return memcmp(x, y, RULESET_HASH_LEN) == 0;
 }
 
 typedef struct VersionStep

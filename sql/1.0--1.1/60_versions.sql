@@ -123,6 +123,16 @@ RETURNS TABLE (lead_id text, old_stage leadqual.stage, new_stage leadqual.stage,
 AS 'MODULE_PATHNAME', 'leadqual_simulate'
 LANGUAGE C STABLE STRICT SECURITY INVOKER ROWS 100;
 
+-- The same for a model's name (leadqual.simulate('leads', 'draft')).
+CREATE FUNCTION leadqual.simulate(lead_table regclass, candidate text)
+RETURNS TABLE (lead_id text, old_stage leadqual.stage, new_stage leadqual.stage,
+               old_score float8, new_score float8, gained text[], lost text[],
+               locked boolean)
+LANGUAGE sql STABLE STRICT SECURITY INVOKER ROWS 100
+BEGIN ATOMIC
+    SELECT * FROM leadqual.simulate(simulate.lead_table, leadqual.ruleset(simulate.candidate));
+END;
+
 -- The simulation's stage moves, from x to.
 CREATE FUNCTION leadqual.simulate_summary(lead_table regclass, candidate leadqual.ruleset)
 RETURNS TABLE (from_stage leadqual.stage, to_stage leadqual.stage, leads bigint)
@@ -133,6 +143,14 @@ BEGIN ATOMIC
      WHERE s.old_stage IS DISTINCT FROM s.new_stage
      GROUP BY s.old_stage, s.new_stage
      ORDER BY s.old_stage NULLS FIRST, s.new_stage;
+END;
+
+CREATE FUNCTION leadqual.simulate_summary(lead_table regclass, candidate text)
+RETURNS TABLE (from_stage leadqual.stage, to_stage leadqual.stage, leads bigint)
+LANGUAGE sql STABLE STRICT SECURITY INVOKER ROWS 10
+BEGIN ATOMIC
+    SELECT * FROM leadqual.simulate_summary(simulate_summary.lead_table,
+                                            leadqual.ruleset(simulate_summary.candidate));
 END;
 
 -- promote's NOTICE: per table attached to model, how many leads the simulation of
@@ -151,7 +169,7 @@ CREATE FUNCTION leadqual.promote(candidate leadqual.ruleset, into_model text)
 RETURNS void LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     doc jsonb;
-    m record;
+    missing text;
 BEGIN
     IF candidate IS NULL OR into_model IS NULL THEN
         RAISE EXCEPTION 'leadqual.promote: arguments must not be NULL'
@@ -164,8 +182,43 @@ BEGIN
             HINT = 'Models are rows of leadqual.models.';
     END IF;
     PERFORM leadqual.promote_notice(into_model, candidate);
-    doc := leadqual.ruleset_document(candidate);
-    PERFORM leadqual.write_definition(into_model, doc);
+    -- the value's document (src/ruleset_io.c): thresholds, framework, engagement column and
+    -- half-life, its (enabled) rules in order, every framework's criteria with this
+    -- model's checks, event rules
+    doc := candidate::jsonb;
+    SELECT pg_catalog.string_agg(format('%s.%s', f->>'framework', c->>'criterion'), ', ') INTO missing
+      FROM jsonb_array_elements(doc->'frameworks') f, jsonb_array_elements(f->'criteria') c
+     WHERE c->>'attribute' IS NOT NULL
+       AND NOT EXISTS (SELECT FROM leadqual.criteria k
+                        WHERE k.framework = f->>'framework' AND k.criterion = c->>'criterion');
+    IF missing IS NOT NULL THEN
+        RAISE EXCEPTION 'the rule set checks criteria that no longer exist: %', missing
+            USING ERRCODE = 'foreign_key_violation',
+                  HINT = 'Add the criteria to leadqual.criteria again, or promote a rule set without those checks.';
+    END IF;
+    UPDATE leadqual.models x
+       SET mql_threshold = (doc->>'mql_threshold')::float8,
+           fit_threshold = (doc->>'fit_threshold')::float8,
+           framework = doc->>'framework',
+           engagement_column = doc->>'engagement_column',
+           half_life = (doc->>'half_life')::interval
+     WHERE x.model = into_model;
+    DELETE FROM leadqual.rules r WHERE r.model = into_model;
+    DELETE FROM leadqual.criterion_checks c WHERE c.model = into_model;
+    DELETE FROM leadqual.event_rules e WHERE e.model = into_model;
+    -- in the value's order: points are summed in rule_id order
+    INSERT INTO leadqual.rules (model, name, category, attribute, op, value, points, knockout, enabled)
+    SELECT into_model, r->>'name', r->>'category', r->>'attribute', r->>'op', r->>'value',
+           (r->>'points')::float8, (r->>'knockout')::boolean, true
+      FROM jsonb_array_elements(doc->'rules') WITH ORDINALITY AS x(r, n) ORDER BY x.n;
+    INSERT INTO leadqual.criterion_checks (model, framework, criterion, attribute, op, value)
+    SELECT into_model, f->>'framework', c->>'criterion', c->>'attribute', c->>'op', c->>'value'
+      FROM jsonb_array_elements(doc->'frameworks') f, jsonb_array_elements(f->'criteria') c
+     WHERE c->>'attribute' IS NOT NULL;
+    INSERT INTO leadqual.event_rules (model, event_type, points, max_points, half_life)
+    SELECT into_model, e->>'event_type', (e->>'points')::float8, (e->>'max_points')::float8,
+           (e->>'half_life')::interval
+      FROM jsonb_array_elements(doc->'event_rules') e;
 END $$;
 
 CREATE FUNCTION leadqual.promote(candidate text, into_model text)

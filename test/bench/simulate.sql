@@ -54,7 +54,7 @@ UPDATE leadqual.rules SET points = -12 WHERE model = 'bench_sim_candidate' AND n
 UPDATE leadqual.models SET mql_threshold = mql_threshold + 1 WHERE model = 'bench_sim_candidate';
 
 CREATE TABLE rules AS
-SELECT leadqual.ruleset('bench_sim') AS current, leadqual.ruleset('bench_sim_candidate') AS candidate;
+SELECT leadqual.ruleset('bench_sim'::text) AS current, leadqual.ruleset('bench_sim_candidate'::text) AS candidate;
 
 -- the simulation's answer, checked against the rescore decision in SQL
 SELECT count(*) AS simulated,

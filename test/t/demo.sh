@@ -125,7 +125,7 @@ SELECT 'the promotion''s rescore is recorded under the promoted version, earlier
 FROM leadqual.stage_history h WHERE h.changed_by = 'promotion rescore'
 UNION ALL
 SELECT 'after the promotion and its rescore, simulating the live model finds nothing',
-       count(*) = 0 FROM leadqual.simulate('fair_inbox', leadqual.ruleset('inbox'))
+       count(*) = 0 FROM leadqual.simulate('fair_inbox', leadqual.ruleset('inbox'::text))
        WHERE old_stage IS DISTINCT FROM new_stage
 UNION ALL
 -- the one recent demo request: it was a nurture lead, the request alone made it an MQL
