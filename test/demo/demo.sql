@@ -248,25 +248,27 @@ VALUES ('inbox_candidate', 'Public procurement', 'fit', 'industry', 'in',
 
 -- The simulation: every lead whose stage or score a promotion and a rescore would change,
 -- and why (the rules it gains and loses). Nothing is written.
-\echo '== What the candidate would do: leadqual.simulate_summary(''fair_inbox'', leadqual.ruleset(''inbox_candidate''))'
+\echo '== What the candidate would do: leadqual.simulate_summary(''fair_inbox'', ''inbox_candidate'')'
 SELECT from_stage, to_stage, leads
-FROM leadqual.simulate_summary('fair_inbox', leadqual.ruleset('inbox_candidate'::text));
+FROM leadqual.simulate_summary('fair_inbox', 'inbox_candidate');
 
-\echo '== Who would move, and why (leadqual.simulate)'
+\echo '== Who would move, and why (leadqual.simulate: up to four per new stage)'
 SELECT s.lead_id, i.company, i.industry, s.old_stage, s.new_stage,
        round(s.old_score::numeric, 1) AS old_score, round(s.new_score::numeric, 1) AS new_score,
        array_to_string(s.gained, ', ') AS gained, array_to_string(s.lost, ', ') AS lost,
        CASE WHEN s.locked THEN 'yes' ELSE '' END AS locked
-FROM leadqual.simulate('fair_inbox', leadqual.ruleset('inbox_candidate'::text)) s
+FROM (SELECT s.*, row_number() OVER (PARTITION BY s.new_stage
+                                     ORDER BY s.new_score DESC, s.lead_id::bigint) AS n
+      FROM leadqual.simulate('fair_inbox', 'inbox_candidate') s
+      WHERE s.old_stage IS DISTINCT FROM s.new_stage) s
 JOIN fair_inbox i ON i.id::text = s.lead_id
-WHERE s.old_stage IS DISTINCT FROM s.new_stage
-ORDER BY s.new_stage, s.new_score DESC, s.lead_id::bigint
-LIMIT 12;
+WHERE s.n <= 4
+ORDER BY s.new_stage DESC, s.new_score DESC, s.lead_id::bigint;
 
 -- Promote: the live model takes the candidate's definition in one transaction (one new
 -- version); then the usual rescore applies it to the leads.
 CREATE TEMP TABLE simulated AS
-SELECT * FROM leadqual.simulate('fair_inbox', leadqual.ruleset('inbox_candidate'::text));
+SELECT * FROM leadqual.simulate('fair_inbox', 'inbox_candidate');
 SET client_min_messages = notice;
 SELECT leadqual.promote('inbox_candidate', 'inbox') AS promoted \gset
 SET client_min_messages = warning;
