@@ -386,6 +386,24 @@ versions_installed(void)
  * only taken if it holds what the model scores with now; else 0 (unknown).
  * Called by the history trigger inside its SPI connection, as the owner.
  */
+/*
+ * What versions_deciding found, per model, under a rule-set generation: the
+ * latest version changes only with a committed change of the configuration,
+ * which is a new generation row (ruleset_generation_stamp), so a model's
+ * version is read once per generation, not per statement.  Not kept while this
+ * transaction's own change is pending.
+ */
+#define DECIDING_CACHE 8
+typedef struct Deciding
+{
+	char		model[NAMEDATALEN * 2];
+	uint64		stamp;
+	int32		version;
+} Deciding;
+
+static Deciding DecidingCache[DECIDING_CACHE];
+static int	DecidingNext = 0;
+
 int32
 versions_deciding(const char *model)
 {
@@ -394,6 +412,13 @@ versions_deciding(const char *model)
 	bool		isnull;
 	int32		version;
 	TransactionId xmin;
+	uint64		stamp = ruleset_generation_stamp();
+	bool		cacheable = strlen(model) < sizeof(DecidingCache[0].model);
+
+	for (int i = 0; cacheable && i < DECIDING_CACHE; i++)
+		if (DecidingCache[i].stamp == stamp && stamp != 0 &&
+			strcmp(DecidingCache[i].model, model) == 0)
+			return DecidingCache[i].version;
 
 	args[0] = CStringGetTextDatum(model);
 	if (SPI_execute_with_args("SELECT v.version FROM leadqual.ruleset_versions v "
@@ -401,9 +426,8 @@ versions_deciding(const char *model)
 							  "ORDER BY v.version DESC LIMIT 1",
 							  1, argtypes, args, NULL, true, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not read leadqual.ruleset_versions");
-	if (SPI_processed == 0)
-		return 0;
-	version = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	version = SPI_processed == 0 ? 0 :
+		DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 
 	if (SPI_execute("SELECT g.xmin FROM leadqual.config_generation g", true, 0) != SPI_OK_SELECT ||
 		SPI_processed != 1)
@@ -412,6 +436,8 @@ versions_deciding(const char *model)
 	if (TransactionIdIsCurrentTransactionId(xmin))
 	{
 		/* this transaction changed the configuration: is the latest version what it scores with? */
+		if (version == 0)
+			return 0;
 		if (SPI_execute_with_args("SELECT v.rules, leadqual.ruleset($1) FROM leadqual.ruleset_versions v "
 								  "WHERE v.model OPERATOR(pg_catalog.=) $1 "
 								  "ORDER BY v.version DESC LIMIT 1",
@@ -422,6 +448,16 @@ versions_deciding(const char *model)
 						 SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull),
 						 SPI_gettypeid(SPI_tuptable->tupdesc, 1)))
 			return 0;
+		return version;
+	}
+	if (cacheable)
+	{
+		Deciding   *d = &DecidingCache[DecidingNext];
+
+		DecidingNext = (DecidingNext + 1) % DECIDING_CACHE;
+		strlcpy(d->model, model, sizeof(d->model));
+		d->stamp = stamp;
+		d->version = version;
 	}
 	return version;
 }
