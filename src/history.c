@@ -36,6 +36,7 @@
 
 #include "leadqual.h"
 #include "lead_trigger.h"
+#include "versions.h"
 
 /* history rows per INSERT statement: bounds the parameter arrays of a bulk load */
 #define HISTORY_CHUNK 10000
@@ -266,14 +267,25 @@ WriteChanges(History *h, Change *c, int n)
 {
 	static const char *sql =
 		"INSERT INTO leadqual.stage_history "
+		"  (lead_table, lead_id, model, old_stage, new_stage, score, manual, changed_by, version) "
+		"SELECT $1, u.k, $2, u.o, u.n, u.s, u.m, $3, CASE WHEN u.m THEN NULL ELSE $9 END "
+		"  FROM ROWS FROM (pg_catalog.unnest($4), pg_catalog.unnest($5), pg_catalog.unnest($6), "
+		"                  pg_catalog.unnest($7), pg_catalog.unnest($8)) AS u(k, o, n, s, m)";
+	/* the 1.0 schema (this library installed, ALTER EXTENSION UPDATE not yet run) */
+	static const char *sql_1_0 =
+		"INSERT INTO leadqual.stage_history "
 		"  (lead_table, lead_id, model, old_stage, new_stage, score, manual, changed_by) "
 		"SELECT $1, u.k, $2, u.o, u.n, u.s, u.m, $3 "
 		"  FROM ROWS FROM (pg_catalog.unnest($4), pg_catalog.unnest($5), pg_catalog.unnest($6), "
 		"                  pg_catalog.unnest($7), pg_catalog.unnest($8)) AS u(k, o, n, s, m)";
+	bool		with_version;
 	Oid			stagetype = stage_type_oid();
-	Oid			argtypes[8] = {REGCLASSOID, TEXTOID, TEXTOID, TEXTARRAYOID,
-		get_array_type(stagetype), get_array_type(stagetype), FLOAT8ARRAYOID, BOOLARRAYOID};
-	Datum		args[8];
+	Oid			argtypes[9] = {REGCLASSOID, TEXTOID, TEXTOID, TEXTARRAYOID,
+		get_array_type(stagetype), get_array_type(stagetype), FLOAT8ARRAYOID, BOOLARRAYOID,
+	INT4OID};
+	Datum		args[9];
+	char		nulls[10] = "         ";
+	int32		version;
 	Datum	   *keys;
 	Datum	   *scores;
 	Datum	   *manual;
@@ -315,7 +327,13 @@ WriteChanges(History *h, Change *c, int n)
 	table = Notify != NOTIFY_OFF ? DatumGetCString(DirectFunctionCall1(regclassout, args[0])) : NULL;
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	if (SPI_execute_with_args(sql, 8, argtypes, args, NULL, false, 0) != SPI_OK_INSERT)
+	/* the version that decided (stage_history.version; NULL for manual changes) */
+	with_version = versions_installed();
+	version = with_version ? versions_deciding(h->model) : 0;
+	args[8] = Int32GetDatum(version);
+	nulls[8] = version > 0 ? ' ' : 'n';
+	if (SPI_execute_with_args(with_version ? sql : sql_1_0, with_version ? 9 : 8,
+							  argtypes, args, nulls, false, 0) != SPI_OK_INSERT)
 		elog(ERROR, "could not write leadqual.stage_history");
 	SPI_finish();
 	ruleset_restore_user(&owner);

@@ -23,6 +23,7 @@
 
 #include "ruleset.h"
 #include "scoring.h"
+#include "simulate.h"
 #include "subxact.h"
 
 #define RESCORE_TRIES 5
@@ -55,6 +56,12 @@ StoredScore(double score, Oid type)
 		default:
 			return score;
 	}
+}
+
+double
+rescore_stored_score(double score, Oid type)
+{
+	return StoredScore(score, type);
 }
 
 /* Does the row need writing: would the trigger change its score or stage? */

@@ -234,7 +234,91 @@ WHERE h.lead_table = 'fair_inbox'::regclass AND h.changed_by = 'nightly rescore'
 GROUP BY h.old_stage, h.new_stage
 ORDER BY h.old_stage, h.new_stage;
 
--- == 9. Engagement: web and e-mail activity, decaying ===========================
+-- == 9. Rule versions and what-if: try a change on the real leads first ==========
+
+-- Every committed change of a model's rules is a version (leadqual.ruleset_versions). A
+-- candidate is a draft copy of the live model, edited with plain SQL: marketing wants to
+-- raise "Target industry" again and to add a penalty for public buyers.
+SELECT max(version) AS inbox_version_before FROM leadqual.ruleset_versions WHERE model = 'inbox' \gset
+SELECT leadqual.copy_model('inbox', 'inbox_candidate') AS copied \gset
+UPDATE leadqual.rules SET points = 18 WHERE model = 'inbox_candidate' AND name = 'Target industry';
+INSERT INTO leadqual.rules (model, name, category, attribute, op, value, points)
+VALUES ('inbox_candidate', 'Public procurement', 'fit', 'industry', 'in',
+        '{"public sector",education}', -6);
+
+-- The simulation: every lead whose stage or score a promotion and a rescore would change,
+-- and why (the rules it gains and loses). Nothing is written.
+\echo '== What the candidate would do: leadqual.simulate_summary(''fair_inbox'', ''inbox_candidate'')'
+SELECT from_stage, to_stage, leads
+FROM leadqual.simulate_summary('fair_inbox', 'inbox_candidate');
+
+\echo '== Who would move, and why (leadqual.simulate: up to four per new stage)'
+SELECT s.lead_id, i.company, i.industry, s.old_stage, s.new_stage,
+       round(s.old_score::numeric, 1) AS old_score, round(s.new_score::numeric, 1) AS new_score,
+       array_to_string(s.gained, ', ') AS gained, array_to_string(s.lost, ', ') AS lost,
+       CASE WHEN s.locked THEN 'yes' ELSE '' END AS locked
+FROM (SELECT s.*, row_number() OVER (PARTITION BY s.new_stage
+                                     ORDER BY s.new_score DESC, s.lead_id::bigint) AS n
+      FROM leadqual.simulate('fair_inbox', 'inbox_candidate') s
+      WHERE s.old_stage IS DISTINCT FROM s.new_stage) s
+JOIN fair_inbox i ON i.id::text = s.lead_id
+WHERE s.n <= 4
+ORDER BY s.new_stage DESC, s.new_score DESC, s.lead_id::bigint;
+
+-- Promote: the live model takes the candidate's definition in one transaction (one new
+-- version); then the usual rescore applies it to the leads.
+CREATE TEMP TABLE simulated AS
+SELECT * FROM leadqual.simulate('fair_inbox', 'inbox_candidate');
+SET client_min_messages = notice;
+SELECT leadqual.promote('inbox_candidate', 'inbox') AS promoted \gset
+SET client_min_messages = warning;
+SET leadqual.actor = 'promotion rescore';
+CALL leadqual.rescore('fair_inbox', 50);
+RESET leadqual.actor;
+
+\echo '== The rescore moved exactly the leads the simulation listed'
+SELECT count(*) AS simulated_moves,
+       count(*) FILTER (WHERE h.lead_id IS NOT NULL AND h.new_stage = s.new_stage) AS rescore_moves_alike
+FROM simulated s
+LEFT JOIN leadqual.stage_history h
+       ON h.lead_table = 'fair_inbox'::regclass AND h.lead_id = s.lead_id
+      AND h.changed_by = 'promotion rescore'
+WHERE s.old_stage IS DISTINCT FROM s.new_stage;
+
+\echo '== The versions of model "inbox"'
+SELECT v.version, v.created_by,
+       (SELECT (r->>'points')::float8 FROM jsonb_array_elements(v.rules::text::jsonb->'rules') r
+         WHERE r->>'name' = 'Target industry') AS "Target industry",
+       (SELECT count(*) FROM jsonb_array_elements(v.rules::text::jsonb->'rules')) AS rules
+FROM leadqual.ruleset_versions v
+WHERE v.model = 'inbox'
+ORDER BY v.version;
+
+\echo '== The history of the moved leads names the version that decided each change'
+SELECT h.version, h.changed_by, h.old_stage, h.new_stage, count(*) AS changes
+FROM leadqual.stage_history h
+WHERE h.lead_table = 'fair_inbox'::regclass
+  AND h.lead_id IN (SELECT lead_id FROM simulated WHERE old_stage IS DISTINCT FROM new_stage)
+GROUP BY 1, 2, 3, 4
+ORDER BY h.version NULLS FIRST, 2, 3, 4;
+
+-- Which rules made a lead an MQL on the day it became one: the version in its history
+-- row, explained.
+SELECT h.lead_id AS mql_lead, h.version AS mql_version FROM leadqual.stage_history h
+WHERE h.lead_table = 'fair_inbox'::regclass AND h.changed_by = 'promotion rescore'
+  AND h.new_stage = 'mql'
+ORDER BY h.lead_id::bigint LIMIT 1 \gset
+\echo '== Lead' :mql_lead 'became an MQL under version' :mql_version 'because of these rules'
+SELECT e.name, e.points
+FROM leadqual.stage_history h
+JOIN leadqual.ruleset_versions v ON v.model = h.model AND v.version = h.version
+JOIN fair_inbox l ON l.id::text = h.lead_id
+CROSS JOIN LATERAL leadqual.explain(l, v.rules) e
+WHERE h.lead_table = 'fair_inbox'::regclass AND h.lead_id = :'mql_lead'
+  AND h.changed_by = 'promotion rescore' AND h.new_stage = 'mql'
+ORDER BY e.rule_id NULLS LAST;
+
+-- == 10. Engagement: web and e-mail activity, decaying ===========================
 
 -- After the fair the leads open newsletters, read the pricing page, join a webinar. Each
 -- kind of event is worth points that halve every half-life and stop at a cap; the sum is
@@ -378,8 +462,7 @@ FROM leadqual.stage_history h
 WHERE h.lead_table = 'fair_inbox'::regclass AND h.lead_id = :'demo_lead'
 ORDER BY h.id;
 
--- == 10. Whom to call: gains, capacity and learned points ===========================
-
+-- == 11. Whom to call: gains, capacity and learned points ====================
 -- gains: the leads in ten equal bands from the top score down (ties stay in one band),
 -- with the share of all leads called and of all buyers reached, cumulative from the top.
 \echo '== Call the best instead of all 200: leadqual.gains by score band, from the top'
@@ -431,7 +514,8 @@ FROM leadqual.choose_threshold('discovered_fitted', capacity => 50) \gset
 \echo '== From' :candidates 'candidate rules on five columns to fitted points: AUC' :train_auc 'on the leads fitted,' :holdout_auc 'on the holdout; the best' :d_called 'reach' :d_reached 'of the' :buyers 'buyers'
 \echo
 
--- == 11. Is the scoring any good? ============================================
+=======
+-- == 12. Is the scoring any good? ============================================
 
 -- score_quality: conversion rate and ROC AUC, the chance that a converted lead scores
 -- higher than one that did not convert (0.5: a coin toss, 1: a perfect ranking).

@@ -22,7 +22,10 @@ for heading in '== Loaded 200 contacts' '== The rules of model' '== Where the fa
 	'== The five most engaged leads' 'last year: its campaign the day after, and today' \
 	'requests a demo: in the same transaction it becomes an MQL' '== Its stage history' \
 	'== Call the best instead of all 200' '== Points learned from the outcomes' \
-	'== Ranking quality (AUC) before and after the fit' '== From '; do
+	'== Ranking quality (AUC) before and after the fit' '== From ' \
+	'== What the candidate would do' '== Who would move, and why' \
+	'== The rescore moved exactly the leads the simulation listed' '== The versions of model "inbox"' \
+	'== The history of the moved leads names the version' 'because of these rules'; do
 	grep -qF -- "$heading" <<<"$out" || { echo "missing from output: $heading"; exit 1; }
 done
 # computed in the load's own transaction: the same now() for the column and the aggregate
@@ -30,7 +33,14 @@ grep -qE '^== Loaded [0-9]+ events for [0-9]+ leads; engagement column = leadqua
 	echo "the events trigger's engagement column differs from the aggregate after the load"
 	exit 1
 }
-if grep -qE '^(ERROR|WARNING):|^psql:' <<<"$out"; then
+# the promotion's rescore moved exactly the leads the simulation listed, to the same stages
+grep -A3 -F -- '== The rescore moved exactly the leads the simulation listed' <<<"$out" \
+	| grep -qE '^ *([1-9][0-9]*) \| +\1$' || {
+	echo "the rescore after the promotion did not move what the simulation listed"
+	exit 1
+}
+# (promote's NOTICE is part of the demo; psql prefixes it with the script's name and line)
+if grep -E '^(ERROR|WARNING):|^psql:' <<<"$out" | grep -qvE '^psql:[^ ]*: NOTICE:'; then
 	echo "the demo printed errors or warnings"
 	exit 1
 fi
@@ -119,6 +129,20 @@ FROM (SELECT l.engagement, l.score,
              (SELECT sum(e.points) FROM leadqual.explain(l, 'inbox') e WHERE e.name = 'engagement') AS eng,
              (SELECT sum(e.points) FROM leadqual.explain(l, 'inbox') e) AS explained
       FROM fair_inbox l) x
+UNION ALL
+SELECT 'the promotion''s rescore is recorded under the promoted version, earlier changes under earlier ones',
+       count(*) > 0 AND count(DISTINCT h.version) = 1
+       AND min(h.version) > (SELECT max(e.version) FROM leadqual.stage_history e
+                              WHERE e.lead_table = 'fair_inbox'::regclass
+                                AND e.changed_by IN ('fair import', 'nightly rescore'))
+       AND (SELECT bool_or(r->>'name' = 'Public procurement')
+              FROM leadqual.ruleset_versions v, jsonb_array_elements(v.rules::jsonb->'rules') r
+             WHERE v.model = 'inbox' AND v.version = min(h.version))
+FROM leadqual.stage_history h WHERE h.changed_by = 'promotion rescore'
+UNION ALL
+SELECT 'after the promotion and its rescore, simulating the live model finds nothing',
+       count(*) = 0 FROM leadqual.simulate('fair_inbox', 'inbox')
+       WHERE old_stage IS DISTINCT FROM new_stage
 UNION ALL
 -- the one recent demo request: it was a nurture lead, the request alone made it an MQL
 SELECT 'the demo request made a nurture lead an MQL, and it needed the request',

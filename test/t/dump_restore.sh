@@ -101,6 +101,8 @@ SELECT 'score', id, leadqual.score(l), leadqual.classify(l), (leadqual.qualify(l
 SELECT 'view', id, leadqual.score(v, 'view model'), leadqual.classify(v, 'view model')
   FROM leads_v v ORDER BY id;
 SELECT 'explain', sum(e.points), count(*) FROM leads l, leadqual.explain(l) e;
+SELECT 'version', model, version, extract(epoch FROM created_at), created_by, md5(rules::text)
+  FROM leadqual.ruleset_versions ORDER BY model COLLATE "C", version;
 SQL
 }
 report "$src" UTC > "$tmp/src.out"
@@ -120,7 +122,7 @@ VALUES (101, 'demo', '2026-03-01'), (101, 'demo', '2026-03-02'), (102, 'demo', '
 UPDATE crm SET stage = 'won' WHERE id = 4;
 DELETE FROM crm_events WHERE lead_id = 2 AND occurred_at = '2026-03-01';
 SELECT 'crm', id, title, engagement, score, stage, stage_locked FROM crm ORDER BY id;
-SELECT 'history', id, lead_table::text, lead_id, model, old_stage, new_stage, score, manual, changed_by
+SELECT 'history', id, lead_table::text, lead_id, model, old_stage, new_stage, score, manual, changed_by, version
   FROM leadqual.stage_history ORDER BY id;
 SELECT 'attachment', lead_table::text, model, key_column FROM leadqual.attachments;
 SELECT 'event attachment', events_table::text, model FROM leadqual.event_attachments;
@@ -132,9 +134,14 @@ if ! diff -u "$tmp/after_$src.out" "$tmp/after_$dst.out"; then
 fi
 grep -q '^crm|100|CTO|0|17|nurture|f$' "$tmp/after_$dst.out" || { echo "new lead not scored after restore"; exit 1; }
 grep -q '^crm|101|dev|18|23|mql|f$' "$tmp/after_$dst.out" || { echo "events not counted after restore"; exit 1; }
-grep -q '^history|.*|crm|101|crm|nurture|mql|23|f|after restore$' "$tmp/after_$dst.out" || { echo "no history after restore"; exit 1; }
-grep -q '^history|.*|crm|4|crm|[a-z]*|won|.*|t|after restore$' "$tmp/after_$dst.out" || { echo "manual decision not recorded after restore"; exit 1; }
+grep -q '^history|.*|crm|101|crm|nurture|mql|23|f|after restore|[0-9][0-9]*$' "$tmp/after_$dst.out" || { echo "no history after restore"; exit 1; }
+grep -q '^history|.*|crm|4|crm|[a-z]*|won|.*|t|after restore|$' "$tmp/after_$dst.out" || { echo "manual decision not recorded after restore"; exit 1; }
 echo "attached tables after restore: $(grep -c '^crm|' "$tmp/after_$dst.out") leads, $(grep -c '^history|' "$tmp/after_$dst.out") history rows, identical"
+
+# the versions came with the dump, and the restore made none of its own
+versions=$(grep -c '^version|' "$tmp/dst.out" || true)
+[ "$versions" -ge 3 ] || { echo "dump_restore: versions missing after the restore ($versions)"; exit 1; }
+echo "versions: $versions, identical after the restore"
 
 builtin=$(psql -X -At -d "$dst" -c "SELECT count(*) FROM leadqual.frameworks WHERE builtin")
 criteria=$(psql -X -At -d "$dst" -c "SELECT count(*) FROM leadqual.criteria WHERE builtin")

@@ -71,7 +71,9 @@ SELECT 'event rule', e.* FROM leadqual.event_rules e ORDER BY 2, 3;
 SELECT 'attachment', a.* FROM leadqual.attachments a ORDER BY 2;
 SELECT 'event attachment', a.* FROM leadqual.event_attachments a ORDER BY 2;
 SELECT 'lead', l.* FROM leads l ORDER BY id;
-SELECT 'history', h.* FROM leadqual.stage_history h ORDER BY id;
+SELECT 'history', h.id, h.lead_table, h.lead_id, h.model, h.old_stage, h.new_stage, h.score, h.manual,
+       h.changed_at, h.changed_by
+  FROM leadqual.stage_history h ORDER BY id;
 SELECT 'events', count(*) FROM events;
 SQL
 }
@@ -129,6 +131,17 @@ SELECT 'after demo', score, stage, engagement > 0 FROM leads WHERE id = 1000;
 SELECT 'history', old_stage, new_stage FROM leadqual.stage_history WHERE lead_id = '1000' ORDER BY id;
 SQL
 done
+# 5. rule versions: the upgrade gave every model version 1, its rule set as it was; the
+# history written before has no version, the history written since names version 1
+q "$old" -c "SELECT 'version', v.model, v.version, v.rules::text = leadqual.ruleset(v.model)::text
+               FROM leadqual.ruleset_versions v ORDER BY 2, 3" > "$tmp/versions.out"
+cat "$tmp/versions.out"
+[ "$(cat "$tmp/versions.out")" = "version|default|1|t" ] || { echo "FAIL: the upgrade did not make version 1 of each model"; exit 1; }
+q "$old" -c "SELECT 'history versions', count(*) FILTER (WHERE version IS NULL AND lead_id <> '1000'),
+                    count(*) FILTER (WHERE version = 1 AND lead_id = '1000'), count(*) FILTER (WHERE lead_id = '1000')
+               FROM leadqual.stage_history" > "$tmp/hv.out"
+cat "$tmp/hv.out"
+grep -qE '^history versions\|[1-9][0-9]*\|([1-9])\|\1$' "$tmp/hv.out" || { echo "FAIL: history versions after the upgrade"; exit 1; }
 cat "$tmp/work_$old.out"
 diff -u "$tmp/work_$new.out" "$tmp/work_$old.out"
 grep -q '^new lead|18|nurture$' "$tmp/work_$old.out"
