@@ -271,8 +271,67 @@ checks() {
 	                         c.lift, c.suggested_points, c.alpha, c.auc_current, c.auc_suggested
 	                    FROM leadqual.calibrate(CASE WHEN ':L' = 'leads' THEN 'm' ELSE 'm_local' END) c ORDER BY 1"
 
+	shapes
 	[ "$have_ruleset" = t ] && ruleset_checks
 	return 0
+}
+
+# shapes: which query shapes push an aggregate with a value computed on the front down to the
+# remote nodes.  A built-in aggregate over a STABLE and over an IMMUTABLE value of the same
+# shape says what PostgreSQL does; engagement over leadqual.ruleset('m') (STABLE) and over a
+# literal rule set must ship exactly where those do, and give the single-node result.
+shapes() {
+	local kinds=(stable immutable) kind shape v agg q plan shipped
+	[ "$have_ruleset" = t ] && kinds+=(ruleset literal)
+	declare -A got=()
+	for kind in "${kinds[@]}"; do
+		case $kind in
+		stable)    v="'2026-06-01 00:00:00+00'::text::timestamptz"; agg='max(X - e.occurred_at)' ;;
+		immutable) v="TIMESTAMPTZ '2026-06-01 00:00:00+00'"; agg='max(X - e.occurred_at)' ;;
+		ruleset)   v="leadqual.ruleset('m')"; agg="round(leadqual.engagement(e.event_type, e.occurred_at, X, $as_of)::numeric, 8)" ;;
+		literal)   v=":'rs'::leadqual.ruleset"; agg="round(leadqual.engagement(e.event_type, e.occurred_at, X, $as_of)::numeric, 8)" ;;
+		esac
+		for shape in direct scalar from cte materialized cte_scalar; do
+			case $shape in
+			direct)       q="SELECT e.lead_id, ${agg//X/$v} FROM :E e GROUP BY 1 ORDER BY 1" ;;
+			scalar)       q="SELECT e.lead_id, ${agg//X/(SELECT $v)} FROM :E e GROUP BY 1 ORDER BY 1" ;;
+			from)         q="SELECT e.lead_id, ${agg//X/r.v} FROM :E e, (SELECT $v AS v) r GROUP BY 1 ORDER BY 1" ;;
+			cte)          q="WITH r AS (SELECT $v AS v) SELECT e.lead_id, ${agg//X/r.v} FROM :E e, r GROUP BY 1 ORDER BY 1" ;;
+			materialized) q="WITH r AS MATERIALIZED (SELECT $v AS v) SELECT e.lead_id, ${agg//X/r.v} FROM :E e, r GROUP BY 1 ORDER BY 1" ;;
+			cte_scalar)   q="WITH r AS MATERIALIZED (SELECT $v AS v) SELECT e.lead_id, ${agg//X/(SELECT v FROM r)} FROM :E e GROUP BY 1 ORDER BY 1" ;;
+			esac
+			same "shape $shape, $kind value" "$q"
+			plan=$(remote_sql "$q")
+			shipped=no
+			if grep -qE 'GROUP BY' <<<"$plan" && grep -qE '(max|leadqual\.engagement)\(' <<<"$plan"; then
+				shipped=yes
+				case $kind in
+				ruleset) grep -qE '\$[0-9]+::leadqual\.ruleset' <<<"$plan" || { fail "shape $shape: the rule set is not shipped as a parameter"; echo "$plan"; } ;;
+				literal) grep -qE "'\{.*'::leadqual\.ruleset" <<<"$plan" || { fail "shape $shape: the rule set is not shipped as a literal"; echo "$plan"; } ;;
+				esac
+			fi
+			got[$kind,$shape]=$shipped
+		done
+	done
+	printf '%-14s' shape "${kinds[@]}"; echo
+	for shape in direct scalar from cte materialized cte_scalar; do
+		printf '%-14s' "$shape"
+		for kind in "${kinds[@]}"; do printf '%-14s' "${got[$kind,$shape]}"; done
+		echo
+		if [ "$have_ruleset" = t ]; then
+			[ "${got[ruleset,$shape]}" = "${got[stable,$shape]}" ] ||
+				fail "shape $shape: engagement over ruleset('m') ships=${got[ruleset,$shape]}, a built-in aggregate over a STABLE value ships=${got[stable,$shape]}"
+			[ "${got[literal,$shape]}" = "${got[immutable,$shape]}" ] ||
+				fail "shape $shape: engagement over a literal rule set ships=${got[literal,$shape]}, a built-in aggregate over an IMMUTABLE value ships=${got[immutable,$shape]}"
+		fi
+	done
+	# what the issue needs: a scalar sub-select and a literal ship
+	[ "${got[stable,scalar]}" = yes ] || fail "a scalar sub-select of a STABLE value did not ship"
+	if [ "$have_ruleset" = t ]; then
+		[ "${got[ruleset,scalar]}" = yes ] && [ "${got[literal,direct]}" = yes ] &&
+			ok "engagement with a rule set ships as a scalar sub-select (\$1) and as a literal" ||
+			fail "engagement with a rule set did not ship as a scalar sub-select or a literal"
+	fi
 }
 
 ruleset_checks() {
@@ -365,6 +424,26 @@ fi
 err=$(F -c "SELECT * FROM leadqual.funnel('leads')" 2>&1) && fail "funnel over foreign partitions: $err" ||
 	{ grep -q 'no single-column primary key' <<<"$err" && ok "funnel refuses the foreign lead table: $err" ||
 		fail "funnel over foreign partitions: $err"; }
+
+# a cached plan narrowed to the columns the rules read, executed again inside the same
+# transaction after a rule on another column committed (dblink: another session): the
+# call then reads the whole row back by ctid, which a foreign partition does not have
+narrowed=$(F 2>&1 <<SQL
+PREPARE p AS SELECT sum(leadqual.score(l, 'm')) FROM leads l;
+BEGIN;
+EXECUTE p;
+SELECT dblink_exec('host=$PGHOST port=$PGPORT dbname=$db user=$PGUSER',
+    \$\$INSERT INTO leadqual.rules (model, name, attribute, op, value, points) VALUES ('m', 'late', 'id', 'gt', '1000', 100)\$\$);
+EXECUTE p;
+SELECT sum(leadqual.score(l, 'm')) FROM leads_local l;
+COMMIT;
+SQL
+) || true
+if [ "$(sed -n 3p <<<"$narrowed")" = "$(sed -n 4p <<<"$narrowed")" ] && [ "$(sed -n 1p <<<"$narrowed")" != "$(sed -n 3p <<<"$narrowed")" ]; then
+	ok "a narrowed plan over foreign partitions sees a rule on another column committed in the transaction ($(paste -sd' ' <<<"$narrowed"))"
+else
+	fail "a narrowed plan over foreign partitions after a rule change: $narrowed"
+fi
 
 [ "$have_ruleset" = t ] || fail "type leadqual.ruleset is missing: the rule-set checks did not run"
 exit $failed
