@@ -68,8 +68,9 @@ CONF
 	as_server "$bindir/pg_ctl" -D "$base/$n/data" -l "$base/$n/server.log" -w start >/dev/null
 }
 
-F() { psql -X -q -At -v ON_ERROR_STOP=1 -d "$db" "$@"; }
-R() { local n=$1; shift; PGHOST=$base/$n/sock PGPORT=5432 psql -X -q -At -v ON_ERROR_STOP=1 -d postgres "$@"; }
+# the front in another time zone than the remotes (see also "session settings" below)
+F() { PGTZ=America/Los_Angeles psql -X -q -At -v ON_ERROR_STOP=1 -d "$db" "$@"; }
+R() { local n=$1; shift; PGHOST=$base/$n/sock PGPORT=5432 PGTZ=UTC psql -X -q -At -v ON_ERROR_STOP=1 -d postgres "$@"; }
 
 failed=0
 ok() { echo "ok   $*"; }
@@ -97,14 +98,15 @@ INSERT INTO leadqual.rules (model, name, category, attribute, op, value, points,
  ('m', 'size', 'fit', 'employees', 'between', '{50,5000}', 6, false),
  ('m', 'outside', 'fit', 'country', 'not_in', '{DE,AT,CH}', -5, false),
  ('m', 'student', 'fit', 'title', 'iregex', '\\m(student|intern)\\M', 0, true),
- ('m', 'budget', 'intent', 'budget', 'eq', 'true', 5, false);
+ ('m', 'budget', 'intent', 'budget', 'eq', 'true', 5.1, false),
+ ('m', 'recent', 'intent', 'created', 'ge', '2026-01-15', 0.3, false);
 INSERT INTO leadqual.criterion_checks VALUES
  ('m', 'bant', 'budget', 'budget', 'eq', 'true'),
  ('m', 'bant', 'authority', 'authority', 'eq', 'true'),
  ('m', 'bant', 'need', 'industry', 'not_null', NULL),
  ('m', 'bant', 'timeline', 'created', 'ge', '2026-01-01');
 INSERT INTO leadqual.event_rules (model, event_type, points, max_points, half_life) VALUES
- ('m', 'webinar', 6, 30, NULL), ('m', 'demo', 15, NULL, '7 days'), ('m', 'visit', 1, 10, NULL);
+ ('m', 'webinar', 6, 30, NULL), ('m', 'demo', 15, NULL, '7 days 3 hours'), ('m', 'visit', 0.1, 10, NULL);
 "
 
 for n in r1 r2; do
@@ -440,6 +442,35 @@ fi
 err=$(F -c "SELECT * FROM leadqual.funnel('leads')" 2>&1) && fail "funnel over foreign partitions: $err" ||
 	{ grep -q 'no single-column primary key' <<<"$err" && ok "funnel refuses the foreign lead table: $(head -1 <<<"$err")" ||
 		fail "funnel over foreign partitions: $err"; }
+
+# session settings: a rule set crosses to the remote nodes as text, written on the front
+# (as a parameter under postgres_fdw's transmission modes; as a literal under the
+# session's own DateStyle, IntervalStyle and extra_float_digits).  Under 'SQL, DMY' and
+# extra_float_digits = 0 on the front, engagement with a literal rule set and with a
+# parameter, as_of passed as a parameter, still equals the single-node result.
+odd="SET datestyle = 'SQL, DMY'; SET intervalstyle = sql_standard; SET extra_float_digits = 0;"
+if [ "$have_rs_agg" = t ]; then
+	for r in "(SELECT leadqual.ruleset('m'))" ":'rs'::leadqual.ruleset"; do
+		q="$odd SELECT e.lead_id, round(leadqual.engagement(e.event_type, e.occurred_at, $r,
+		      (SELECT $as_of))::numeric, 8) FROM :E e GROUP BY 1 ORDER BY 1"
+		same "engagement with rule set $r under DateStyle SQL, DMY" "$q"
+		ships "${q#"$odd"}" 'leadqual\.engagement' || fail "engagement with rule set $r did not ship"
+	done
+fi
+# (a timestamptz literal in a pushed-down aggregate's arguments is written under the
+# front's DateStyle, not ISO: PostgreSQL's postgres_fdw sets its transmission modes only
+# for WHERE and JOIN conditions and parameters; recorded, not asserted)
+for t in "2026-06-01 00:00:00+00" "2026-06-05 00:00:00+00"; do
+	q="SET datestyle = 'SQL, DMY'; SELECT e.lead_id, max(TIMESTAMPTZ '$t' - e.occurred_at) FROM :E e GROUP BY 1 ORDER BY 1"
+	if ! a=$(run_on fdw "$q" 2>&1); then
+		lit="an error: $(head -1 <<<"$a")"
+	elif [ "$a" = "$(run_on local "$q")" ]; then
+		lit="the single-node result"
+	else
+		lit="a different result (the remote read the date the other way round)"
+	fi
+	echo "note: max(TIMESTAMPTZ '$t' - occurred_at) shipped under DateStyle 'SQL, DMY' gives $lit"
+done
 
 # a cached plan narrowed to the columns the rules read, executed again inside the same
 # transaction after a rule on another column committed (dblink: another session): the
