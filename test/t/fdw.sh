@@ -340,6 +340,16 @@ shapes() {
 }
 
 ruleset_checks() {
+	# aggregates over a rule set: whole per foreign table; score_quality of a computed score
+	local rsagg="round(leadqual.engagement(e.event_type, e.occurred_at, (SELECT leadqual.ruleset('m')), $as_of)::numeric, 8)"
+	same "engagement with a rule set per foreign table" "SELECT $rsagg FROM :E1 e"
+	ships "SELECT $rsagg FROM :E1 e" 'leadqual\.engagement\(.*\$[0-9]+::leadqual\.ruleset' &&
+		ok "engagement with a rule set per foreign table is aggregated on the remote node" ||
+		fail "engagement with a rule set per foreign table was not pushed down"
+	same "score_quality of score with a rule set by industry" \
+		"SELECT l.industry, leadqual.score_quality(leadqual.score(l, (SELECT leadqual.ruleset('m'))), l.converted)
+		   FROM :L l GROUP BY 1 ORDER BY 1"
+
 	# whole-row scoring with the rule set computed once on the front, in every shape
 	local shape from expr fn sel
 	for shape in from scalar cte materialized literal; do
