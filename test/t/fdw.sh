@@ -182,7 +182,7 @@ read -r l1 e1 l2 e2 <<<"$counts"
 
 have_ruleset=$(F -c "SELECT to_regtype('leadqual.ruleset') IS NOT NULL")
 rs_literal=""
-[ "$have_ruleset" = t ] && rs_literal=$(F -c "SELECT leadqual.ruleset('m')::text")
+[ "$have_ruleset" = t ] && rs_literal=$(F -c "SELECT leadqual.ruleset('m'::text)::text")
 have_rs_agg=f
 [ "$have_ruleset" = t ] &&
 	have_rs_agg=$(F -c "SELECT to_regprocedure('leadqual.engagement(text, timestamptz, leadqual.ruleset, timestamptz)') IS NOT NULL")
@@ -212,7 +212,13 @@ same() {
 	fi
 }
 # remote_sql SQL: the Remote SQL lines of SQL's plan over the foreign tables
-remote_sql() { run_on fdw "EXPLAIN (VERBOSE, COSTS OFF) $1" | sed -n 's/^ *Remote SQL: //p'; }
+# (from the JSON plan: a literal rule set spans lines), one line each
+remote_sql() {
+	local plan
+	plan=$(run_on fdw "EXPLAIN (VERBOSE, COSTS OFF, FORMAT JSON) $1") || { echo "(EXPLAIN failed)"; return 0; }
+	F -v plan="$plan" <<<"SELECT translate(r #>> '{}', E'\n', ' ')
+	                        FROM jsonb_path_query(:'plan'::jsonb, 'strict \$.**.\"Remote SQL\"') r"
+}
 # ships SQL PATTERN: some Remote SQL matches PATTERN (grep -E)
 ships() { remote_sql "$1" | grep -qE "$2"; }
 
@@ -228,7 +234,7 @@ checks() {
 	same "classify by model name" "SELECT l.id, leadqual.classify(l, 'm') FROM :L l ORDER BY 1"
 	same "explain by model name" "SELECT l.id, e.* FROM :L l, leadqual.explain(l, 'm') e ORDER BY 1, 2"
 	same "qualify by model name" "SELECT l.id, (leadqual.qualify(l, 'm')).* FROM :L l ORDER BY 1"
-	same "sum and count of score by model name" "SELECT sum(leadqual.score(l, 'm')), count(*) FROM :L l"
+	same "sum and count of score by model name" "SELECT round(sum(leadqual.score(l, 'm'))::numeric, 6), count(*) FROM :L l"
 	if ships "SELECT sum(leadqual.score(l, 'm')) FROM :L1 l" 'leadqual\.'; then
 		fail "score by model name shipped to a remote node"
 	else
@@ -283,7 +289,7 @@ checks() {
 
 # shapes: which query shapes push an aggregate with a value computed on the front down to the
 # remote nodes.  A built-in aggregate over a STABLE and over an IMMUTABLE value of the same
-# shape says what PostgreSQL does; engagement over leadqual.ruleset('m') (STABLE) and over a
+# shape says what PostgreSQL does; engagement over leadqual.ruleset('m'::text) (STABLE) and over a
 # literal rule set must ship exactly where those do, and give the single-node result.
 shapes() {
 	local kinds=(stable immutable) kind shape v agg q plan shipped
@@ -293,7 +299,7 @@ shapes() {
 		case $kind in
 		stable)    v="'2026-06-01 00:00:00+00'::text::timestamptz"; agg='max(X - e.occurred_at)' ;;
 		immutable) v="TIMESTAMPTZ '2026-06-01 00:00:00+00'"; agg='max(X - e.occurred_at)' ;;
-		ruleset)   v="leadqual.ruleset('m')"; agg="round(leadqual.engagement(e.event_type, e.occurred_at, X, $as_of)::numeric, 8)" ;;
+		ruleset)   v="leadqual.ruleset('m'::text)"; agg="round(leadqual.engagement(e.event_type, e.occurred_at, X, $as_of)::numeric, 8)" ;;
 		literal)   v=":'rs'::leadqual.ruleset"; agg="round(leadqual.engagement(e.event_type, e.occurred_at, X, $as_of)::numeric, 8)" ;;
 		esac
 		for shape in direct scalar from cte materialized cte_scalar; do
@@ -312,7 +318,7 @@ shapes() {
 				shipped=yes
 				case $kind in
 				ruleset) grep -qE '\$[0-9]+::leadqual\.ruleset' <<<"$plan" || { fail "shape $shape: the rule set is not shipped as a parameter"; echo "$plan"; } ;;
-				literal) grep -qE "'\{.*'::leadqual\.ruleset" <<<"$plan" || { fail "shape $shape: the rule set is not shipped as a literal"; echo "$plan"; } ;;
+				literal) grep -qE "'\{.*'::leadqual\.ruleset"'|\$[0-9]+::leadqual\.ruleset' <<<"$plan" || { fail "shape $shape: the rule set is not shipped as a literal or a parameter"; echo "$plan"; } ;;
 				esac
 			fi
 			got[$kind,$shape]=$shipped
@@ -341,27 +347,27 @@ shapes() {
 
 ruleset_checks() {
 	# aggregates over a rule set: whole per foreign table; score_quality of a computed score
-	local rsagg="round(leadqual.engagement(e.event_type, e.occurred_at, (SELECT leadqual.ruleset('m')), $as_of)::numeric, 8)"
+	local rsagg="round(leadqual.engagement(e.event_type, e.occurred_at, (SELECT leadqual.ruleset('m'::text)), $as_of)::numeric, 8)"
 	same "engagement with a rule set per foreign table" "SELECT $rsagg FROM :E1 e"
 	ships "SELECT $rsagg FROM :E1 e" 'leadqual\.engagement\(.*\$[0-9]+::leadqual\.ruleset' &&
 		ok "engagement with a rule set per foreign table is aggregated on the remote node" ||
 		fail "engagement with a rule set per foreign table was not pushed down"
 	same "score_quality of score with a rule set by industry" \
-		"SELECT l.industry, leadqual.score_quality(leadqual.score(l, (SELECT leadqual.ruleset('m'))), l.converted)
+		"SELECT l.industry, leadqual.score_quality(leadqual.score(l, (SELECT leadqual.ruleset('m'::text))), l.converted)
 		   FROM :L l GROUP BY 1 ORDER BY 1"
 
 	# whole-row scoring with the rule set computed once on the front, in every shape
 	local shape from expr fn sel
 	for shape in from scalar cte materialized literal; do
 		case $shape in
-		from)         with=""; from=", (SELECT leadqual.ruleset('m') AS rs) r"; expr="r.rs" ;;
-		scalar)       with=""; from=""; expr="(SELECT leadqual.ruleset('m'))" ;;
-		cte)          with="WITH r AS (SELECT leadqual.ruleset('m') AS rs)"; from=", r"; expr="r.rs" ;;
-		materialized) with="WITH r AS MATERIALIZED (SELECT leadqual.ruleset('m') AS rs)"; from=", r"; expr="r.rs" ;;
+		from)         with=""; from=", (SELECT leadqual.ruleset('m'::text) AS rs) r"; expr="r.rs" ;;
+		scalar)       with=""; from=""; expr="(SELECT leadqual.ruleset('m'::text))" ;;
+		cte)          with="WITH r AS (SELECT leadqual.ruleset('m'::text) AS rs)"; from=", r"; expr="r.rs" ;;
+		materialized) with="WITH r AS MATERIALIZED (SELECT leadqual.ruleset('m'::text) AS rs)"; from=", r"; expr="r.rs" ;;
 		literal)      with=""; from=""; expr=":'rs'::leadqual.ruleset" ;;
 		esac
 		same "score, rule set ($shape)" "$with SELECT l.id, leadqual.score(l, $expr) FROM :L l $from ORDER BY 1"
-		same "sum and count of score, rule set ($shape)" "$with SELECT sum(leadqual.score(l, $expr)), count(*) FROM :L l $from"
+		same "sum and count of score, rule set ($shape)" "$with SELECT round(sum(leadqual.score(l, $expr))::numeric, 6), count(*) FROM :L l $from"
 		same "classify, rule set ($shape)" "$with SELECT l.id, leadqual.classify(l, $expr) FROM :L l $from ORDER BY 1"
 		same "explain, rule set ($shape)" "$with SELECT l.id, e.* FROM :L l $from, leadqual.explain(l, $expr) e ORDER BY 1, 2"
 		same "qualify, rule set ($shape)" "$with SELECT l.id, (leadqual.qualify(l, $expr, 'bant')).* FROM :L l $from ORDER BY 1"
@@ -460,7 +466,7 @@ err=$(F -c "SELECT * FROM leadqual.funnel('leads')" 2>&1) && fail "funnel over f
 # parameter, as_of passed as a parameter, still equals the single-node result.
 odd="SET datestyle = 'SQL, DMY'; SET intervalstyle = sql_standard; SET extra_float_digits = 0;"
 if [ "$have_rs_agg" = t ]; then
-	for r in "(SELECT leadqual.ruleset('m'))" ":'rs'::leadqual.ruleset"; do
+	for r in "(SELECT leadqual.ruleset('m'::text))" ":'rs'::leadqual.ruleset"; do
 		q="$odd SELECT e.lead_id, round(leadqual.engagement(e.event_type, e.occurred_at, $r,
 		      (SELECT $as_of))::numeric, 8) FROM :E e GROUP BY 1 ORDER BY 1"
 		same "engagement with rule set $r under DateStyle SQL, DMY" "$q"
