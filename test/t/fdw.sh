@@ -26,8 +26,13 @@
 #  - no leadqual aggregate is marked less volatile than its support functions; calibrate
 #    over the foreign lead table equals calibrate over the local copy; funnel refuses a
 #    lead table without a primary key (foreign partitions cannot have one);
-#  - a narrowed model-name call over the partitioned table whose rules change inside an
-#    open transaction (the case where narrowing reads rows back by ctid) stays correct.
+#  - the model-name aggregate still runs as partial aggregates in parallel workers;
+#  - a rule set crossing as a parameter or a literal gives the single-node result under
+#    DateStyle 'SQL, DMY', IntervalStyle sql_standard and extra_float_digits 0 on the front
+#    (and what postgres_fdw does with a timestamptz literal there is printed as a note);
+#  - a cached model-name plan over the partitioned table, re-executed after a rule on
+#    another column committed inside the open transaction, stays correct (narrowing, which
+#    would read the row back by ctid, is not applied over foreign partitions: it crashed).
 # Needs PGHOST/PGPORT/PGUSER, LEADQUAL_BINDIR and LEADQUAL_TMP from test/run.
 set -euo pipefail
 bindir=${LEADQUAL_BINDIR:?run through test/run}
