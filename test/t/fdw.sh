@@ -351,6 +351,17 @@ shapes() {
 }
 
 ruleset_checks() {
+	# the README's example: the rule set and as_of as scalar sub-selects ship ($1, $2)
+	local readme="SELECT e.lead_id, round(leadqual.engagement(e.event_type, e.occurred_at,
+	                 (SELECT leadqual.ruleset('m'::text)), (SELECT $as_of))::numeric, 8) FROM :E e GROUP BY e.lead_id ORDER BY 1"
+	same "the README's engagement query" "$readme"
+	ships "$readme" 'leadqual\.engagement\(.*\$[0-9]+::leadqual\.ruleset, \$[0-9]+::timestamp' &&
+		ok "the README's engagement query ships its rule set and as_of as parameters" ||
+		fail "the README's engagement query did not ship"
+	ships "SELECT e.lead_id, leadqual.engagement(e.event_type, e.occurred_at, (SELECT leadqual.ruleset('m'::text)), now()) FROM :E e GROUP BY 1" \
+		'leadqual\.engagement' && fail "engagement with now() written inline shipped" ||
+		ok "engagement with now() written inline stays on the front"
+
 	# aggregates over a rule set: whole per foreign table; score_quality of a computed score
 	local rsagg="round(leadqual.engagement(e.event_type, e.occurred_at, (SELECT leadqual.ruleset('m'::text)), $as_of)::numeric, 8)"
 	same "engagement with a rule set per foreign table" "SELECT $rsagg FROM :E1 e"
