@@ -25,6 +25,7 @@
 #include "access/table.h"
 #include "access/tableam.h"
 #include "catalog/pg_class.h"
+#include "catalog/pg_inherits.h"
 #include "catalog/pg_type.h"
 #include "storage/itemptr.h"
 #include "executor/tuptable.h"
@@ -100,6 +101,25 @@ SelectsWholeRow(PlannerInfo *root, RangeTblEntry *rte)
 						 RteSelectedCols(root->parse, rte));
 }
 
+/*
+ * Whether a partitioned table has a partition whose rows are not stored here (a
+ * foreign table, e.g. postgres_fdw's): those have no ctid to read a row back at.  The
+ * partitions a plan scans are fixed when it is made, so the check at planning holds.
+ */
+static bool
+HasForeignPartition(Oid relid)
+{
+	List	   *rels = find_all_inheritors(relid, NoLock, NULL);
+	ListCell   *lc;
+
+	foreach(lc, rels)
+	{
+		if (get_rel_relkind(lfirst_oid(lc)) == RELKIND_FOREIGN_TABLE)
+			return true;
+	}
+	return false;
+}
+
 /* The relation rte names, if it is one whose rows narrowing can read back. */
 static bool
 NarrowableRelation(PlannerInfo *root, Index varno, Oid rowtype)
@@ -111,7 +131,7 @@ NarrowableRelation(PlannerInfo *root, Index varno, Oid rowtype)
 	rte = rt_fetch(varno, root->parse->rtable);
 	return rte->rtekind == RTE_RELATION &&
 		(rte->relkind == RELKIND_RELATION || rte->relkind == RELKIND_MATVIEW ||
-		 rte->relkind == RELKIND_PARTITIONED_TABLE) &&
+		 (rte->relkind == RELKIND_PARTITIONED_TABLE && !HasForeignPartition(rte->relid))) &&
 		get_rel_type_id(rte->relid) == rowtype && SelectsWholeRow(root, rte);
 }
 
@@ -376,6 +396,10 @@ Refetch(FunctionCallInfo fcinfo, NarrowedCall *nc, HeapTupleHeader row, HeapTupl
 	bool		same = rel->rd_rel->reltype == typid;
 	HeapTuple	full;
 
+	/* never planned so (NarrowableRelation): a row without storage here has no ctid */
+	if (rel->rd_tableam == NULL)
+		elog(ERROR, "leadqual cannot read back a row of \"%s\", which is not stored here",
+			 RelationGetRelationName(rel));
 	if (!table_tuple_fetch_row_version(rel, tid, SnapshotAny, slot))
 		elog(ERROR, "leadqual could not read back row (%u,%u) of \"%s\"",
 			 ItemPointerGetBlockNumber(tid), ItemPointerGetOffsetNumber(tid),

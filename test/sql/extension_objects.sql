@@ -1,7 +1,8 @@
 -- Every member of extension leadqual, described so that two databases can be diffed:
 -- its identity, and for functions the definition, volatility, parallel safety, strictness,
--- security and settings; for tables the columns, constraints, triggers and policies;
--- grants of everything.  OIDs never appear.
+-- security and settings (for aggregates their support functions, volatility and parallel
+-- safety); for tables the columns, constraints, triggers and policies; grants of
+-- everything.  OIDs never appear.
 WITH m AS (
     SELECT d.classid, d.objid, pg_catalog.pg_describe_object(d.classid, d.objid, 0) AS obj
       FROM pg_catalog.pg_depend d
@@ -19,7 +20,7 @@ SELECT m.obj, x.detail
     SELECT pg_catalog.concat_ws(' | ', a.aggtransfn::regproc, a.aggfinalfn::regproc,
                                 a.aggcombinefn::regproc, a.aggserialfn::regproc,
                                 a.aggdeserialfn::regproc, a.aggtranstype::regtype,
-                                a.agginitval, p.proparallel, p.proacl::text,
+                                a.agginitval, p.provolatile, p.proparallel, p.proacl::text,
                                 pg_catalog.pg_get_function_arguments(p.oid))
       FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_aggregate a ON a.aggfnoid = p.oid
      WHERE m.classid = 'pg_catalog.pg_proc'::regclass AND p.oid = m.objid
