@@ -30,6 +30,7 @@
 #include "utils/memutils.h"
 #include "utils/timestamp.h"
 
+#include "citus.h"
 #include "compat.h"
 #include "engagement.h"
 
@@ -188,7 +189,8 @@ engagement_rules_load(const char *model, int model_len, MemoryContext mcxt)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
 				 errmsg("model \"%.*s\" does not exist", model_len, model),
-				 errhint("Models are rows of leadqual.models.")));
+				 errhint("Models are rows of leadqual.models."),
+				 citus_errdetail_missing_model(pnstrdup(model, model_len))));
 
 	oldcxt = MemoryContextSwitchTo(mcxt);
 	rules = palloc0(sizeof(EngagementRules));

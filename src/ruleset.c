@@ -35,6 +35,7 @@
 #include "utils/syscache.h"
 #include "utils/typcache.h"
 
+#include "citus.h"
 #include "compat.h"
 #include "leadqual.h"
 #include "ruleset.h"
@@ -513,6 +514,8 @@ ruleset_attachment(Oid relid, bool ancestors, const char *trigger)
 {
 	AttachmentDef *def = CachedAttachmentOf(ATTACHMENT_LEAD, relid, ancestors);
 
+	if (def == NULL)			/* on a Citus table or shard: say why */
+		citus_refuse_table(relid, trigger, NULL, false);
 	if (def == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
@@ -528,6 +531,8 @@ ruleset_event_attachment(Oid relid, const char *trigger)
 {
 	EventAttachmentDef *def = CachedAttachmentOf(ATTACHMENT_EVENTS, relid, false);
 
+	if (def == NULL)			/* on a Citus table or shard: say why */
+		citus_refuse_table(relid, trigger, NULL, true);
 	if (def == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
@@ -946,7 +951,8 @@ ruleset_lookup(const char *model, Oid typid, int32 typmod)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
 				 errmsg("model \"%s\" does not exist", model),
-				 errhint("Models are rows of leadqual.models.")));
+				 errhint("Models are rows of leadqual.models."),
+				 citus_errdetail_missing_model(model)));
 
 	tupdesc_id = assign_record_type_identifier(typid, typmod);
 	for (cm = m->compiled; cm != NULL; cm = cm->next)
