@@ -129,6 +129,7 @@ citus_refuse_table(Oid relid, const char *what, const char *model, bool events)
 	Oid			table = citus_table_of(relid, &is_shard);
 	char	   *name;
 	char	   *lit;
+	char	   *hint;
 
 	if (!OidIsValid(table))
 	{
@@ -138,9 +139,18 @@ citus_refuse_table(Oid relid, const char *what, const char *model, bool events)
 		table = relid;
 		is_shard = true;
 	}
-	lit = quote_literal_cstr(model ? model : "model");
+	lit = quote_literal_cstr(model ? model : "your model");
 	name = quote_qualified_identifier(get_namespace_name(get_rel_namespace(table)),
 									  get_rel_name(table));
+	if (events)
+		hint = psprintf("Compute engagement with one distributed UPDATE that carries the rule set as a value: UPDATE leads l SET engagement = coalesce(x.points, 0) FROM (SELECT e.lead_id, leadqual.engagement(e.event_type, e.occurred_at, r.rules, now()) AS points FROM %s e, (SELECT leadqual.ruleset(%s) AS rules) r GROUP BY e.lead_id) x WHERE x.lead_id = l.id.",
+						name, lit);
+	else
+		hint = psprintf("Keep scores current with one distributed UPDATE that carries the rule set as a value: UPDATE %s l SET score = leadqual.score(l, r.rules), stage = CASE WHEN l.stage_locked OR l.stage IN ('sql', 'won', 'lost') THEN l.stage ELSE leadqual.classify(l, r.rules) END FROM (SELECT leadqual.ruleset(%s) AS rules) r.",
+						name, lit);
+	if (is_shard)
+		hint = psprintf("%s Drop leadqual's triggers from the distributed table on the coordinator (leadqual.%s).",
+						hint, events ? "detach_events" : "detach");
 	ereport(ERROR,
 			(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 			 errmsg("%s does not support the Citus table %s", what, name),
@@ -148,11 +158,7 @@ citus_refuse_table(Oid relid, const char *what, const char *model, bool events)
 			 errdetail("It ran on the shard %s on a node whose leadqual configuration tables (models, rules, attachments) are empty: Citus copies leadqual's objects to every node, not the rows of its tables.",
 					   get_rel_name(relid)) :
 			 errdetail("Its rows are written on the shards, on nodes whose leadqual configuration tables (models, rules, attachments) are empty: Citus copies leadqual's objects to every node, not the rows of its tables."),
-			 events ?
-			 errhint("Compute engagement in one distributed UPDATE that carries the rule set as a value: UPDATE leads l SET engagement = coalesce(x.points, 0) FROM (SELECT e.lead_id, leadqual.engagement(e.event_type, e.occurred_at, r.rules, now()) AS points FROM %s e, (SELECT leadqual.ruleset(%s) AS rules) r GROUP BY e.lead_id) x WHERE x.lead_id = l.id; and detach the table (leadqual.detach_events) if it was attached before it was distributed.",
-					 name, lit) :
-			 errhint("Keep scores current with one distributed UPDATE that carries the rule set as a value: UPDATE %s l SET score = leadqual.score(l, r.rules), stage = leadqual.classify(l, r.rules) FROM (SELECT leadqual.ruleset(%s) AS rules) r; and detach the table (leadqual.detach) if it was attached before it was distributed.",
-					 name, lit)));
+			 errhint("%s", hint)));
 }
 
 int
