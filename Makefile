@@ -15,11 +15,11 @@ PG_CFLAGS = -Wall -Wextra -Werror -Wno-unused-parameter -Wno-sign-compare \
 	-Wno-missing-field-initializers
 
 # pg_regress: one file per feature, order pinned.
-REGRESS = setup scoring rules operators patterns guard hostile security privileges parallel lifecycle lifecycle_edge quality funnel calibrate engagement events attachments limits fuzz_found wide_rows citus drop
+REGRESS = setup scoring rules operators patterns guard hostile security privileges parallel lifecycle lifecycle_edge quality funnel calibrate engagement events attachments limits fuzz_found wide_rows ruleset citus drop
 REGRESS_OPTS = --inputdir=. --load-extension=plpgsql
 
 # isolation specs live in test/specs, their outputs in test/expected
-ISOLATION = rule_cache lifecycle_rule_change rescore_vs_manual concurrent_inserts concurrent_events narrowed_plans notify_policy
+ISOLATION = rule_cache lifecycle_rule_change rescore_vs_manual concurrent_inserts concurrent_events narrowed_plans notify_policy ruleset_snapshot
 ISOLATION_OPTS = --inputdir=test --load-extension=leadqual
 
 EXTRA_CLEAN = results/ output_iso/ regression.* test/output_iso

@@ -18,7 +18,6 @@
 #include "catalog/pg_type.h"
 #include "common/hashfn.h"
 #include "common/shortest_dec.h"
-#include "executor/spi.h"
 #include "fmgr.h"
 #include "lib/stringinfo.h"
 #include "libpq/pqformat.h"
@@ -30,9 +29,9 @@
 #include "utils/memutils.h"
 #include "utils/timestamp.h"
 
-#include "citus.h"
 #include "compat.h"
 #include "engagement.h"
+#include "ruleset.h"
 
 /* ---------------------------------------------------------------------------
  * event_type -> slot: a simplehash keyed by the type's bytes, built once per rules
@@ -90,20 +89,20 @@ typedef struct EngagementState
 #define STATE_SIZE(ntypes, model_len) \
 	(offsetof(EngagementState, sums) + sizeof(double) * (ntypes) + (model_len) + 1)
 
-/* Rules loaded by one call site (fn_extra), one entry per model seen. */
-typedef struct EngagementCache
-{
-	int			nmodels;
-	EngagementRules *models[8];	/* more models than that: the oldest is reloaded */
-	int			next;			/* round-robin victim when full */
-	bool		model_const;	/* transfn: the model argument is a Const */
-	EngagementRules *fixed;		/* transfn: its rules, when model_const */
-} EngagementCache;
-
-static SPIPlanPtr rules_plan = NULL;
+/*
+ * A state built with a rule set value (engagement(type, at, rules, as_of)):
+ * version 2, identified by the rule set's content hash, and carrying each
+ * type's cap so that it can be finished without the rules.
+ *   sums[ntypes], caps[ntypes] (NaN: no cap), hash[32]
+ */
+#define ENGAGEMENT_STATE_V2 2
+#define STATE_CAPS(st) (&(st)->sums[(st)->ntypes])
+#define STATE_HASH(st) ((uint8 *) &(st)->sums[2 * (st)->ntypes])
+#define STATE_SIZE_V2(ntypes) \
+	(offsetof(EngagementState, sums) + 2 * sizeof(double) * (ntypes) + 32)
 
 /* ---------------------------------------------------------------------------
- * Loading rules
+ * Building rules from a model definition
  */
 
 /* Converts an interval to microseconds the way extract(epoch from ...) does. */
@@ -119,119 +118,41 @@ engagement_interval_us(const Interval *span)
 	return us;
 }
 
-/* Resolves a half-life column; NULL gives 0 (no decay), a non-positive one fails. */
-static double
-HalfLifeUs(Datum d, bool isnull, const char *model, const char *event_type)
-{
-	double		us;
-
-	if (isnull)
-		return 0.0;
-	us = engagement_interval_us(DatumGetIntervalP(d));
-	if (!(us > 0))
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 event_type ?
-				 errmsg("event rule \"%s\" of model \"%s\" has a half-life that is not positive",
-						event_type, model) :
-				 errmsg("model \"%s\" has a half-life that is not positive", model),
-				 errhint("A half-life must be longer than zero; months count 30 days and years 365.25 days.")));
-	return us;
-}
-
 static uint32
 HashDouble(uint32 h, double v)
 {
 	return hash_combine(h, hash_bytes((const unsigned char *) &v, sizeof(v)));
 }
 
-/* Reads the model's rules with SPI (read-only, current snapshot) into mcxt. */
 EngagementRules *
-engagement_rules_load(const char *model, int model_len, MemoryContext mcxt)
+engagement_rules_build(const ModelDef *def, const uint8 *ruleset_hash, MemoryContext mcxt)
 {
-	EngagementRules *rules;
-	Datum		arg;
-	int			ret;
-	uint64		nrows;
+	MemoryContext old = MemoryContextSwitchTo(mcxt);
+	EngagementRules *rules = palloc0(sizeof(EngagementRules));
 	uint32		fp;
-	MemoryContext oldcxt;
 
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
+	rules->model = pstrdup(def->model);
+	rules->model_len = strlen(def->model);
+	memcpy(rules->ruleset_hash, ruleset_hash, sizeof(rules->ruleset_hash));
+	rules->rules = palloc0(sizeof(EngagementRule) * Max(def->nevents, 1));
+	rules->ntypes = def->nevents;
 
-	if (rules_plan == NULL)
+	/* the fingerprint model-name states carry (as 1.0 computed it) */
+	fp = hash_bytes((const unsigned char *) rules->model, rules->model_len);
+	for (int i = 0; i < def->nevents; i++)
 	{
-		Oid			argtypes[1] = {TEXTOID};
-		SPIPlanPtr	plan;
+		const EventRuleDef *e = &def->events[i];
+		EngagementRule *r = &rules->rules[i];
 
-		/* the LEFT JOIN tells an unknown model (no row) from one without rules */
-		plan = SPI_prepare("SELECT m.half_life, e.event_type, e.points, e.max_points, e.half_life"
-						   " FROM leadqual.models m"
-						   " LEFT JOIN leadqual.event_rules e"
-						   "   ON e.model OPERATOR(pg_catalog.=) m.model"
-						   " WHERE m.model OPERATOR(pg_catalog.=) $1"
-						   " ORDER BY e.event_type COLLATE pg_catalog.\"C\"",
-						   1, argtypes);
-		if (plan == NULL)
-			elog(ERROR, "SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
-		if (SPI_keepplan(plan) != 0)
-			elog(ERROR, "SPI_keepplan failed");
-		rules_plan = plan;
-	}
-
-	arg = PointerGetDatum(cstring_to_text_with_len(model, model_len));
-	ret = SPI_execute_plan(rules_plan, &arg, NULL, true, 0);
-	if (ret != SPI_OK_SELECT)
-		elog(ERROR, "SPI_execute_plan failed: %s", SPI_result_code_string(ret));
-
-	nrows = SPI_processed;
-	if (nrows == 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_OBJECT),
-				 errmsg("model \"%.*s\" does not exist", model_len, model),
-				 errhint("Models are rows of leadqual.models."),
-				 citus_errdetail_missing_model(pnstrdup(model, model_len))));
-
-	oldcxt = MemoryContextSwitchTo(mcxt);
-	rules = palloc0(sizeof(EngagementRules));
-	rules->model = pnstrdup(model, model_len);
-	rules->model_len = model_len;
-	rules->rules = palloc0(sizeof(EngagementRule) * nrows);
-	MemoryContextSwitchTo(oldcxt);
-
-	fp = hash_bytes((const unsigned char *) model, model_len);
-	for (uint64 i = 0; i < nrows; i++)
-	{
-		HeapTuple	tup = SPI_tuptable->vals[i];
-		TupleDesc	desc = SPI_tuptable->tupdesc;
-		EngagementRule *r;
-		bool		isnull;
-		Datum		d;
-		text	   *type;
-		double		model_hl;
-
-		d = SPI_getbinval(tup, desc, 2, &isnull);
-		if (isnull)
-			continue;			/* the model has no event rules */
-		r = &rules->rules[rules->ntypes++];
-
-		type = DatumGetTextPP(d);
-		r->type_len = VARSIZE_ANY_EXHDR(type);
-		r->event_type = MemoryContextStrdup(mcxt, text_to_cstring(type));
-		r->points = DatumGetFloat8(SPI_getbinval(tup, desc, 3, &isnull));
-		d = SPI_getbinval(tup, desc, 4, &isnull);
-		r->has_cap = !isnull;
-		r->max_points = isnull ? 0.0 : DatumGetFloat8(d);
-
-		d = SPI_getbinval(tup, desc, 5, &isnull);
-		if (!isnull)
-			r->half_life_us = HalfLifeUs(d, false, rules->model, r->event_type);
+		r->event_type = pstrdup(e->event_type);
+		r->type_len = strlen(e->event_type);
+		r->points = e->points;
+		r->has_cap = e->has_cap;
+		r->max_points = e->has_cap ? e->max_points : 0.0;
+		if (e->has_half_life)
+			r->half_life_us = (double) e->half_life_us;
 		else
-		{
-			d = SPI_getbinval(tup, desc, 1, &isnull);
-			model_hl = HalfLifeUs(d, isnull, rules->model, NULL);
-			r->half_life_us = model_hl;
-		}
+			r->half_life_us = def->has_half_life ? (double) def->half_life_us : 0.0;
 
 		fp = hash_combine(fp, hash_bytes((const unsigned char *) r->event_type, r->type_len));
 		fp = HashDouble(fp, r->points);
@@ -240,10 +161,8 @@ engagement_rules_load(const char *model, int model_len, MemoryContext mcxt)
 	}
 	rules->fingerprint = hash_combine(fp, (uint32) rules->ntypes);
 
-	SPI_finish();
-
 	/* event_type -> slot */
-	rules->hash = MemoryContextAlloc(mcxt, sizeof(struct EngagementTypeHash));
+	rules->hash = palloc(sizeof(struct EngagementTypeHash));
 	rules->hash->tab = typetab_create(mcxt, Max(rules->ntypes, 8), NULL);
 	for (int i = 0; i < rules->ntypes; i++)
 	{
@@ -253,6 +172,7 @@ engagement_rules_load(const char *model, int model_len, MemoryContext mcxt)
 
 		e->slot = i;
 	}
+	MemoryContextSwitchTo(old);
 	return rules;
 }
 
@@ -315,40 +235,12 @@ engagement_compute(const EngagementRules *rules, int n,
 }
 
 /* ---------------------------------------------------------------------------
- * Per-call-site cache of rules
- */
-
-/* Returns the rules of a model, loading them once per call site. */
-static EngagementRules *
-CachedRules(FunctionCallInfo fcinfo, const char *model, int model_len)
-{
-	EngagementCache *cache = (EngagementCache *) fcinfo->flinfo->fn_extra;
-	EngagementRules *rules;
-
-	if (cache == NULL)
-	{
-		cache = MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt, sizeof(EngagementCache));
-		fcinfo->flinfo->fn_extra = cache;
-	}
-	for (int i = 0; i < cache->nmodels; i++)
-	{
-		rules = cache->models[i];
-		if (rules->model_len == model_len && memcmp(rules->model, model, model_len) == 0)
-			return rules;
-	}
-	rules = engagement_rules_load(model, model_len, fcinfo->flinfo->fn_mcxt);
-	if (cache->nmodels < lengthof(cache->models))
-		cache->models[cache->nmodels++] = rules;
-	else
-	{
-		cache->models[cache->next] = rules;
-		cache->next = (cache->next + 1) % lengthof(cache->models);
-	}
-	return rules;
-}
-
-/* ---------------------------------------------------------------------------
  * The aggregate's functions
+ *
+ * The rules come from the rule cache (ruleset.c) on every call, by model name
+ * under the statement's snapshot or by the value's content hash: nothing is
+ * kept in fn_extra, so a caller that gives every call a fresh FmgrInfo (Citus'
+ * worker_partial_agg) costs what a plain aggregate costs.
  */
 
 static void
@@ -375,6 +267,24 @@ NewState(const EngagementRules *rules, TimestampTz as_of, MemoryContext mcxt)
 	return st;
 }
 
+static EngagementState *
+NewStateV2(const EngagementRules *rules, TimestampTz as_of, MemoryContext mcxt)
+{
+	Size		size = STATE_SIZE_V2(rules->ntypes);
+	EngagementState *st = MemoryContextAllocZero(mcxt, size);
+
+	SET_VARSIZE(st, size);
+	st->version = ENGAGEMENT_STATE_V2;
+	memcpy(&st->fingerprint, rules->ruleset_hash, sizeof(st->fingerprint));
+	st->ntypes = rules->ntypes;
+	st->as_of = as_of;
+	for (int i = 0; i < rules->ntypes; i++)
+		STATE_CAPS(st)[i] = rules->rules[i].has_cap ? rules->rules[i].max_points :
+			get_float8_nan();
+	memcpy(STATE_HASH(st), rules->ruleset_hash, 32);
+	return st;
+}
+
 static inline bool
 StateModelIs(const EngagementState *st, const char *model, int len)
 {
@@ -383,50 +293,48 @@ StateModelIs(const EngagementState *st, const char *model, int len)
 	return memcmp(m, model, len) == 0 && m[len] == '\0';
 }
 
-/* Fetches a state argument in a plain (aligned, uncompressed) form. */
+/* Fetches a state argument in a plain (aligned, uncompressed) form, of a known version. */
 static EngagementState *
 GetState(FunctionCallInfo fcinfo, int argno)
 {
 	EngagementState *st = (EngagementState *) PG_DETOAST_DATUM(PG_GETARG_DATUM(argno));
 
-	if (st->version != ENGAGEMENT_STATE_VERSION)
+	if (st->version != ENGAGEMENT_STATE_VERSION && st->version != ENGAGEMENT_STATE_V2)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_CORRUPTED),
 				 errmsg("engagement state has unsupported version %d", st->version)));
 	return st;
 }
 
-/*
- * Returns the rules for a row's model.  When the aggregate's model argument is a
- * constant (the usual case) every row of every group names the same model, so the
- * rules are found once and the per-row name comparisons are skipped.
- */
-static inline EngagementRules *
-RowRules(FunctionCallInfo fcinfo, EngagementCache **cachep, const char *model, int len)
+/* Adds one event (arguments 1 and 2) to st, under rules. */
+static inline void
+AddEvent(FunctionCallInfo fcinfo, const EngagementRules *rules, EngagementState *st)
 {
-	EngagementCache *cache = (EngagementCache *) fcinfo->flinfo->fn_extra;
+	TimestampTz occurred_at;
+	text	   *event_type;
+	int			slot;
 
-	if (cache == NULL)
-	{
-		Aggref	   *aggref = AggGetAggref(fcinfo);
+	if (PG_ARGISNULL(1) || PG_ARGISNULL(2))
+		return;
+	occurred_at = PG_GETARG_TIMESTAMPTZ(2);
+	if (occurred_at > st->as_of)
+		return;
+	event_type = PG_GETARG_TEXT_PP(1);
+	slot = engagement_rules_slot(rules, VARDATA_ANY(event_type),
+								 VARSIZE_ANY_EXHDR(event_type));
+	if (slot >= 0)
+		engagement_accumulate(rules, st->sums, slot, st->as_of, occurred_at);
+}
 
-		cache = MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt, sizeof(EngagementCache));
-		fcinfo->flinfo->fn_extra = cache;
-		if (aggref != NULL && list_length(aggref->args) >= 3)
-		{
-			TargetEntry *tle = (TargetEntry *) lthird(aggref->args);
+static void
+CheckAggContext(FunctionCallInfo fcinfo)
+{
+	MemoryContext aggcxt;
 
-			cache->model_const = IsA(tle->expr, Const);
-		}
-	}
-	*cachep = cache;
-	if (cache->model_const)
-	{
-		if (cache->fixed == NULL)
-			cache->fixed = CachedRules(fcinfo, model, len);
-		return cache->fixed;
-	}
-	return CachedRules(fcinfo, model, len);
+	if (!AggCheckCallContext(fcinfo, &aggcxt))
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("engagement transition function called outside an aggregate")));
 }
 
 PG_FUNCTION_INFO_V1(engagement_transfn);
@@ -434,23 +342,14 @@ PG_FUNCTION_INFO_V1(engagement_transfn);
 Datum
 engagement_transfn(PG_FUNCTION_ARGS)
 {
-	MemoryContext aggcxt;
-	EngagementCache *cache;
 	EngagementState *st;
 	EngagementRules *rules;
 	text	   *model;
 	const char *model_p;
 	int			model_len;
 	TimestampTz as_of;
-	TimestampTz occurred_at;
-	text	   *event_type;
-	int			slot;
 
-	if (!AggCheckCallContext(fcinfo, &aggcxt))
-		ereport(ERROR,
-				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-				 errmsg("engagement transition function called outside an aggregate")));
-
+	CheckAggContext(fcinfo);
 	if (PG_ARGISNULL(3))
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
@@ -470,7 +369,7 @@ engagement_transfn(PG_FUNCTION_ARGS)
 	else
 		as_of = GetCurrentTransactionStartTimestamp();
 
-	rules = RowRules(fcinfo, &cache, model_p, model_len);
+	rules = ruleset_model_event_rules_len(model_p, model_len);
 	if (PG_ARGISNULL(0))
 	{
 		CheckAsOf(as_of);
@@ -484,7 +383,11 @@ engagement_transfn(PG_FUNCTION_ARGS)
 	else
 	{
 		st = (EngagementState *) PG_GETARG_POINTER(0);
-		if (!cache->model_const && !StateModelIs(st, model_p, model_len))
+		if (st->version != ENGAGEMENT_STATE_VERSION)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("engagement state was built with a rule set value, not a model name")));
+		if (!StateModelIs(st, model_p, model_len))
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("engagement model must be the same for every row of a group"),
@@ -495,45 +398,115 @@ engagement_transfn(PG_FUNCTION_ARGS)
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("engagement as_of must be the same for every row of a group")));
 		/* a state from elsewhere (an INITCOND, a user's own aggregate) must fit these rules */
-		if (st->ntypes != rules->ntypes || st->fingerprint != rules->fingerprint ||
-			(cache->model_const && !StateModelIs(st, model_p, model_len)))
+		if (st->ntypes != rules->ntypes || st->fingerprint != rules->fingerprint)
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("engagement state does not belong to model \"%.*s\" and its current event rules",
 							model_len, model_p)));
 	}
-
-	if (PG_ARGISNULL(1) || PG_ARGISNULL(2))
-		PG_RETURN_POINTER(st);
-	occurred_at = PG_GETARG_TIMESTAMPTZ(2);
-	if (occurred_at > as_of)
-		PG_RETURN_POINTER(st);
-
-	event_type = PG_GETARG_TEXT_PP(1);
-	slot = engagement_rules_slot(rules, VARDATA_ANY(event_type),
-								 VARSIZE_ANY_EXHDR(event_type));
-	if (slot >= 0)
-		engagement_accumulate(rules, st->sums, slot, as_of, occurred_at);
-
+	AddEvent(fcinfo, rules, st);
 	PG_RETURN_POINTER(st);
 }
 
-/* Fails unless two states were built for the same model, as_of and rules. */
+PG_FUNCTION_INFO_V1(engagement_rs_transfn);
+/* engagement(event_type, occurred_at, rules leadqual.ruleset, as_of): one event. */
+Datum
+engagement_rs_transfn(PG_FUNCTION_ARGS)
+{
+	EngagementState *st;
+	EngagementRules *rules;
+	TimestampTz as_of;
+
+	CheckAggContext(fcinfo);
+	if (PG_ARGISNULL(3))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("engagement rules must not be null")));
+	if (PG_ARGISNULL(4))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("engagement as_of must not be null")));
+	as_of = PG_GETARG_TIMESTAMPTZ(4);
+	rules = ruleset_value_event_rules(PG_GETARG_DATUM(3));
+	if (PG_ARGISNULL(0))
+	{
+		CheckAsOf(as_of);
+		st = NewStateV2(rules, as_of, CurrentMemoryContext);
+	}
+	else
+	{
+		st = (EngagementState *) PG_GETARG_POINTER(0);
+		if (st->version != ENGAGEMENT_STATE_V2 || st->ntypes != rules->ntypes ||
+			memcmp(STATE_HASH(st), rules->ruleset_hash, 32) != 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("engagement rules must be the same for every row of a group"),
+					 errdetail("The group's state was built with another rule set.")));
+		if (st->as_of != as_of)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("engagement as_of must be the same for every row of a group")));
+	}
+	AddEvent(fcinfo, rules, st);
+	PG_RETURN_POINTER(st);
+}
+
+static void
+AppendHex(StringInfo buf, const uint8 *bytes, int n)
+{
+	static const char hex[] = "0123456789abcdef";
+
+	for (int i = 0; i < n; i++)
+	{
+		appendStringInfoChar(buf, hex[bytes[i] >> 4]);
+		appendStringInfoChar(buf, hex[bytes[i] & 15]);
+	}
+}
+
+/* Fails unless two states were built for the same model (or rule set), as_of and rules. */
 static void
 CheckCombinable(const EngagementState *a, const EngagementState *b)
 {
-	if (strcmp(STATE_MODEL(a), STATE_MODEL(b)) != 0)
+	if (a->version != b->version)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("cannot combine an engagement state of a model name with one of a rule set value")));
+	if (a->version == ENGAGEMENT_STATE_VERSION && strcmp(STATE_MODEL(a), STATE_MODEL(b)) != 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("cannot combine engagement states of different models"),
 				 errdetail("One state is for model \"%s\", the other for \"%s\".",
 						   STATE_MODEL(a), STATE_MODEL(b))));
 	if (a->as_of != b->as_of)
+	{
+		/* (timestamptz_to_str returns a static buffer) */
+		char	   *as_of_a = pstrdup(timestamptz_to_str(a->as_of));
+		char	   *as_of_b = pstrdup(timestamptz_to_str(b->as_of));
+
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("cannot combine engagement states of different as_of"),
-				 errdetail("The states were decayed to %s and %s.",
-						   timestamptz_to_str(a->as_of), timestamptz_to_str(b->as_of))));
+				 errdetail("The states were decayed to %s and %s.", as_of_a, as_of_b)));
+	}
+	if (a->version == ENGAGEMENT_STATE_V2)
+	{
+		if (a->ntypes != b->ntypes || memcmp(STATE_HASH(a), STATE_HASH(b), 32) != 0 ||
+			memcmp(STATE_CAPS(a), STATE_CAPS(b), sizeof(double) * a->ntypes) != 0)
+		{
+			StringInfoData ha;
+			StringInfoData hb;
+
+			initStringInfo(&ha);
+			initStringInfo(&hb);
+			AppendHex(&ha, STATE_HASH(a), 32);
+			AppendHex(&hb, STATE_HASH(b), 32);
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("cannot combine engagement states built with different rule sets"),
+					 errdetail("The states' rule sets have hashes %s and %s.", ha.data, hb.data)));
+		}
+		return;
+	}
 	if (a->fingerprint != b->fingerprint || a->ntypes != b->ntypes)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -571,9 +544,15 @@ Datum
 engagement_final(PG_FUNCTION_ARGS)
 {
 	EngagementState *st = GetState(fcinfo, 0);
-	const char *model = STATE_MODEL(st);
-	EngagementRules *rules = CachedRules(fcinfo, model, strlen(model));
+	const char *model;
+	EngagementRules *rules;
 
+	if (st->version != ENGAGEMENT_STATE_VERSION)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("engagement state was built with a rule set value, not a model name")));
+	model = STATE_MODEL(st);
+	rules = ruleset_model_event_rules_len(model, strlen(model));
 	if (rules->fingerprint != st->fingerprint || rules->ntypes != st->ntypes)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -581,6 +560,30 @@ engagement_final(PG_FUNCTION_ARGS)
 						model),
 				 errhint("Finish a state under the same leadqual.event_rules it was built with.")));
 	PG_RETURN_FLOAT8(engagement_total(rules, st->sums));
+}
+
+PG_FUNCTION_INFO_V1(engagement_rs_final);
+/* The same for a state of a rule set value: its caps travel with it. */
+Datum
+engagement_rs_final(PG_FUNCTION_ARGS)
+{
+	EngagementState *st = GetState(fcinfo, 0);
+	double		total = 0.0;
+
+	if (st->version != ENGAGEMENT_STATE_V2)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("engagement state was built with a model name, not a rule set value")));
+	for (int i = 0; i < st->ntypes; i++)
+	{
+		double		s = st->sums[i];
+		double		cap = STATE_CAPS(st)[i];
+
+		if (!isnan(cap))
+			s = cap >= 0 ? Min(s, cap) : Max(s, cap);
+		total += s;
+	}
+	PG_RETURN_FLOAT8(total);
 }
 
 /* ---------------------------------------------------------------------------
@@ -674,6 +677,106 @@ Expect(char **p, const char *word)
 	return true;
 }
 
+/* Parses "{n,n,...}" at *p (the brace included) into a palloc'd array. */
+static double *
+ParseNumbers(char **pp, const char *str, int *count)
+{
+	char	   *p = *pp;
+	int			n = 0;
+	int			cap = 8;
+	double	   *nums = palloc(sizeof(double) * cap);
+
+	if (!Expect(&p, "{"))
+		STATE_SYNTAX_ERROR(str, "Expected {...}.");
+	if (*p != '}')
+	{
+		for (;;)
+		{
+			if (n == cap)
+			{
+				cap *= 2;
+				nums = repalloc(nums, sizeof(double) * cap);
+			}
+			if (*p == '\0' || *p == ',' || *p == '}' || isspace((unsigned char) *p))
+				STATE_SYNTAX_ERROR(str, "A number is missing.");
+			nums[n++] = float8in_internal_compat(p, &p, "double precision", str);
+			if (*p == ',')
+				p++;
+			else
+				break;
+		}
+	}
+	if (!Expect(&p, "}"))
+		STATE_SYNTAX_ERROR(str, "Expected } after the numbers.");
+	*pp = p;
+	*count = n;
+	return nums;
+}
+
+static int
+HexDigit(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}
+
+/* Reads the text form of a rule set value's state: v2:rules=<hash>;as_of=...;sums={...};caps={...} */
+static EngagementState *
+StateInV2(char *str, char *p)
+{
+	uint8		hash[32];
+	TimestampTz as_of;
+	double	   *sums;
+	double	   *caps;
+	int			nsums;
+	int			ncaps;
+	EngagementState *st;
+	Size		size;
+
+	if (!Expect(&p, "rules="))
+		STATE_SYNTAX_ERROR(str, "Expected rules=<64 hexadecimal digits>.");
+	for (int i = 0; i < 32; i++)
+	{
+		int			hi = HexDigit(p[0]);
+		int			lo = hi < 0 ? -1 : HexDigit(p[1]);
+
+		if (lo < 0)
+			STATE_SYNTAX_ERROR(str, "Expected rules=<64 lower-case hexadecimal digits>.");
+		hash[i] = (uint8) (hi * 16 + lo);
+		p += 2;
+	}
+	if (!Expect(&p, ";as_of=") || !ParseAsOf(&p, &as_of))
+		STATE_SYNTAX_ERROR(str, "Expected as_of=YYYY-MM-DD HH:MM:SS[.ffffff]+00.");
+	if (!Expect(&p, ";sums="))
+		STATE_SYNTAX_ERROR(str, "Expected sums={...}.");
+	sums = ParseNumbers(&p, str, &nsums);
+	if (!Expect(&p, ";caps="))
+		STATE_SYNTAX_ERROR(str, "Expected caps={...}.");
+	caps = ParseNumbers(&p, str, &ncaps);
+	if (*p != '\0')
+		STATE_SYNTAX_ERROR(str, "Unexpected text after the caps.");
+	if (ncaps != nsums)
+		STATE_SYNTAX_ERROR(str, "There must be as many caps as sums.");
+	for (int i = 0; i < ncaps; i++)
+		if (isinf(caps[i]))
+			STATE_SYNTAX_ERROR(str, "A cap must be a finite number or NaN (no cap).");
+
+	size = STATE_SIZE_V2(nsums);
+	st = palloc0(size);
+	SET_VARSIZE(st, size);
+	st->version = ENGAGEMENT_STATE_V2;
+	memcpy(&st->fingerprint, hash, sizeof(st->fingerprint));
+	st->ntypes = nsums;
+	st->as_of = as_of;
+	memcpy(st->sums, sums, sizeof(double) * nsums);
+	memcpy(STATE_CAPS(st), caps, sizeof(double) * nsums);
+	memcpy(STATE_HASH(st), hash, 32);
+	return st;
+}
+
 PG_FUNCTION_INFO_V1(engagement_state_in);
 /* Reads the text form of an engagement state. */
 Datum
@@ -691,8 +794,10 @@ engagement_state_in(PG_FUNCTION_ARGS)
 	EngagementState *st;
 	Size		size;
 
+	if (Expect(&p, "v2:"))
+		PG_RETURN_POINTER(StateInV2(str, p));
 	if (!Expect(&p, "v1:"))
-		STATE_SYNTAX_ERROR(str, "The text must start with the version marker \"v1:\".");
+		STATE_SYNTAX_ERROR(str, "The text must start with the version marker \"v1:\" or \"v2:\".");
 
 	if (!Expect(&p, "model=\""))
 		STATE_SYNTAX_ERROR(str, "Expected model=\"...\".");
@@ -769,6 +874,26 @@ engagement_state_out(PG_FUNCTION_ARGS)
 	char		num[DOUBLE_SHORTEST_DECIMAL_LEN];
 
 	initStringInfo(&buf);
+	if (st->version == ENGAGEMENT_STATE_V2)
+	{
+		appendStringInfoString(&buf, "v2:rules=");
+		AppendHex(&buf, STATE_HASH(st), 32);
+		appendStringInfoString(&buf, ";as_of=");
+		AppendAsOf(&buf, st->as_of);
+		for (int part = 0; part < 2; part++)
+		{
+			appendStringInfoString(&buf, part == 0 ? ";sums={" : "};caps={");
+			for (int i = 0; i < st->ntypes; i++)
+			{
+				if (i > 0)
+					appendStringInfoChar(&buf, ',');
+				double_to_shortest_decimal_buf(part == 0 ? st->sums[i] : STATE_CAPS(st)[i], num);
+				appendStringInfoString(&buf, num);
+			}
+		}
+		appendStringInfoChar(&buf, '}');
+		PG_RETURN_CSTRING(buf.data);
+	}
 	appendStringInfoString(&buf, "v1:model=\"");
 	for (const char *m = STATE_MODEL(st); *m; m++)
 	{
@@ -801,6 +926,17 @@ engagement_state_send(PG_FUNCTION_ARGS)
 
 	pq_begintypsend(&buf);
 	pq_sendbyte(&buf, st->version);
+	if (st->version == ENGAGEMENT_STATE_V2)
+	{
+		pq_sendbytes(&buf, (const char *) STATE_HASH(st), 32);
+		pq_sendint64(&buf, st->as_of);
+		pq_sendint32(&buf, st->ntypes);
+		for (int i = 0; i < st->ntypes; i++)
+			pq_sendfloat8(&buf, st->sums[i]);
+		for (int i = 0; i < st->ntypes; i++)
+			pq_sendfloat8(&buf, STATE_CAPS(st)[i]);
+		PG_RETURN_BYTEA_P(pq_endtypsend(&buf));
+	}
 	pq_sendint32(&buf, st->fingerprint);
 	pq_sendint64(&buf, st->as_of);
 	pq_sendcountedtext_compat(&buf, model, strlen(model));
@@ -808,6 +944,47 @@ engagement_state_send(PG_FUNCTION_ARGS)
 	for (int i = 0; i < st->ntypes; i++)
 		pq_sendfloat8(&buf, st->sums[i]);
 	PG_RETURN_BYTEA_P(pq_endtypsend(&buf));
+}
+
+/* Reads the binary form of a rule set value's state (after the version byte). */
+static EngagementState *
+StateRecvV2(StringInfo msg)
+{
+	uint8		hash[32];
+	TimestampTz as_of;
+	int			ntypes;
+	EngagementState *st;
+
+	pq_copymsgbytes(msg, (char *) hash, 32);
+	as_of = pq_getmsgint64(msg);
+	if (TIMESTAMP_NOT_FINITE(as_of) || !IS_VALID_TIMESTAMP(as_of))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
+				 errmsg("engagement state has an invalid as_of")));
+	ntypes = pq_getmsgint(msg, 4);
+	if (ntypes < 0 || ntypes > (msg->len - msg->cursor) / (int) (2 * sizeof(double)))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
+				 errmsg("engagement state has an invalid number of sums")));
+	st = palloc0(STATE_SIZE_V2(ntypes));
+	SET_VARSIZE(st, STATE_SIZE_V2(ntypes));
+	st->version = ENGAGEMENT_STATE_V2;
+	memcpy(&st->fingerprint, hash, sizeof(st->fingerprint));
+	st->ntypes = ntypes;
+	st->as_of = as_of;
+	for (int i = 0; i < ntypes; i++)
+		st->sums[i] = pq_getmsgfloat8(msg);
+	for (int i = 0; i < ntypes; i++)
+	{
+		STATE_CAPS(st)[i] = pq_getmsgfloat8(msg);
+		if (isinf(STATE_CAPS(st)[i]))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
+					 errmsg("engagement state has an infinite cap")));
+	}
+	memcpy(STATE_HASH(st), hash, 32);
+	pq_getmsgend(msg);
+	return st;
 }
 
 PG_FUNCTION_INFO_V1(engagement_state_recv);
@@ -827,6 +1004,8 @@ engagement_state_recv(PG_FUNCTION_ARGS)
 	Size		size;
 
 	version = pq_getmsgbyte(msg);
+	if (version == ENGAGEMENT_STATE_V2)
+		PG_RETURN_POINTER(StateRecvV2(msg));
 	if (version != ENGAGEMENT_STATE_VERSION)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),

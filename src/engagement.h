@@ -35,15 +35,23 @@ typedef struct EngagementRules
 	char	   *model;			/* NUL-terminated */
 	int			model_len;
 	uint32		fingerprint;	/* hash of everything below: states built under
-								 * other rules are refused */
+								 * other rules are refused (model-name states) */
+	uint8		ruleset_hash[32];	/* the rule set's content hash (ruleset states) */
 	int			ntypes;
 	EngagementRule *rules;
 	struct EngagementTypeHash *hash;	/* event_type -> slot */
 } EngagementRules;
 
-/* Reads the model's rules with SPI (read-only, current snapshot) into mcxt. */
-extern EngagementRules *engagement_rules_load(const char *model, int model_len,
-											  MemoryContext mcxt);
+struct ModelDef;
+
+/*
+ * Builds the event rules of a model definition (ruleset.h) into mcxt; the
+ * rule cache calls it once per cached rule set (ruleset_model_event_rules,
+ * ruleset_value_event_rules).
+ */
+extern EngagementRules *engagement_rules_build(const struct ModelDef *def,
+											   const uint8 *ruleset_hash,
+											   MemoryContext mcxt);
 
 /* Slot of an event type, -1 when the model has no rule for it. */
 extern int	engagement_rules_slot(const EngagementRules *rules,

@@ -221,9 +221,6 @@ BuildEventsTable(EventsTable *et, const EventAttachmentDef *att, Relation events
 	et->lock_plan = lock_plan;
 	et->read_plan = read_plan;
 	et->write_plan = write_plan;
-
-	/* the model's event rules under the same snapshot as the attachment */
-	et->rules = engagement_rules_load(att->model, strlen(att->model), et->cxt);
 }
 
 /* The events table's plans, built again when the configuration or a table changed. */
@@ -613,6 +610,13 @@ leadqual_events_trigger(PG_FUNCTION_ARGS)
 		return PointerGetDatum(NULL);
 	}
 
+	/*
+	 * The model's event rules from the rule cache, under the same snapshot as
+	 * the attachment (valid to the end of the transaction); a nested call
+	 * keeps the outer call's.
+	 */
+	if (et->busy == 0)
+		et->rules = ruleset_model_event_rules_len(att->model, strlen(att->model));
 	et->busy++;
 	PG_TRY();
 	{

@@ -10,6 +10,9 @@ extern void ruleset_init(void);
 /* validate.c: the DDL guard setting */
 extern void validate_init(void);
 
+/* validate.c: refuses a rule's points that are not finite (22023) or out of bounds (22003) */
+extern void validate_points(const char *label, double points);
+
 /* history.c: the leadqual.actor and leadqual.notify settings */
 extern void history_init(void);
 

@@ -613,6 +613,78 @@ ParseSpec(TupleDesc tupdesc, PredicateSpec *spec, ParsedSpec *ps)
 }
 
 /*
+ * Checks what can be checked of a spec without a row type (a leadqual.ruleset
+ * value's rules, when the value is read): a known operator, a value where one
+ * is needed and none where not, a LIKE pattern that does not end in an escape,
+ * a regular expression that compiles (and is linear), a list that is a
+ * one-dimensional array literal without NULLs (two elements for between).
+ * The same errors, with the same SQLSTATEs, as compiling it for a column.
+ */
+void
+predicate_spec_check(PredicateSpec *spec)
+{
+	ErrorContextCallback errcb;
+	SpecContext ctx = {spec};
+	PredOp		op;
+
+	errcb.callback = SpecErrorContext;
+	errcb.arg = &ctx;
+	errcb.previous = error_context_stack;
+	error_context_stack = &errcb;
+
+	if (!pred_op_from_name(spec->op, &op))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("unknown operator \"%s\"", spec->op),
+				 errhint("Use one of eq, ne, lt, le, gt, ge, between, in, not_in, like, ilike, regex, iregex, is_null, not_null.")));
+	if (op == PRED_IS_NULL || op == PRED_NOT_NULL)
+	{
+		if (spec->value != NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("operator %s takes no value", spec->op),
+					 errhint("Set value to NULL.")));
+	}
+	else if (spec->value == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("operator %s needs a value", spec->op),
+				 errhint(OpIsList(op) ? "Write an array literal such as {a,b}." :
+						 "Write a literal of the column's type.")));
+	else if (op == PRED_LIKE || op == PRED_ILIKE)
+		CheckLikePattern(spec->value, strlen(spec->value));
+	else if (op == PRED_REGEX || op == PRED_IREGEX)
+		pg_regfree(CompileRegex(cstring_to_text(spec->value), op == PRED_IREGEX,
+								DEFAULT_COLLATION_OID));
+	else if (OpIsList(op))
+	{
+		ArrayType  *arr = DatumGetArrayTypeP(OidInputFunctionCall(F_ARRAY_IN, (char *) spec->value,
+																   TEXTOID, -1));
+		int			n = ArrayGetNItems(ARR_NDIM(arr), ARR_DIMS(arr));
+
+		if (ARR_NDIM(arr) > 1)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("the value of %s must be a one-dimensional array", spec->op)));
+		if (array_contains_nulls(arr))
+			ereport(ERROR,
+					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+					 errmsg("the list of %s must not contain NULL", spec->op),
+					 errhint("A NULL attribute is matched by is_null.")));
+		if (n == 0 && op != PRED_BETWEEN)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("the list of %s must not be empty", spec->op)));
+		if (op == PRED_BETWEEN && n != 2)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("between needs two ordered values"),
+					 errhint("Write {low,high} with low <= high.")));
+	}
+	error_context_stack = errcb.previous;
+}
+
+/*
  * Checks, without raising errors, what can be checked of a spec without
  * parsing its value: for parallel workers, which cannot catch errors.
  */

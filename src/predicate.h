@@ -52,6 +52,9 @@ extern PredicateSet *predicate_set_compile(TupleDesc tupdesc, PredicateSpec *spe
 extern void predicate_set_eval(PredicateSet *set, TupleTableSlot *slot,
 							   bool *matched, MemoryContext scratch);
 
+/* Checks what can be checked without a row type (raising the errors compiling would). */
+extern void predicate_spec_check(PredicateSpec *spec);
+
 /* Checks what can be checked without raising an error (for parallel workers). */
 extern bool predicate_spec_usable(TupleDesc tupdesc, PredicateSpec *spec, char **why);
 

@@ -27,6 +27,7 @@
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
+#include "utils/hsearch.h"
 #include "utils/inval.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
@@ -37,16 +38,40 @@
 
 #include "citus.h"
 #include "compat.h"
+#include "engagement.h"
 #include "leadqual.h"
 #include "ruleset.h"
 #include "subxact.h"
 
+/* A model name under the current generation: its value (the compiled code is in the value cache). */
 typedef struct CachedModel
 {
-	ModelDef   *def;
-	CompiledModel *compiled;	/* one per row type */
+	char	   *model;
+	int			model_len;
+	Oid			lead_table;
+	RulesetData *value;
 	struct CachedModel *next;
 } CachedModel;
+
+/*
+ * An entry of the value cache: one rule set (by content hash), its
+ * definition and what was compiled from it, all in cxt.
+ */
+typedef struct ValueEntry
+{
+	uint8		hash[RULESET_HASH_LEN];
+	MemoryContext cxt;
+	ModelDef   *def;
+	CompiledModel *compiled;	/* one per (lead table, row type) */
+	EngagementRules *events;	/* built on first use */
+	uint64		last_used;
+} ValueEntry;
+
+typedef struct ValueSlot
+{
+	uint8		hash[RULESET_HASH_LEN];	/* hash key */
+	ValueEntry *entry;
+} ValueSlot;
 
 /* What a trigger reads at fire time: a lead table's or an events table's attachment. */
 typedef enum AttachmentKind
@@ -74,6 +99,14 @@ static List *RetiredContexts = NIL;		/* freed at transaction end */
 static uint64 InvalCount = 1;
 static Oid	GenerationRelid = InvalidOid;
 static List *WarnedLabels = NIL;	/* rules and checks already warned about */
+static LookupKey LastKey;		/* the snapshot the generation was last read under */
+static bool LastKeyValid = false;
+
+static HTAB *Values = NULL;		/* the value cache: hash -> ValueEntry */
+static MemoryContext ValuesContext = NULL;
+static ValueEntry *LastValue = NULL;	/* the one used last (a per-row memo) */
+static uint64 UseClock = 0;
+static uint64 ValueEpoch = 1;	/* bumped by eviction, invalidation, transaction end */
 
 static Bitmapset *NeededColumns(ModelDef *def, TupleDesc tupdesc, bool *complete);
 static void CheckGeneration(void);
@@ -83,6 +116,8 @@ RelcacheCallback(Datum arg, Oid relid)
 {
 	/* no catalog access here: just note that something changed */
 	InvalCount++;
+	ValueEpoch++;
+	LastKeyValid = false;
 	if (relid == InvalidOid || relid == GenerationRelid)
 		GenerationRelid = InvalidOid;
 }
@@ -99,6 +134,8 @@ FreeRetiredAtXactEnd(XactEvent event, void *arg)
 			MemoryContextDelete((MemoryContext) lfirst(lc));
 		list_free(RetiredContexts);
 		RetiredContexts = NIL;
+		ValueEpoch++;
+		LastKeyValid = false;
 	}
 }
 
@@ -254,7 +291,7 @@ LoadModel(const char *model, bool with_rules)
 
 	if (SPI_execute_with_args(
 							  "SELECT lead_table::pg_catalog.oid, mql_threshold, fit_threshold, framework, "
-							  "       engagement_column::pg_catalog.text "
+							  "       engagement_column::pg_catalog.text, half_life "
 							  "FROM leadqual.models WHERE model OPERATOR(pg_catalog.=) $1",
 							  1, argtypes, args, NULL, true, 1) != SPI_OK_SELECT)
 		elog(ERROR, "could not read leadqual.models");
@@ -275,6 +312,9 @@ LoadModel(const char *model, bool with_rules)
 		def->fit_threshold = isnull ? 0 : DatumGetFloat8(d);
 		def->framework = SpiText(tup, desc, 4);
 		def->engagement_column = SpiText(tup, desc, 5);
+		d = SPI_getbinval(tup, desc, 6, &isnull);
+		def->has_half_life = !isnull;
+		def->half_life_us = isnull ? 0 : (int64) engagement_interval_us(DatumGetIntervalP(d));
 		MemoryContextSwitchTo(spicxt);
 	}
 	if (def != NULL && with_rules)
@@ -344,6 +384,33 @@ LoadModel(const char *model, bool with_rules)
 			c->attribute = SpiText(tup, desc, 4);
 			c->op = SpiText(tup, desc, 5);
 			c->value = SpiText(tup, desc, 6);
+		}
+		MemoryContextSwitchTo(spicxt);
+
+		if (SPI_execute_with_args(
+								  "SELECT event_type, points, max_points, half_life "
+								  "FROM leadqual.event_rules WHERE model OPERATOR(pg_catalog.=) $1 "
+								  "ORDER BY event_type COLLATE pg_catalog.\"C\"",
+								  1, argtypes, args, NULL, true, 0) != SPI_OK_SELECT)
+			elog(ERROR, "could not read leadqual.event_rules");
+		desc = SPI_tuptable->tupdesc;
+		MemoryContextSwitchTo(target);
+		def->nevents = SPI_processed;
+		def->events = palloc0(Max(def->nevents, 1) * sizeof(EventRuleDef));
+		for (int i = 0; i < def->nevents; i++)
+		{
+			EventRuleDef *e = &def->events[i];
+			Datum		d;
+
+			tup = SPI_tuptable->vals[i];
+			e->event_type = SpiText(tup, desc, 1);
+			e->points = DatumGetFloat8(SPI_getbinval(tup, desc, 2, &isnull));
+			d = SPI_getbinval(tup, desc, 3, &isnull);
+			e->has_cap = !isnull;
+			e->max_points = isnull ? 0 : DatumGetFloat8(d);
+			d = SPI_getbinval(tup, desc, 4, &isnull);
+			e->has_half_life = !isnull;
+			e->half_life_us = isnull ? 0 : (int64) engagement_interval_us(DatumGetIntervalP(d));
 		}
 	}
 	MemoryContextSwitchTo(target);
@@ -765,12 +832,13 @@ IsEngagementType(Oid type)
 }
 
 static CompiledModel *
-CompileModel(ModelDef *def, Oid typid, int32 typmod, uint64 tupdesc_id)
+CompileModel(ModelDef *def, Oid lead_table, Oid typid, int32 typmod, uint64 tupdesc_id)
 {
 	CompiledModel *cm = palloc0(sizeof(CompiledModel));
 	TupleDesc	td = lookup_rowtype_tupdesc(typid, typmod);
 
 	cm->def = def;
+	cm->lead_table = lead_table;
 	cm->typid = typid;
 	cm->typmod = typmod;
 	cm->tupdesc_id = tupdesc_id;
@@ -780,7 +848,7 @@ CompileModel(ModelDef *def, Oid typid, int32 typmod, uint64 tupdesc_id)
 	cm->scratch = AllocSetContextCreate(CurrentMemoryContext, "leadqual row",
 										ALLOCSET_DEFAULT_SIZES);
 
-	cm->is_lead_rowtype = IsLeadRowtype(def->lead_table, typid);
+	cm->is_lead_rowtype = OidIsValid(lead_table) && IsLeadRowtype(lead_table, typid);
 	{
 		bool		complete;
 
@@ -832,8 +900,19 @@ CheckGeneration(void)
 {
 	int64		generation;
 	TransactionId xmin;
+	LookupKey	key;
 
+	/*
+	 * Under the snapshot the generation was last read with, it is the same:
+	 * no table read (a transition function called with a fresh fn_extra per
+	 * row, as Citus' worker_partial_agg does, stays cheap).
+	 */
+	ruleset_lookup_key(&key);
+	if (GenerationContext != NULL && LastKeyValid && memcmp(&key, &LastKey, sizeof(key)) == 0)
+		return;
 	ReadGeneration(&generation, &xmin);
+	LastKey = key;
+	LastKeyValid = true;
 	if (GenerationContext != NULL && generation == Generation && xmin == GenerationXmin)
 		return;
 	if (GenerationContext != NULL)
@@ -849,23 +928,233 @@ CheckGeneration(void)
 	Generation = generation;
 	GenerationXmin = xmin;
 	GenerationStamp++;
+	ValueEpoch++;				/* and what was compiled before is compiled again */
 	Models = NULL;
 	Attachments = NULL;
 }
 
-/* The cached definition of model under the current generation; NULL if unknown. */
+/* ---------------------------------------------------------------------------
+ * The value cache
+ */
+
+static ValueEntry *
+ValueFind(const uint8 *hash)
+{
+	ValueSlot  *slot;
+
+	if (LastValue != NULL && memcmp(LastValue->hash, hash, RULESET_HASH_LEN) == 0)
+		return LastValue;
+	if (Values == NULL)
+		return NULL;
+	slot = hash_search(Values, hash, HASH_FIND, NULL);
+	if (slot == NULL)
+		return NULL;
+	slot->entry->last_used = ++UseClock;
+	LastValue = slot->entry;
+	return slot->entry;
+}
+
+/* Evicts the least recently used entry; it is freed at transaction end. */
+static void
+ValueEvict(void)
+{
+	HASH_SEQ_STATUS status;
+	ValueSlot  *slot;
+	ValueEntry *victim = NULL;
+	MemoryContext old;
+
+	hash_seq_init(&status, Values);
+	while ((slot = hash_seq_search(&status)) != NULL)
+		if (victim == NULL || slot->entry->last_used < victim->last_used)
+			victim = slot->entry;
+	if (victim == NULL)
+		return;
+	(void) hash_search(Values, victim->hash, HASH_REMOVE, NULL);
+	old = MemoryContextSwitchTo(TopMemoryContext);
+	RetiredContexts = lappend(RetiredContexts, victim->cxt);
+	MemoryContextSwitchTo(old);
+	MemoryContextSetParent(victim->cxt, TopMemoryContext);
+	if (LastValue == victim)
+		LastValue = NULL;
+	ValueEpoch++;
+}
+
+/* Makes def (built in cxt, which the cache takes over) the entry of hash. */
+static ValueEntry *
+ValueAdopt(const uint8 *hash, ModelDef *def, MemoryContext cxt)
+{
+	ValueEntry *e;
+	ValueSlot  *slot;
+	bool		found;
+
+	if (Values == NULL)
+	{
+		HASHCTL		ctl;
+
+		ValuesContext = AllocSetContextCreate(CacheMemoryContext, "leadqual rule set values",
+											  ALLOCSET_DEFAULT_SIZES);
+		memset(&ctl, 0, sizeof(ctl));
+		ctl.keysize = RULESET_HASH_LEN;
+		ctl.entrysize = sizeof(ValueSlot);
+		ctl.hcxt = ValuesContext;
+		Values = hash_create("leadqual rule set values", RULESET_CACHE_SIZE * 2, &ctl,
+							 HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	}
+	if (hash_get_num_entries(Values) >= RULESET_CACHE_SIZE)
+		ValueEvict();
+	def->lead_table = InvalidOid;	/* a value names no table */
+	e = MemoryContextAllocZero(cxt, sizeof(ValueEntry));
+	memcpy(e->hash, hash, RULESET_HASH_LEN);
+	e->cxt = cxt;
+	e->def = def;
+	e->last_used = ++UseClock;
+	MemoryContextSetParent(cxt, ValuesContext);
+	slot = hash_search(Values, hash, HASH_ENTER, &found);
+	slot->entry = e;
+	LastValue = e;
+	return e;
+}
+
+/* The entry of a ruleset datum, parsed on a miss. */
+static ValueEntry *
+ValueOfDatum(Datum value, const uint8 *hash)
+{
+	ValueEntry *e = ValueFind(hash);
+	RulesetData *rs;
+	MemoryContext cxt;
+	MemoryContext old;
+	ModelDef   *def;
+	uint8		parsed[RULESET_HASH_LEN];
+
+	if (e != NULL)
+		return e;
+	rs = DatumGetRulesetP(value);
+	/* built in a child of the caller's context (freed if this fails), then adopted */
+	cxt = AllocSetContextCreate(CurrentMemoryContext, "leadqual rule set value",
+								ALLOCSET_DEFAULT_SIZES);
+	old = MemoryContextSwitchTo(cxt);
+	/* the type's input and receive functions validated it */
+	def = ruleset_parse(rs->doc, VARSIZE(rs) - RULESET_HEADER_SIZE - 1, false, parsed);
+	MemoryContextSwitchTo(old);
+	return ValueAdopt(hash, def, cxt);
+}
+
+/* What e compiled for a row type (and lead table: its rows skip unusable rules). */
+static CompiledModel *
+EntryCompiled(ValueEntry *e, Oid lead_table, Oid typid, int32 typmod)
+{
+	CompiledModel *cm;
+	uint64		tupdesc_id = assign_record_type_identifier(typid, typmod);
+	MemoryContext cxt;
+	MemoryContext old;
+	CompiledModel **prev;
+
+	/*
+	 * Compiled code depends on more than the rules (a domain's CHECK, an enum's
+	 * labels, a collation): a new rule-set generation compiles again, as 1.0
+	 * did.  What an older one compiled is retired (a running query may hold it).
+	 */
+	for (prev = &e->compiled; (cm = *prev) != NULL;)
+	{
+		if (cm->stamp != GenerationStamp)
+		{
+			MemoryContext oldcxt = MemoryContextSwitchTo(TopMemoryContext);
+
+			*prev = cm->next;
+			RetiredContexts = lappend(RetiredContexts, cm->cxt);
+			MemoryContextSwitchTo(oldcxt);
+			MemoryContextSetParent(cm->cxt, TopMemoryContext);
+			continue;
+		}
+		if (cm->typid == typid && cm->typmod == typmod && cm->tupdesc_id == tupdesc_id &&
+			cm->lead_table == lead_table)
+			return cm;
+		prev = &cm->next;
+	}
+
+	cxt = AllocSetContextCreate(CurrentMemoryContext, "leadqual compiled model",
+								ALLOCSET_DEFAULT_SIZES);
+	old = MemoryContextSwitchTo(cxt);
+	cm = CompileModel(e->def, lead_table, typid, typmod, tupdesc_id);
+	MemoryContextSwitchTo(old);
+	MemoryContextSetParent(cxt, e->cxt);
+	cm->stamp = GenerationStamp;
+	cm->cxt = cxt;
+	cm->next = e->compiled;
+	e->compiled = cm;
+	return cm;
+}
+
+CompiledModel *
+ruleset_compiled_cached(RulesetCallCache *cc, Datum value, Oid typid, int32 typmod)
+{
+	uint8		hash[RULESET_HASH_LEN];
+
+	ruleset_datum_hash(value, hash);
+	if (cc->cm != NULL && cc->epoch == ValueEpoch && cc->typid == typid &&
+		cc->typmod == typmod && memcmp(cc->hash, hash, RULESET_HASH_LEN) == 0)
+		return cc->cm;
+	cc->cm = NULL;
+	cc->cm = EntryCompiled(ValueOfDatum(value, hash), InvalidOid, typid, typmod);
+	memcpy(cc->hash, hash, RULESET_HASH_LEN);
+	cc->typid = typid;
+	cc->typmod = typmod;
+	cc->epoch = ValueEpoch;
+	return cc->cm;
+}
+
+ModelDef *
+ruleset_value_def(Datum value)
+{
+	uint8		hash[RULESET_HASH_LEN];
+
+	ruleset_datum_hash(value, hash);
+	return ValueOfDatum(value, hash)->def;
+}
+
+static EngagementRules *
+EntryEventRules(ValueEntry *e)
+{
+	if (e->events == NULL)
+	{
+		MemoryContext cxt = AllocSetContextCreate(CurrentMemoryContext, "leadqual event rules",
+												  ALLOCSET_SMALL_SIZES);
+
+		e->events = engagement_rules_build(e->def, e->hash, cxt);
+		MemoryContextSetParent(cxt, e->cxt);
+	}
+	return e->events;
+}
+
+EngagementRules *
+ruleset_value_event_rules(Datum value)
+{
+	uint8		hash[RULESET_HASH_LEN];
+
+	ruleset_datum_hash(value, hash);
+	return EntryEventRules(ValueOfDatum(value, hash));
+}
+
+/* ---------------------------------------------------------------------------
+ * Model names -> values, per generation
+ */
+
+/* The cached value of model under the current generation; NULL if unknown. */
 static CachedModel *
-FindModel(const char *model)
+FindModelLen(const char *name, int len)
 {
 	CachedModel *m;
 	MemoryContext old;
 	MemoryContext cxt;
 	ModelDef   *def;
+	RulesetData *value;
+	char	   *model;
 
 	CheckGeneration();
 	for (m = Models; m != NULL; m = m->next)
-		if (strcmp(m->def->model, model) == 0)
+		if (m->model_len == len && memcmp(m->model, name, len) == 0)
 			return m;
+	model = pnstrdup(name, len);
 
 	/* built in a child of the caller's context (freed if this fails), then adopted */
 	cxt = AllocSetContextCreate(CurrentMemoryContext, "leadqual model",
@@ -878,13 +1167,64 @@ FindModel(const char *model)
 		MemoryContextDelete(cxt);
 		return NULL;
 	}
-	MemoryContextSetParent(cxt, GenerationContext);
-	m = MemoryContextAlloc(cxt, sizeof(CachedModel));
-	m->def = def;
-	m->compiled = NULL;
+	value = ruleset_serialize(def);
+	m = MemoryContextAlloc(GenerationContext, sizeof(CachedModel));
+	m->model = MemoryContextStrdup(GenerationContext, model);
+	m->model_len = len;
+	m->lead_table = def->lead_table;
+	m->value = MemoryContextAlloc(GenerationContext, VARSIZE(value));
+	memcpy(m->value, value, VARSIZE(value));
 	m->next = Models;
 	Models = m;
+	/* the same content as a value already cached (a rolled-back change, another model) */
+	if (ValueFind(m->value->hash) != NULL)
+		MemoryContextDelete(cxt);
+	else
+		(void) ValueAdopt(m->value->hash, def, cxt);
 	return m;
+}
+
+static CachedModel *
+FindModel(const char *model)
+{
+	return FindModelLen(model, strlen(model));
+}
+
+/* The value cache's entry of a model (re-read from its value if it was evicted). */
+static ValueEntry *
+ModelEntry(CachedModel *m)
+{
+	return ValueOfDatum(PointerGetDatum(m->value), m->value->hash);
+}
+
+static CachedModel *
+FindModelOrError(const char *model, int len)
+{
+	CachedModel *m = FindModelLen(model, len);
+
+	if (m == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("model \"%.*s\" does not exist", len, model),
+				 errhint("Models are rows of leadqual.models."),
+				 citus_errdetail_missing_model(pnstrdup(model, len))));
+	return m;
+}
+
+RulesetData *
+ruleset_value_of_model(const char *model)
+{
+	CachedModel *m = FindModelOrError(model, strlen(model));
+	RulesetData *copy = palloc(VARSIZE(m->value));
+
+	memcpy(copy, m->value, VARSIZE(m->value));
+	return copy;
+}
+
+EngagementRules *
+ruleset_model_event_rules_len(const char *model, int len)
+{
+	return EntryEventRules(ModelEntry(FindModelOrError(model, len)));
 }
 
 /* Adds the attnum of column name to *set; false if tupdesc has no such column. */
@@ -934,43 +1274,25 @@ ruleset_needed_columns(const char *model, TupleDesc tupdesc, Bitmapset **needed)
 
 	if (m == NULL)
 		return false;
-	*needed = NeededColumns(m->def, tupdesc, &complete);
+	*needed = NeededColumns(ModelEntry(m)->def, tupdesc, &complete);
+	return complete;
+}
+
+bool
+ruleset_value_needed_columns(Datum value, TupleDesc tupdesc, Bitmapset **needed)
+{
+	bool		complete;
+
+	*needed = NeededColumns(ruleset_value_def(value), tupdesc, &complete);
 	return complete;
 }
 
 CompiledModel *
 ruleset_lookup(const char *model, Oid typid, int32 typmod)
 {
-	CachedModel *m;
-	CompiledModel *cm;
-	uint64		tupdesc_id;
-	MemoryContext old;
+	CachedModel *m = FindModelOrError(model, strlen(model));
 
-	m = FindModel(model);
-	if (m == NULL)
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_OBJECT),
-				 errmsg("model \"%s\" does not exist", model),
-				 errhint("Models are rows of leadqual.models."),
-				 citus_errdetail_missing_model(model)));
-
-	tupdesc_id = assign_record_type_identifier(typid, typmod);
-	for (cm = m->compiled; cm != NULL; cm = cm->next)
-		if (cm->typid == typid && cm->typmod == typmod && cm->tupdesc_id == tupdesc_id)
-			return cm;
-
-	{
-		MemoryContext cxt = AllocSetContextCreate(CurrentMemoryContext, "leadqual compiled model",
-												  ALLOCSET_DEFAULT_SIZES);
-
-		old = MemoryContextSwitchTo(cxt);
-		cm = CompileModel(m->def, typid, typmod, tupdesc_id);
-		MemoryContextSwitchTo(old);
-		MemoryContextSetParent(cxt, GenerationContext);
-	}
-	cm->next = m->compiled;
-	m->compiled = cm;
-	return cm;
+	return EntryCompiled(ModelEntry(m), m->lead_table, typid, typmod);
 }
 
 void

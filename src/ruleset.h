@@ -44,6 +44,22 @@ typedef struct FrameworkDef
 	CriterionDef *criteria;		/* in criterion order */
 } FrameworkDef;
 
+/* One row of leadqual.event_rules. */
+typedef struct EventRuleDef
+{
+	char	   *event_type;
+	double		points;
+	bool		has_cap;
+	double		max_points;
+	bool		has_half_life;	/* else the model's */
+	int64		half_life_us;	/* months count 30 days, years 365.25 */
+} EventRuleDef;
+
+/*
+ * Everything a model scores with: what the config tables say (LoadModel), or
+ * what a leadqual.ruleset value says (ruleset_io.c) -- the JSON document is a
+ * serialisation of this struct.  lead_table is InvalidOid for a value.
+ */
 typedef struct ModelDef
 {
 	char	   *model;
@@ -57,7 +73,36 @@ typedef struct ModelDef
 	RuleDef    *rules;			/* enabled rules in rule_id order */
 	int			nframeworks;
 	FrameworkDef *frameworks;	/* every framework, with this model's checks */
+	bool		has_half_life;	/* the model's half_life (NULL: no decay) */
+	int64		half_life_us;
+	int			nevents;
+	EventRuleDef *events;		/* sorted by event_type bytewise */
 } ModelDef;
+
+/*
+ * A leadqual.ruleset value: a small header (so that the hash is read without
+ * parsing) and the canonical JSON document, NUL-terminated.
+ */
+#define RULESET_FORMAT 1
+#define RULESET_HASH_LEN 32		/* SHA-256 */
+
+typedef struct RulesetData
+{
+	int32		vl_len_;		/* varlena header (do not touch directly) */
+	uint8		format;			/* RULESET_FORMAT */
+	uint8		pad[3];
+	uint8		hash[RULESET_HASH_LEN];
+	char		doc[FLEXIBLE_ARRAY_MEMBER];
+} RulesetData;
+
+#define RULESET_HEADER_SIZE offsetof(RulesetData, doc)
+#define DatumGetRulesetP(d) ((RulesetData *) PG_DETOAST_DATUM(d))
+
+/* ruleset_io.c: the value <-> ModelDef */
+extern RulesetData *ruleset_serialize(const ModelDef *def);
+extern ModelDef *ruleset_parse(const char *doc, int len, bool validate, uint8 *hash);
+/* The hash of a ruleset datum, reading (and detoasting) no more than the header. */
+extern void ruleset_datum_hash(Datum d, uint8 *hash);
 
 /* A framework's checks compiled for a row type. */
 typedef struct CompiledFramework
@@ -90,6 +135,9 @@ typedef struct CompiledModel
 	Oid			engagement_type;
 
 	CompiledFramework *frameworks;	/* parallel to def->frameworks, built lazily */
+	Oid			lead_table;		/* what the compile was keyed by (InvalidOid: a value) */
+	uint64		stamp;			/* the rule-set generation it was compiled under */
+	MemoryContext cxt;			/* holds it */
 	struct CompiledModel *next;
 } CompiledModel;
 
@@ -108,6 +156,46 @@ extern void ruleset_init(void);
 extern CompiledModel *ruleset_lookup(const char *model, Oid typid, int32 typmod);
 
 /*
+ * The model as the current snapshot sees it, as a leadqual.ruleset value
+ * (palloc'd copy); error if the model does not exist.
+ */
+extern RulesetData *ruleset_value_of_model(const char *model);
+
+/*
+ * The value cache: a leadqual.ruleset compiled for a row type, once per
+ * backend per (content hash, row type).  Bounded: RULESET_CACHE_SIZE rule
+ * sets, the least recently used evicted (and freed at transaction end, since
+ * a running query may still hold it).  The model-name functions go through
+ * the same cache: the generation cache only maps a model name to its value.
+ */
+#define RULESET_CACHE_SIZE 64
+
+/*
+ * What a call site keeps so that repeated calls with the same value and row
+ * type skip the lookup: the caller allocates it zeroed and never looks inside.
+ */
+typedef struct RulesetCallCache
+{
+	uint8		hash[RULESET_HASH_LEN];
+	Oid			typid;
+	int32		typmod;
+	uint64		epoch;
+	CompiledModel *cm;
+} RulesetCallCache;
+
+extern CompiledModel *ruleset_compiled_cached(RulesetCallCache *cc, Datum value,
+											  Oid typid, int32 typmod);
+
+/* A value's definition (valid until transaction end). */
+extern ModelDef *ruleset_value_def(Datum value);
+
+/* A value's event rules (engagement.h), built once per cache entry. */
+extern struct EngagementRules *ruleset_value_event_rules(Datum value);
+
+/* The model's event rules under the current snapshot's rule set (the model-name aggregate). */
+extern struct EngagementRules *ruleset_model_event_rules_len(const char *model, int len);
+
+/*
  * The attnums of tupdesc that the model's rules, criterion checks (of every
  * framework) and engagement column read, under the current snapshot's rule
  * set; read as the owner through the same cache as ruleset_lookup.  False when
@@ -115,6 +203,9 @@ extern CompiledModel *ruleset_lookup(const char *model, Oid typid, int32 typmod)
  * then leaves the call alone (scoring reports it).
  */
 extern bool ruleset_needed_columns(const char *model, TupleDesc tupdesc, Bitmapset **needed);
+
+/* The same for a leadqual.ruleset value (narrow.c, when the value is a constant). */
+extern bool ruleset_value_needed_columns(Datum value, TupleDesc tupdesc, Bitmapset **needed);
 
 /* A counter bumped by every invalidation that might concern the rule set. */
 extern uint64 ruleset_inval_count(void);

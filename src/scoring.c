@@ -179,16 +179,11 @@ leadqual_classify(PG_FUNCTION_ARGS)
 	PG_RETURN_DATUM(stage_datum(scoring_classify(cm, &tuple, &res)));
 }
 
-/* The rules that matched, in rule_id order, and the engagement part. */
-PG_FUNCTION_INFO_V1(leadqual_explain);
-Datum
-leadqual_explain(PG_FUNCTION_ARGS)
+/* Fills explain's result set: the rules that matched, in rule_id order, and the engagement part. */
+static void
+ExplainRows(FunctionCallInfo fcinfo, CompiledModel *cm, HeapTuple tuple, TupleDesc *descp)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	HeapTupleHeader row = PG_GETARG_HEAPTUPLEHEADER(0);
-	CompiledModel *cm = LookupForCall(fcinfo, row, PG_GETARG_TEXT_PP(1), 2);
-	CallCache  *cc = (CallCache *) fcinfo->flinfo->fn_extra;
-	HeapTupleData tuple;
 	LeadResult	res;
 	Datum		values[5];
 	bool		nulls[5] = {false, false, false, false, false};
@@ -206,24 +201,23 @@ leadqual_explain(PG_FUNCTION_ARGS)
 	 * leads never frees.  The descriptor is built once per call site; each
 	 * call hands the executor a copy, which it frees.
 	 */
-	if (cc->explain_desc == NULL)
+	if (*descp == NULL)
 	{
 		TupleDesc	desc;
 
 		if (get_call_result_type(fcinfo, NULL, &desc) != TYPEFUNC_COMPOSITE)
 			elog(ERROR, "return type must be a row type");
 		old = MemoryContextSwitchTo(fcinfo->flinfo->fn_mcxt);
-		cc->explain_desc = CreateTupleDescCopy(BlessTupleDesc(desc));
+		*descp = CreateTupleDescCopy(BlessTupleDesc(desc));
 		MemoryContextSwitchTo(old);
 	}
 	old = MemoryContextSwitchTo(rsinfo->econtext->ecxt_per_query_memory);
 	rsinfo->returnMode = SFRM_Materialize;
 	rsinfo->setResult = tuplestore_begin_heap(false, false, work_mem);
-	rsinfo->setDesc = CreateTupleDescCopy(cc->explain_desc);
+	rsinfo->setDesc = CreateTupleDescCopy(*descp);
 	MemoryContextSwitchTo(old);
 
-	CallRow(fcinfo, row, &tuple);
-	ruleset_eval(cm, &tuple, &res);
+	ruleset_eval(cm, tuple, &res);
 	/* the values are copied into the tuplestore: build them in the per-row scratch */
 	old = MemoryContextSwitchTo(cm->scratch);
 	for (int i = 0; i < cm->nactive; i++)
@@ -250,18 +244,28 @@ leadqual_explain(PG_FUNCTION_ARGS)
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
 	MemoryContextSwitchTo(old);
+}
+
+/* The rules that matched, in rule_id order, and the engagement part. */
+PG_FUNCTION_INFO_V1(leadqual_explain);
+Datum
+leadqual_explain(PG_FUNCTION_ARGS)
+{
+	HeapTupleHeader row = PG_GETARG_HEAPTUPLEHEADER(0);
+	CompiledModel *cm = LookupForCall(fcinfo, row, PG_GETARG_TEXT_PP(1), 2);
+	CallCache  *cc = (CallCache *) fcinfo->flinfo->fn_extra;
+	HeapTupleData tuple;
+
+	CallRow(fcinfo, row, &tuple);
+	ExplainRows(fcinfo, cm, &tuple, &cc->explain_desc);
 	return (Datum) 0;
 }
 
-/* How far the row meets a framework's criteria. */
-PG_FUNCTION_INFO_V1(leadqual_qualify);
-Datum
-leadqual_qualify(PG_FUNCTION_ARGS)
+/* qualify's result: how far the row meets framework (NULL: the model's). */
+static Datum
+QualifyRow(FunctionCallInfo fcinfo, CompiledModel *cm, HeapTuple tuple, const char *framework,
+		   const char *how)
 {
-	HeapTupleHeader row;
-	HeapTupleData tuple;
-	CompiledModel *cm;
-	const char *framework = NULL;
 	FrameworkDef *fdef;
 	TupleDesc	resdesc;
 	bool	   *met;
@@ -271,26 +275,14 @@ leadqual_qualify(PG_FUNCTION_ARGS)
 	Datum		values[5];
 	bool		nulls[5] = {false, false, false, false, false};
 
-	/* a narrowed call's ctid is NULL where the whole row would be (outer joins) */
-	if (PG_ARGISNULL(0) || (PG_NARGS() == 5 && (PG_ARGISNULL(3) || PG_ARGISNULL(4))))
-		PG_RETURN_NULL();
-	if (PG_ARGISNULL(1))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("model must not be NULL")));
-	row = PG_GETARG_HEAPTUPLEHEADER(0);
-	cm = LookupForCall(fcinfo, row, PG_GETARG_TEXT_PP(1), 3);
-
-	if (!PG_ARGISNULL(2))
-		framework = text_to_cstring(PG_GETARG_TEXT_PP(2));
-	else if (cm->def->framework != NULL)
+	if (framework == NULL)
 		framework = cm->def->framework;
-	else
+	if (framework == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("model \"%s\" has no framework", cm->def->model),
-				 errhint("Name a framework, e.g. leadqual.qualify(l, '%s', 'bant'), or set leadqual.models.framework.",
-						 cm->def->model)));
+				 errhint("Name a framework, e.g. leadqual.qualify(l, %s, 'bant'), or set leadqual.models.framework.",
+						 how)));
 	fw = ruleset_find_framework(cm->def, framework);
 	if (fw < 0)
 		ereport(ERROR,
@@ -304,8 +296,7 @@ leadqual_qualify(PG_FUNCTION_ARGS)
 	resdesc = BlessTupleDesc(resdesc);
 
 	met = palloc(Max(fdef->ncriteria, 1) * sizeof(bool));
-	CallRow(fcinfo, row, &tuple);
-	ruleset_eval_framework(cm, &tuple, fw, met);
+	ruleset_eval_framework(cm, tuple, fw, met);
 	missing = initArrayResult(TEXTOID, CurrentMemoryContext, false);
 	for (int i = 0; i < fdef->ncriteria; i++)
 	{
@@ -320,5 +311,106 @@ leadqual_qualify(PG_FUNCTION_ARGS)
 	values[2] = Int32GetDatum(fdef->ncriteria);
 	values[3] = BoolGetDatum(fdef->ncriteria > 0 && nmet == fdef->ncriteria);
 	values[4] = makeArrayResult(missing, CurrentMemoryContext);
-	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(resdesc, values, nulls)));
+	return HeapTupleGetDatum(heap_form_tuple(resdesc, values, nulls));
+}
+
+/* How far the row meets a framework's criteria. */
+PG_FUNCTION_INFO_V1(leadqual_qualify);
+Datum
+leadqual_qualify(PG_FUNCTION_ARGS)
+{
+	HeapTupleHeader row;
+	HeapTupleData tuple;
+	CompiledModel *cm;
+
+	/* a narrowed call's ctid is NULL where the whole row would be (outer joins) */
+	if (PG_ARGISNULL(0) || (PG_NARGS() == 5 && (PG_ARGISNULL(3) || PG_ARGISNULL(4))))
+		PG_RETURN_NULL();
+	if (PG_ARGISNULL(1))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("model must not be NULL")));
+	row = PG_GETARG_HEAPTUPLEHEADER(0);
+	cm = LookupForCall(fcinfo, row, PG_GETARG_TEXT_PP(1), 3);
+	CallRow(fcinfo, row, &tuple);
+	PG_RETURN_DATUM(QualifyRow(fcinfo, cm, &tuple,
+							   PG_ARGISNULL(2) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(2)),
+							   quote_literal_cstr(cm->def->model)));
+}
+
+/* ---------------------------------------------------------------------------
+ * The same with a leadqual.ruleset value instead of a model name: IMMUTABLE,
+ * compiled once per backend per (content hash, row type) in the value cache.
+ */
+
+typedef struct ValueCallCache
+{
+	RulesetCallCache rc;
+	TupleDesc	explain_desc;
+} ValueCallCache;
+
+static CompiledModel *
+LookupForValue(FunctionCallInfo fcinfo, HeapTupleHeader row, Datum value, HeapTuple tuple)
+{
+	ValueCallCache *vc = (ValueCallCache *) fcinfo->flinfo->fn_extra;
+
+	if (vc == NULL)
+	{
+		vc = MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt, sizeof(ValueCallCache));
+		fcinfo->flinfo->fn_extra = vc;
+	}
+	ruleset_row_tuple(row, tuple);
+	return ruleset_compiled_cached(&vc->rc, value, HeapTupleHeaderGetTypeId(row),
+								   HeapTupleHeaderGetTypMod(row));
+}
+
+PG_FUNCTION_INFO_V1(leadqual_score_rs);
+Datum
+leadqual_score_rs(PG_FUNCTION_ARGS)
+{
+	HeapTupleData tuple;
+	CompiledModel *cm = LookupForValue(fcinfo, PG_GETARG_HEAPTUPLEHEADER(0), PG_GETARG_DATUM(1),
+									   &tuple);
+	LeadResult	res;
+
+	ruleset_eval(cm, &tuple, &res);
+	PG_RETURN_FLOAT8(res.score);
+}
+
+PG_FUNCTION_INFO_V1(leadqual_classify_rs);
+Datum
+leadqual_classify_rs(PG_FUNCTION_ARGS)
+{
+	HeapTupleData tuple;
+	CompiledModel *cm = LookupForValue(fcinfo, PG_GETARG_HEAPTUPLEHEADER(0), PG_GETARG_DATUM(1),
+									   &tuple);
+	LeadResult	res;
+
+	PG_RETURN_DATUM(stage_datum(scoring_classify(cm, &tuple, &res)));
+}
+
+PG_FUNCTION_INFO_V1(leadqual_explain_rs);
+Datum
+leadqual_explain_rs(PG_FUNCTION_ARGS)
+{
+	HeapTupleData tuple;
+	CompiledModel *cm = LookupForValue(fcinfo, PG_GETARG_HEAPTUPLEHEADER(0), PG_GETARG_DATUM(1),
+									   &tuple);
+
+	ExplainRows(fcinfo, cm, &tuple, &((ValueCallCache *) fcinfo->flinfo->fn_extra)->explain_desc);
+	return (Datum) 0;
+}
+
+/* qualify(lead, rules [, framework]): the value's framework when none is named. */
+PG_FUNCTION_INFO_V1(leadqual_qualify_rs);
+Datum
+leadqual_qualify_rs(PG_FUNCTION_ARGS)
+{
+	HeapTupleData tuple;
+	CompiledModel *cm = LookupForValue(fcinfo, PG_GETARG_HEAPTUPLEHEADER(0), PG_GETARG_DATUM(1),
+									   &tuple);
+
+	PG_RETURN_DATUM(QualifyRow(fcinfo, cm, &tuple,
+							   PG_NARGS() > 2 ? text_to_cstring(PG_GETARG_TEXT_PP(2)) : NULL,
+							   "rules"));
 }

@@ -180,8 +180,8 @@ RefuseOwnColumn(const char *model, const char *label, const char *attribute)
 }
 
 /* Refuses points that are not finite or outside the bound that keeps sums finite. */
-static void
-CheckPoints(const char *label, double points)
+void
+validate_points(const char *label, double points)
 {
 	if (isnan(points) || isinf(points))
 		ereport(ERROR,
@@ -274,7 +274,7 @@ leadqual_validate_rule(PG_FUNCTION_ARGS)
 		return PointerGetDatum(tup);
 
 	label = psprintf("rule \"%s\" of model \"%s\"", name, model);
-	CheckPoints(label, points);
+	validate_points(label, points);
 	if (!enabled)
 		return PointerGetDatum(tup);	/* drafts are checked when enabled */
 
