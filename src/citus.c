@@ -143,10 +143,10 @@ citus_refuse_table(Oid relid, const char *what, const char *model, bool events)
 	name = quote_qualified_identifier(get_namespace_name(get_rel_namespace(table)),
 									  get_rel_name(table));
 	if (events)
-		hint = psprintf("Compute engagement with one distributed UPDATE that carries the rule set as a value: UPDATE leads l SET engagement = coalesce(x.points, 0) FROM (SELECT e.lead_id, leadqual.engagement(e.event_type, e.occurred_at, r.rules, now()) AS points FROM %s e, (SELECT leadqual.ruleset(%s) AS rules) r GROUP BY e.lead_id) x WHERE x.lead_id = l.id.",
+		hint = psprintf("Compute engagement with one distributed UPDATE that carries the rule set as a value: UPDATE leads l SET engagement = coalesce(x.points, 0) FROM (SELECT e.lead_id, leadqual.engagement(e.event_type, e.occurred_at, r.rules, now()) AS points FROM %s e, (SELECT leadqual.ruleset(%s::text) AS rules) r GROUP BY e.lead_id) x WHERE x.lead_id = l.id.",
 						name, lit);
 	else
-		hint = psprintf("Keep scores current with one distributed UPDATE that carries the rule set as a value: UPDATE %s l SET score = leadqual.score(l, r.rules), stage = CASE WHEN l.stage_locked OR l.stage IN ('sql', 'won', 'lost') THEN l.stage ELSE leadqual.classify(l, r.rules) END FROM (SELECT leadqual.ruleset(%s) AS rules) r.",
+		hint = psprintf("Keep scores current with one distributed UPDATE that carries the rule set as a value: UPDATE %s l SET score = leadqual.score(l, r.rules), stage = CASE WHEN l.stage_locked OR l.stage IN ('sql', 'won', 'lost') THEN l.stage ELSE leadqual.classify(l, r.rules) END FROM (SELECT leadqual.ruleset(%s::text) AS rules) r.",
 						name, lit);
 	if (is_shard)
 		hint = psprintf("%s Drop leadqual's triggers from the distributed table on the coordinator (leadqual.%s).",
@@ -167,7 +167,7 @@ citus_errdetail_missing_model(const char *model)
 	if (!CitusInternalBackend() || !citus_present())
 		return 0;
 	errdetail("The call ran on a Citus node, whose leadqual configuration tables are empty: Citus copies leadqual's objects to every node, not the rows of its tables.");
-	errhint("Read the rule set once on the coordinator and pass it as a value, e.g. SELECT leadqual.score(l, r.rules) FROM leads l, (SELECT leadqual.ruleset(%s) AS rules) r.",
+	errhint("Read the rule set once on the coordinator and pass it as a value, e.g. SELECT leadqual.score(l, r.rules) FROM leads l, (SELECT leadqual.ruleset(%s::text) AS rules) r.",
 			quote_literal_cstr(model));
 	return 0;
 }
