@@ -130,6 +130,7 @@ citus_refuse_table(Oid relid, const char *what, const char *model, bool events)
 	char	   *name;
 	char	   *lit;
 	char	   *hint;
+	char	   *leads = "leads";
 
 	if (!OidIsValid(table))
 	{
@@ -140,11 +141,18 @@ citus_refuse_table(Oid relid, const char *what, const char *model, bool events)
 		is_shard = true;
 	}
 	lit = quote_literal_cstr(model ? model : "your model");
+	if (events && model != NULL)
+	{
+		Oid			lead_table = ruleset_model_lead_table(model, NULL);
+
+		leads = quote_qualified_identifier(get_namespace_name(get_rel_namespace(lead_table)),
+										   get_rel_name(lead_table));
+	}
 	name = quote_qualified_identifier(get_namespace_name(get_rel_namespace(table)),
 									  get_rel_name(table));
 	if (events)
-		hint = psprintf("Compute engagement with one distributed UPDATE that carries the rule set as a value: UPDATE leads l SET engagement = coalesce(x.points, 0) FROM (SELECT e.lead_id, leadqual.engagement(e.event_type, e.occurred_at, r.rules, now()) AS points FROM %s e, (SELECT leadqual.ruleset(%s::text) AS rules) r GROUP BY e.lead_id) x WHERE x.lead_id = l.id.",
-						name, lit);
+		hint = psprintf("Compute engagement with one distributed UPDATE that carries the rule set as a value: UPDATE %s l SET engagement = coalesce(x.points, 0) FROM (SELECT e.lead_id, leadqual.engagement(e.event_type, e.occurred_at, r.rules, now()) AS points FROM %s e, (SELECT leadqual.ruleset(%s::text) AS rules) r GROUP BY e.lead_id) x WHERE x.lead_id = l.id.",
+						leads, name, lit);
 	else
 		hint = psprintf("Keep scores current with one distributed UPDATE that carries the rule set as a value: UPDATE %s l SET score = leadqual.score(l, r.rules), stage = CASE WHEN l.stage_locked OR l.stage IN ('sql', 'won', 'lost') THEN l.stage ELSE leadqual.classify(l, r.rules) END FROM (SELECT leadqual.ruleset(%s::text) AS rules) r.",
 						name, lit);
