@@ -157,8 +157,8 @@ citus_refuse_table(Oid relid, const char *what, const char *model, bool events)
 		hint = psprintf("Keep scores current with one distributed UPDATE that carries the rule set as a value: UPDATE %s l SET score = leadqual.score(l, r.rules), stage = CASE WHEN l.stage_locked OR l.stage IN ('sql', 'won', 'lost') THEN l.stage ELSE leadqual.classify(l, r.rules) END FROM (SELECT leadqual.ruleset(%s::text) AS rules) r.",
 						name, lit);
 	if (is_shard)
-		hint = psprintf("%s Drop leadqual's triggers from the distributed table on the coordinator (leadqual.%s).",
-						hint, events ? "detach_events" : "detach");
+		hint = psprintf("%s Remove leadqual's triggers on the coordinator (Citus needs citus.enable_unsafe_triggers for it): SET citus.enable_unsafe_triggers = on; SELECT leadqual.%s(%s); RESET citus.enable_unsafe_triggers;",
+						hint, events ? "detach_events" : "detach", quote_literal_cstr(name));
 	ereport(ERROR,
 			(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 			 errmsg("%s does not support the Citus table %s", what, name),
