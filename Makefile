@@ -15,7 +15,7 @@ PG_CFLAGS = -Wall -Wextra -Werror -Wno-unused-parameter -Wno-sign-compare \
 	-Wno-missing-field-initializers
 
 # pg_regress: one file per feature, order pinned.
-REGRESS = setup scoring rules operators patterns guard hostile security privileges parallel lifecycle lifecycle_edge quality funnel calibrate engagement events attachments limits fuzz_found wide_rows ruleset fit gains versions simulate drop
+REGRESS = setup scoring rules operators patterns guard hostile security privileges parallel lifecycle lifecycle_edge quality funnel calibrate engagement events attachments limits fuzz_found wide_rows ruleset fit gains versions simulate citus drop
 REGRESS_OPTS = --inputdir=. --load-extension=plpgsql
 
 # isolation specs live in test/specs, their outputs in test/expected

@@ -21,6 +21,7 @@
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 
+#include "citus.h"
 #include "ruleset.h"
 #include "scoring.h"
 #include "simulate.h"
@@ -409,6 +410,7 @@ leadqual_rescore(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("batch_size must be at least 1")));
+	citus_refuse_table(relid, "leadqual.rescore", NULL, false);
 
 	/* survives the commits between batches */
 	cxt = AllocSetContextCreate(PortalContext, "leadqual rescore", ALLOCSET_DEFAULT_SIZES);

@@ -36,6 +36,7 @@
 #include "utils/syscache.h"
 #include "utils/typcache.h"
 
+#include "citus.h"
 #include "compat.h"
 #include "engagement.h"
 #include "leadqual.h"
@@ -580,6 +581,8 @@ ruleset_attachment(Oid relid, bool ancestors, const char *trigger)
 {
 	AttachmentDef *def = CachedAttachmentOf(ATTACHMENT_LEAD, relid, ancestors);
 
+	if (def == NULL)			/* on a Citus table or shard: say why */
+		citus_refuse_table(relid, trigger, NULL, false);
 	if (def == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
@@ -595,6 +598,8 @@ ruleset_event_attachment(Oid relid, const char *trigger)
 {
 	EventAttachmentDef *def = CachedAttachmentOf(ATTACHMENT_EVENTS, relid, false);
 
+	if (def == NULL)			/* on a Citus table or shard: say why */
+		citus_refuse_table(relid, trigger, NULL, true);
 	if (def == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
@@ -1201,7 +1206,8 @@ FindModelOrError(const char *model, int len)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
 				 errmsg("model \"%.*s\" does not exist", len, model),
-				 errhint("Models are rows of leadqual.models.")));
+				 errhint("Models are rows of leadqual.models."),
+				 citus_errdetail_missing_model(pnstrdup(model, len))));
 	return m;
 }
 
