@@ -34,6 +34,7 @@
 #include "utils/tuplestore.h"
 #include "utils/varlena.h"
 
+#include "history_write.h"
 #include "leadqual.h"
 #include "lead_trigger.h"
 
@@ -69,6 +70,12 @@ static const struct config_enum_entry notify_options[] = {
 
 static int	Notify = NOTIFY_HANDOFF;
 
+static const struct config_enum_entry history_write_options[] = {
+	{"direct", HISTORY_WRITE_DIRECT, false},
+	{"insert", HISTORY_WRITE_INSERT, false},
+	{NULL, 0, false}
+};
+
 void
 history_init(void)
 {
@@ -81,19 +88,12 @@ history_init(void)
 							 "on and off, as in 1.0, mean all and off.",
 							 &Notify, NOTIFY_HANDOFF, notify_options, PGC_USERSET, 0,
 							 NULL, NULL, NULL);
+	DefineCustomEnumVariable("leadqual.history_write",
+							 "How the history trigger writes stage_history rows: direct (bulk, as COPY) or insert (an INSERT statement).",
+							 "Both write the same rows; insert is there to measure one against the other.",
+							 &history_write_method, HISTORY_WRITE_DIRECT, history_write_options,
+							 PGC_USERSET, GUC_NOT_IN_SAMPLE, NULL, NULL, NULL);
 }
-
-/* One stage change, already reduced to plain values. */
-typedef struct Change
-{
-	char	   *lead_id;		/* the key's output text */
-	int			old_stage;		/* -1: NULL */
-	int			new_stage;
-	bool		score_null;
-	double		score;
-	bool		manual;
-	int64		pos;			/* order in the statement */
-} Change;
 
 /* What a statement's history write needs. */
 typedef struct History
@@ -258,11 +258,12 @@ StageArray(History *h, Change *c, int n, bool old, Oid stagetype)
 }
 
 /*
- * Writes n changes as the owner, in their order, and notifies.  The INSERT
- * reads only its parameters: arrays of built-in types and leadqual.stage.
+ * The INSERT alternative of history_write_direct (leadqual.history_write =
+ * insert, or a stage_history the direct path cannot write): it reads only its
+ * parameters, arrays of built-in types and leadqual.stage.  Runs as the owner.
  */
 static void
-WriteChanges(History *h, Change *c, int n)
+InsertChanges(History *h, Change *c, int n)
 {
 	static const char *sql =
 		"INSERT INTO leadqual.stage_history "
@@ -274,23 +275,14 @@ WriteChanges(History *h, Change *c, int n)
 	Oid			argtypes[8] = {REGCLASSOID, TEXTOID, TEXTOID, TEXTARRAYOID,
 		get_array_type(stagetype), get_array_type(stagetype), FLOAT8ARRAYOID, BOOLARRAYOID};
 	Datum		args[8];
-	Datum	   *keys;
-	Datum	   *scores;
-	Datum	   *manual;
-	bool	   *keynulls;
-	bool	   *scorenulls;
+	Datum	   *keys = palloc(n * sizeof(Datum));
+	Datum	   *scores = palloc(n * sizeof(Datum));
+	Datum	   *manual = palloc(n * sizeof(Datum));
+	bool	   *keynulls = palloc(n * sizeof(bool));
+	bool	   *scorenulls = palloc(n * sizeof(bool));
 	int			dims[1] = {n};
 	int			lbs[1] = {1};
-	OwnerContext owner;
-	const char *table;
 
-	if (n == 0)
-		return;
-	keys = palloc(n * sizeof(Datum));
-	keynulls = palloc(n * sizeof(bool));
-	scores = palloc(n * sizeof(Datum));
-	scorenulls = palloc(n * sizeof(bool));
-	manual = palloc(n * sizeof(Datum));
 	for (int i = 0; i < n; i++)
 	{
 		keynulls[i] = c[i].lead_id == NULL;
@@ -310,14 +302,29 @@ WriteChanges(History *h, Change *c, int n)
 												 sizeof(float8), FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
 	args[7] = PointerGetDatum(construct_array(manual, n, BOOLOID, sizeof(bool), true, TYPALIGN_CHAR));
 
-	ruleset_become_owner(&owner);
-	/* the table's name as the pinned search_path shows it: schema-qualified */
-	table = Notify != NOTIFY_OFF ? DatumGetCString(DirectFunctionCall1(regclassout, args[0])) : NULL;
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	if (SPI_execute_with_args(sql, 8, argtypes, args, NULL, false, 0) != SPI_OK_INSERT)
 		elog(ERROR, "could not write leadqual.stage_history");
 	SPI_finish();
+}
+
+/* Writes n changes as the owner, in their order, and notifies. */
+static void
+WriteChanges(History *h, Change *c, int n)
+{
+	OwnerContext owner;
+	const char *table;
+
+	if (n == 0)
+		return;
+	ruleset_become_owner(&owner);
+	/* the table's name as the pinned search_path shows it: schema-qualified */
+	table = Notify != NOTIFY_OFF ?
+		DatumGetCString(DirectFunctionCall1(regclassout,
+											ObjectIdGetDatum(RelationGetRelid(h->rel)))) : NULL;
+	if (!history_write_direct(RelationGetRelid(h->rel), h->model, h->actor, c, n))
+		InsertChanges(h, c, n);
 	ruleset_restore_user(&owner);
 
 	for (int i = 0; i < n; i++)
