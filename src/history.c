@@ -201,13 +201,17 @@ Notifies(Change *c)
  */
 #define NOTIFY_PAYLOAD_LIMIT (BLCKSZ - NAMEDATALEN - 128)
 
-/* Builds the payload json_build_object would give, the key left out (null) if !with_key. */
+/*
+ * Builds the payload json_build_object would give, the key left out (null) if
+ * !with_key; table_json is the table's name already as a JSON string (the
+ * same for every change of a statement).
+ */
 static void
-ChangePayload(StringInfo buf, const char *table, Change *c, bool with_key)
+ChangePayload(StringInfo buf, const char *table_json, Change *c, bool with_key)
 {
 	resetStringInfo(buf);
 	appendStringInfoString(buf, "{\"table\" : ");
-	escape_json(buf, table);
+	appendStringInfoString(buf, table_json);
 	AppendJsonText(buf, "lead_id", with_key ? c->lead_id : NULL);
 	AppendJsonText(buf, "old_stage", c->old_stage >= 0 ? stage_labels[c->old_stage] : NULL);
 	AppendJsonText(buf, "new_stage", c->new_stage >= 0 ? stage_labels[c->new_stage] : NULL);
@@ -227,16 +231,12 @@ ChangePayload(StringInfo buf, const char *table, Change *c, bool with_key)
  * not fail for its notification.
  */
 static void
-NotifyChange(const char *table, Change *c)
+NotifyChange(StringInfo buf, const char *table_json, Change *c)
 {
-	StringInfoData buf;
-
-	initStringInfo(&buf);
-	ChangePayload(&buf, table, c, true);
-	if (buf.len >= NOTIFY_PAYLOAD_LIMIT)
-		ChangePayload(&buf, table, c, false);
-	Async_Notify("leadqual_stage", buf.data);
-	pfree(buf.data);
+	ChangePayload(buf, table_json, c, true);
+	if (buf->len >= NOTIFY_PAYLOAD_LIMIT)
+		ChangePayload(buf, table_json, c, false);
+	Async_Notify("leadqual_stage", buf->data);	/* (copies the payload) */
 }
 
 static ArrayType *
@@ -327,9 +327,20 @@ WriteChanges(History *h, Change *c, int n)
 		InsertChanges(h, c, n);
 	ruleset_restore_user(&owner);
 
-	for (int i = 0; i < n; i++)
-		if (Notifies(&c[i]))
-			NotifyChange(table, &c[i]);
+	if (table != NULL)
+	{
+		StringInfoData table_json;
+		StringInfoData buf;
+
+		initStringInfo(&table_json);
+		escape_json(&table_json, table);
+		initStringInfo(&buf);
+		for (int i = 0; i < n; i++)
+			if (Notifies(&c[i]))
+				NotifyChange(&buf, table_json.data, &c[i]);
+		pfree(buf.data);
+		pfree(table_json.data);
+	}
 }
 
 /* Orders updated rows' changes by key (as ORDER BY lead_id), then statement order. */

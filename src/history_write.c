@@ -40,8 +40,11 @@
 #include "history_write.h"
 #include "scoring.h"
 
-/* rows per table_multi_insert (COPY's MAX_BUFFERED_TUPLES) */
-#define HISTORY_BATCH 1000
+/*
+ * rows per table_multi_insert: some pages' worth (a history row is ~100
+ * bytes); each call sets up this many slots, so not COPY's 1000
+ */
+#define HISTORY_BATCH 250
 
 int			history_write_method = HISTORY_WRITE_DIRECT;
 
