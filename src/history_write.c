@@ -259,7 +259,6 @@ history_write_direct(Oid lead_table, const char *model, const char *actor,
 		Flush(rel, rri, estate, slots, filled, cid, bistate);
 
 	FreeBulkInsertState(bistate);
-	table_finish_bulk_insert(rel, 0);
 	ExecCloseIndices(rri);
 	ExecResetTupleTable(estate->es_tupleTable, false);
 	MemoryContextDelete(batchcxt);
