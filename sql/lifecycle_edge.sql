@@ -302,3 +302,65 @@ SELECT leadqual.detach('bulk_leads');
 DELETE FROM leadqual.stage_history WHERE lead_table = 'bulk_leads'::regclass;
 DELETE FROM leadqual.models WHERE model = 'bulk';
 DROP TABLE bulk_leads;
+-- The history rows are written directly (bulk, as COPY writes: the default) or by an
+-- INSERT (leadqual.history_write = insert): the same rows, in the same order, with the
+-- table's defaults and constraints either way
+CREATE TABLE hw_leads (id int PRIMARY KEY, title text, score float8, stage leadqual.stage,
+                       stage_locked boolean NOT NULL DEFAULT false);
+INSERT INTO leadqual.models (model, lead_table, mql_threshold) VALUES ('hw', 'hw_leads', 10);
+INSERT INTO leadqual.rules (model, name, attribute, op, value, points)
+VALUES ('hw', 'head', 'title', 'ilike', '%head%', 10);
+SELECT leadqual.attach('hw_leads', 'hw');
+SET leadqual.actor = 'hw test';
+SHOW leadqual.history_write;
+INSERT INTO hw_leads (id, title)
+SELECT g + 10000, CASE WHEN g % 3 = 0 THEN 'Head' ELSE 'Clerk' END FROM generate_series(1, 2500) g;
+UPDATE hw_leads SET title = 'Head' WHERE id < 20000 AND id % 5 = 0;
+INSERT INTO hw_leads (id, title, stage) VALUES (15001, 'Clerk', 'sql');
+SET leadqual.history_write = insert;
+INSERT INTO hw_leads (id, title)
+SELECT g + 20000, CASE WHEN g % 3 = 0 THEN 'Head' ELSE 'Clerk' END FROM generate_series(1, 2500) g;
+UPDATE hw_leads SET title = 'Head' WHERE id > 20000 AND id % 5 = 0;
+INSERT INTO hw_leads (id, title, stage) VALUES (25001, 'Clerk', 'sql');
+RESET leadqual.history_write;
+WITH h AS (
+    SELECT s.*, lead_id::int > 20000 AS by_insert, lead_id::int % 10000 AS k,
+           row_number() OVER (PARTITION BY lead_id::int > 20000 ORDER BY id) AS n
+    FROM leadqual.stage_history s WHERE lead_table = 'hw_leads'::regclass)
+SELECT count(*) FILTER (WHERE NOT by_insert) AS direct_rows,
+       count(*) FILTER (WHERE by_insert) AS insert_rows,
+       (SELECT count(*) FROM h d JOIN h i ON NOT d.by_insert AND i.by_insert AND d.n = i.n
+         WHERE (d.k, d.model, d.old_stage, d.new_stage, d.score, d.manual, d.changed_by)
+               IS NOT DISTINCT FROM (i.k, i.model, i.old_stage, i.new_stage, i.score, i.manual,
+                                     i.changed_by)) AS same_rows_in_same_order,
+       count(*) FILTER (WHERE old_stage = 'nurture' AND new_stage = 'mql') AS updates,
+       count(*) FILTER (WHERE manual) AS manual,
+       bool_and(changed_at IS NOT NULL AND changed_by = 'hw test') AS defaults_and_actor,
+       count(DISTINCT id) = count(*) AS ids_distinct
+FROM h;
+-- a CHECK constraint of stage_history holds for the direct write too
+ALTER TABLE leadqual.stage_history ADD CONSTRAINT hw_check CHECK (lead_id <> '30001');
+\set VERBOSITY terse
+INSERT INTO hw_leads (id, title) VALUES (30000, 'Clerk'), (30001, 'Clerk');
+SET leadqual.history_write = insert;
+INSERT INTO hw_leads (id, title) VALUES (30000, 'Clerk'), (30001, 'Clerk');
+RESET leadqual.history_write;
+\set VERBOSITY default
+ALTER TABLE leadqual.stage_history DROP CONSTRAINT hw_check;
+-- a stage_history with a trigger (its owner's) is written by the INSERT, which fires it
+CREATE TABLE hw_seen (lead_id text);
+CREATE FUNCTION hw_seen() RETURNS trigger LANGUAGE plpgsql AS
+    'BEGIN INSERT INTO public.hw_seen VALUES (NEW.lead_id); RETURN NEW; END';
+CREATE TRIGGER hw_seen AFTER INSERT ON leadqual.stage_history
+    FOR EACH ROW EXECUTE FUNCTION hw_seen();
+INSERT INTO hw_leads (id, title) VALUES (40001, 'Head'), (40002, 'Clerk');
+DROP TRIGGER hw_seen ON leadqual.stage_history;
+SELECT array_agg(lead_id ORDER BY lead_id) AS the_trigger_saw FROM hw_seen;
+SELECT count(*) AS history_rows FROM leadqual.stage_history
+WHERE lead_table = 'hw_leads'::regclass AND lead_id IN ('40001', '40002', '30000', '30001');
+RESET leadqual.actor;
+SELECT leadqual.detach('hw_leads');
+DELETE FROM leadqual.stage_history WHERE lead_table = 'hw_leads'::regclass;
+DELETE FROM leadqual.models WHERE model = 'hw';
+DROP TABLE hw_leads, hw_seen;
+DROP FUNCTION hw_seen();

@@ -7,7 +7,10 @@ INSERT INTO pat_leads VALUES
  (7, 'x@yahoo.de', 'b'), (8, 'x@yahooXde', 'c'), (9, '', 'd'), (10, NULL, 'e'),
  (11, 'Intern', 'f'), (12, 'Werkstudentin', 'g'), (13, 'İSTANBUL office', 'h'),
  (14, 'Kelvin K sign', 'i'), (15, 'Größe', 'j'), (16, 'a%b_c\d', 'k'),
- (17, 'studentstudent', 'l'), (18, 'abc', 'm'), (19, 'xabc', 'n'), (20, 'abcx', 'o');
+ (17, 'studentstudent', 'l'), (18, 'abc', 'm'), (19, 'xabc', 'n'), (20, 'abcx', 'o'),
+ -- literals sharing their first byte: found at a later occurrence of it, or at none
+ (21, 'a@gm@gmx.net', 'p'), (22, 'x@web.de', 'q'), (23, '@', 'r'), (24, 'x@webde', 's'),
+ (25, 'a@@gmail.', 't'), (26, 'ax', 'u'), (27, 'xa', 'v');
 CREATE TABLE pats (op text, pattern text);
 INSERT INTO pats VALUES
  ('like', '%head of%'), ('like', 'Head%'), ('like', '%ing'), ('like', 'abc'), ('like', '%'),
@@ -18,7 +21,8 @@ INSERT INTO pats VALUES
  ('regex', 'intern|student'), ('regex', '(?:Head|head) of'), ('regex', 'a.c'),
  ('regex', '@(gmail|GMAIL)\.com$'), ('regex', '(a|x)(b|y)c'), ('regex', 'ö'), ('regex', '\mIntern\M'),
  ('iregex', '(intern|student)'), ('iregex', '^head'), ('iregex', 'GMAIL\.COM$'),
- ('iregex', 'istanbul'), ('iregex', 'k sign'), ('iregex', 'größe'), ('iregex', 'abc|xyz');
+ ('iregex', 'istanbul'), ('iregex', 'k sign'), ('iregex', 'größe'), ('iregex', 'abc|xyz'),
+ ('regex', '@(gmail|gmx|web)\.'), ('regex', 'ab|ax'), ('regex', 'x(ab|b|)'), ('iregex', '@(GMX|web)\.');
 INSERT INTO leadqual.models (model, lead_table) VALUES ('pat', 'pat_leads');
 INSERT INTO leadqual.rules (model, name, attribute, op, value, points)
 SELECT 'pat', format('%s %s %s', a.col, p.op, p.pattern), a.col, p.op, p.pattern, 1

@@ -138,7 +138,28 @@ FROM (SELECT string_agg(p, ' ') AS plan FROM leadqual_plan($$SELECT count(*) FRO
 WHERE x.i > 190 OR EXISTS (SELECT 1 FROM wide w WHERE leadqual.score(w, 'wide') > 15 AND w.id = x.i)$$) p) x;
 SELECT count(*) FROM generate_series(1, 200) x(i)
 WHERE x.i > 190 OR EXISTS (SELECT 1 FROM wide w WHERE leadqual.score(w, (SELECT 'wide')) > 15 AND w.id = x.i);
-DROP FUNCTION wide_rows();
+-- the same over an inlinable SQL function (its subquery is pulled up): the rewrite made
+-- with the outer root used to leave "could not find attribute -6"
+CREATE FUNCTION wide_rows_sql() RETURNS SETOF wide LANGUAGE sql STABLE AS 'SELECT * FROM wide';
+SELECT count(*), sum(leadqual.score(w, 'wide')) AS narrowed, sum(leadqual.score(w, (SELECT 'wide'))) AS whole
+FROM wide w
+WHERE w.id > 190 OR EXISTS (SELECT 1 FROM wide_rows_sql() f
+                            WHERE leadqual.score(f, 'wide') > 15 AND f.id = w.id);
+SELECT count(*) FILTER (WHERE leadqual.classify(w, 'wide') IS DISTINCT FROM leadqual.classify(w, (SELECT 'wide')))
+           AS stage_differs,
+       count(*) AS leads
+FROM wide w
+WHERE w.id > 190 OR EXISTS (SELECT 1 FROM wide_rows_sql() f
+                            WHERE leadqual.score(f, 'wide') > 15 AND f.id = w.id);
+SELECT count(*) FROM wide w
+WHERE w.id > 190 OR EXISTS (SELECT 1 FROM wide_rows_sql() f
+                            WHERE (leadqual.qualify(f, 'wide')).met > 0 AND f.id = w.id);
+-- the outer call is still rewritten
+SELECT position('score_narrowed' IN plan) > 0 AS narrowed
+FROM (SELECT string_agg(p, ' ') AS plan FROM leadqual_plan($$SELECT sum(leadqual.score(w, 'wide')) FROM wide w
+WHERE w.id > 190 OR EXISTS (SELECT 1 FROM wide_rows_sql() f
+                            WHERE leadqual.score(f, 'wide') > 15 AND f.id = w.id)$$) p) x;
+DROP FUNCTION wide_rows(), wide_rows_sql();
 
 -- a direct call of a _narrowed function scores the row it is given: it never reads the
 -- row at the ctid it names

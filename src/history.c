@@ -34,6 +34,7 @@
 #include "utils/tuplestore.h"
 #include "utils/varlena.h"
 
+#include "history_write.h"
 #include "leadqual.h"
 #include "lead_trigger.h"
 #include "versions.h"
@@ -70,6 +71,12 @@ static const struct config_enum_entry notify_options[] = {
 
 static int	Notify = NOTIFY_HANDOFF;
 
+static const struct config_enum_entry history_write_options[] = {
+	{"direct", HISTORY_WRITE_DIRECT, false},
+	{"insert", HISTORY_WRITE_INSERT, false},
+	{NULL, 0, false}
+};
+
 void
 history_init(void)
 {
@@ -82,19 +89,12 @@ history_init(void)
 							 "on and off, as in 1.0, mean all and off.",
 							 &Notify, NOTIFY_HANDOFF, notify_options, PGC_USERSET, 0,
 							 NULL, NULL, NULL);
+	DefineCustomEnumVariable("leadqual.history_write",
+							 "How the history trigger writes stage_history rows: direct (bulk, as COPY) or insert (an INSERT statement).",
+							 "Both write the same rows; insert is there to measure one against the other.",
+							 &history_write_method, HISTORY_WRITE_DIRECT, history_write_options,
+							 PGC_USERSET, GUC_NOT_IN_SAMPLE, NULL, NULL, NULL);
 }
-
-/* One stage change, already reduced to plain values. */
-typedef struct Change
-{
-	char	   *lead_id;		/* the key's output text */
-	int			old_stage;		/* -1: NULL */
-	int			new_stage;
-	bool		score_null;
-	double		score;
-	bool		manual;
-	int64		pos;			/* order in the statement */
-} Change;
 
 /* What a statement's history write needs. */
 typedef struct History
@@ -202,13 +202,17 @@ Notifies(Change *c)
  */
 #define NOTIFY_PAYLOAD_LIMIT (BLCKSZ - NAMEDATALEN - 128)
 
-/* Builds the payload json_build_object would give, the key left out (null) if !with_key. */
+/*
+ * Builds the payload json_build_object would give, the key left out (null) if
+ * !with_key; table_json is the table's name already as a JSON string (the
+ * same for every change of a statement).
+ */
 static void
-ChangePayload(StringInfo buf, const char *table, Change *c, bool with_key)
+ChangePayload(StringInfo buf, const char *table_json, Change *c, bool with_key)
 {
 	resetStringInfo(buf);
 	appendStringInfoString(buf, "{\"table\" : ");
-	escape_json(buf, table);
+	appendStringInfoString(buf, table_json);
 	AppendJsonText(buf, "lead_id", with_key ? c->lead_id : NULL);
 	AppendJsonText(buf, "old_stage", c->old_stage >= 0 ? stage_labels[c->old_stage] : NULL);
 	AppendJsonText(buf, "new_stage", c->new_stage >= 0 ? stage_labels[c->new_stage] : NULL);
@@ -228,16 +232,12 @@ ChangePayload(StringInfo buf, const char *table, Change *c, bool with_key)
  * not fail for its notification.
  */
 static void
-NotifyChange(const char *table, Change *c)
+NotifyChange(StringInfo buf, const char *table_json, Change *c)
 {
-	StringInfoData buf;
-
-	initStringInfo(&buf);
-	ChangePayload(&buf, table, c, true);
-	if (buf.len >= NOTIFY_PAYLOAD_LIMIT)
-		ChangePayload(&buf, table, c, false);
-	Async_Notify("leadqual_stage", buf.data);
-	pfree(buf.data);
+	ChangePayload(buf, table_json, c, true);
+	if (buf->len >= NOTIFY_PAYLOAD_LIMIT)
+		ChangePayload(buf, table_json, c, false);
+	Async_Notify("leadqual_stage", buf->data);	/* (copies the payload) */
 }
 
 static ArrayType *
@@ -259,11 +259,12 @@ StageArray(History *h, Change *c, int n, bool old, Oid stagetype)
 }
 
 /*
- * Writes n changes as the owner, in their order, and notifies.  The INSERT
- * reads only its parameters: arrays of built-in types and leadqual.stage.
+ * The INSERT alternative of history_write_direct (leadqual.history_write =
+ * insert, or a stage_history the direct path cannot write): it reads only its
+ * parameters, arrays of built-in types and leadqual.stage.  Runs as the owner.
  */
 static void
-WriteChanges(History *h, Change *c, int n)
+InsertChanges(History *h, Change *c, int n, int32 version)
 {
 	static const char *sql =
 		"INSERT INTO leadqual.stage_history "
@@ -278,31 +279,21 @@ WriteChanges(History *h, Change *c, int n)
 		"SELECT $1, u.k, $2, u.o, u.n, u.s, u.m, $3 "
 		"  FROM ROWS FROM (pg_catalog.unnest($4), pg_catalog.unnest($5), pg_catalog.unnest($6), "
 		"                  pg_catalog.unnest($7), pg_catalog.unnest($8)) AS u(k, o, n, s, m)";
-	bool		with_version;
+	bool		with_version = versions_installed();
 	Oid			stagetype = stage_type_oid();
 	Oid			argtypes[9] = {REGCLASSOID, TEXTOID, TEXTOID, TEXTARRAYOID,
 		get_array_type(stagetype), get_array_type(stagetype), FLOAT8ARRAYOID, BOOLARRAYOID,
 	INT4OID};
 	Datum		args[9];
 	char		nulls[10] = "         ";
-	int32		version;
-	Datum	   *keys;
-	Datum	   *scores;
-	Datum	   *manual;
-	bool	   *keynulls;
-	bool	   *scorenulls;
+	Datum	   *keys = palloc(n * sizeof(Datum));
+	Datum	   *scores = palloc(n * sizeof(Datum));
+	Datum	   *manual = palloc(n * sizeof(Datum));
+	bool	   *keynulls = palloc(n * sizeof(bool));
+	bool	   *scorenulls = palloc(n * sizeof(bool));
 	int			dims[1] = {n};
 	int			lbs[1] = {1};
-	OwnerContext owner;
-	const char *table;
 
-	if (n == 0)
-		return;
-	keys = palloc(n * sizeof(Datum));
-	keynulls = palloc(n * sizeof(bool));
-	scores = palloc(n * sizeof(Datum));
-	scorenulls = palloc(n * sizeof(bool));
-	manual = palloc(n * sizeof(Datum));
 	for (int i = 0; i < n; i++)
 	{
 		keynulls[i] = c[i].lead_id == NULL;
@@ -322,25 +313,54 @@ WriteChanges(History *h, Change *c, int n)
 												 sizeof(float8), FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
 	args[7] = PointerGetDatum(construct_array(manual, n, BOOLOID, sizeof(bool), true, TYPALIGN_CHAR));
 
-	ruleset_become_owner(&owner);
-	/* the table's name as the pinned search_path shows it: schema-qualified */
-	table = Notify != NOTIFY_OFF ? DatumGetCString(DirectFunctionCall1(regclassout, args[0])) : NULL;
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	/* the version that decided (stage_history.version; NULL for manual changes) */
-	with_version = versions_installed();
-	version = with_version ? versions_deciding(h->model) : 0;
 	args[8] = Int32GetDatum(version);
 	nulls[8] = version > 0 ? ' ' : 'n';
 	if (SPI_execute_with_args(with_version ? sql : sql_1_0, with_version ? 9 : 8,
 							  argtypes, args, nulls, false, 0) != SPI_OK_INSERT)
 		elog(ERROR, "could not write leadqual.stage_history");
 	SPI_finish();
+}
+
+/* Writes n changes as the owner, in their order, and notifies. */
+static void
+WriteChanges(History *h, Change *c, int n)
+{
+	OwnerContext owner;
+	const char *table;
+	int32		version;
+
+	if (n == 0)
+		return;
+	ruleset_become_owner(&owner);
+	/* the table's name as the pinned search_path shows it: schema-qualified */
+	table = Notify != NOTIFY_OFF ?
+		DatumGetCString(DirectFunctionCall1(regclassout,
+											ObjectIdGetDatum(RelationGetRelid(h->rel)))) : NULL;
+	/* the version that decided (stage_history.version; NULL for manual changes) */
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	version = versions_installed() ? versions_deciding(h->model) : 0;
+	SPI_finish();
+	if (!history_write_direct(RelationGetRelid(h->rel), h->model, h->actor, version, c, n))
+		InsertChanges(h, c, n, version);
 	ruleset_restore_user(&owner);
 
-	for (int i = 0; i < n; i++)
-		if (Notifies(&c[i]))
-			NotifyChange(table, &c[i]);
+	if (table != NULL)
+	{
+		StringInfoData table_json;
+		StringInfoData buf;
+
+		initStringInfo(&table_json);
+		escape_json(&table_json, table);
+		initStringInfo(&buf);
+		for (int i = 0; i < n; i++)
+			if (Notifies(&c[i]))
+				NotifyChange(&buf, table_json.data, &c[i]);
+		pfree(buf.data);
+		pfree(table_json.data);
+	}
 }
 
 /* Orders updated rows' changes by key (as ORDER BY lead_id), then statement order. */

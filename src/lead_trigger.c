@@ -186,18 +186,16 @@ leadqual_lead_trigger(PG_FUNCTION_ARGS)
 {
 	TriggerData *td = (TriggerData *) fcinfo->context;
 	HeapTuple	newtup;
+	HeapTuple	result;
 	TupleDesc	desc;
 	LeadTable  *lt;
 	LeadResult	res;
 	Stage		automatic;
 	int			stage;
 	bool		locked;
-	bool		isnull;
-	Datum		d;
 	bool		manual = false;
-	int			cols[3];
-	Datum		values[3];
-	bool		nulls[3] = {false, false, false};
+	Datum	   *values;
+	bool	   *nulls;
 
 	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_BEFORE(td->tg_event) ||
 		!TRIGGER_FIRED_FOR_ROW(td->tg_event) || TRIGGER_FIRED_BY_DELETE(td->tg_event))
@@ -207,9 +205,18 @@ leadqual_lead_trigger(PG_FUNCTION_ARGS)
 	desc = RelationGetDescr(td->tg_relation);
 	lt = GetLeadTable(td);
 
-	d = heap_getattr(newtup, lt->cols.stage_att, desc, &isnull);
-	stage = lead_stage(&lt->cols, d, isnull);
-	locked = DatumGetBool(heap_getattr(newtup, lt->cols.locked_att, desc, &isnull)) && !isnull;
+	/*
+	 * The row is deformed once: stage and lock are read from it and the new
+	 * row is formed from it (heap_modify_tuple would deform it again, and
+	 * heap_getattr walks to the trailing columns once for each).
+	 */
+	values = palloc(desc->natts * sizeof(Datum));
+	nulls = palloc(desc->natts * sizeof(bool));
+	heap_deform_tuple(newtup, desc, values, nulls);
+	stage = lead_stage(&lt->cols, values[lt->cols.stage_att - 1],
+					   nulls[lt->cols.stage_att - 1]);
+	locked = !nulls[lt->cols.locked_att - 1] &&
+		DatumGetBool(values[lt->cols.locked_att - 1]);
 
 	if (TRIGGER_FIRED_BY_INSERT(td->tg_event))
 		manual = stage >= 0;
@@ -231,11 +238,18 @@ leadqual_lead_trigger(PG_FUNCTION_ARGS)
 	else
 		locked = manual;
 
-	cols[0] = lt->cols.score_att;
-	values[0] = ScoreValue(lt, res.score);
-	cols[1] = lt->cols.stage_att;
-	values[1] = StageValue(lt, stage);
-	cols[2] = lt->cols.locked_att;
-	values[2] = BoolGetDatum(locked);
-	return PointerGetDatum(heap_modify_tuple_by_cols(newtup, desc, 3, cols, values, nulls));
+	values[lt->cols.score_att - 1] = ScoreValue(lt, res.score);
+	nulls[lt->cols.score_att - 1] = false;
+	values[lt->cols.stage_att - 1] = StageValue(lt, stage);
+	nulls[lt->cols.stage_att - 1] = false;
+	values[lt->cols.locked_att - 1] = BoolGetDatum(locked);
+	nulls[lt->cols.locked_att - 1] = false;
+	result = heap_form_tuple(desc, values, nulls);
+	/* as heap_modify_tuple: the old tuple's identity */
+	result->t_data->t_ctid = newtup->t_data->t_ctid;
+	result->t_self = newtup->t_self;
+	result->t_tableOid = newtup->t_tableOid;
+	pfree(values);
+	pfree(nulls);
+	return PointerGetDatum(result);
 }

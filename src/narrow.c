@@ -135,6 +135,50 @@ NarrowableRelation(PlannerInfo *root, Index varno, Oid rowtype)
 		get_rel_type_id(rte->relid) == rowtype && SelectsWholeRow(root, rte);
 }
 
+/*
+ * Whether the whole-row Var is one of root's own query (found at the same
+ * parse location in its expressions, sub-queries not entered).  The planner
+ * simplifies an EXISTS subquery's WHERE with the parent's root
+ * (convert_EXISTS_to_ANY): a Var of the subquery then carries the number of
+ * one of the parent's range table entries, and rewriting it there leaves
+ * system column Vars that the subquery's pull-up of an inlined SQL function
+ * cannot resolve ("could not find attribute -6").
+ */
+typedef struct OwnVarContext
+{
+	Var		   *whole;
+	bool		found;
+} OwnVarContext;
+
+static bool
+OwnVarWalker(Node *node, OwnVarContext *ctx)
+{
+	if (node == NULL || ctx->found)
+		return false;
+	if (IsA(node, Var))
+	{
+		Var		   *v = (Var *) node;
+
+		if (v->varno == ctx->whole->varno && v->varattno == InvalidAttrNumber &&
+			v->varlevelsup == 0 && v->location == ctx->whole->location)
+			ctx->found = true;
+		return false;
+	}
+	if (IsA(node, Query))
+		return false;			/* another query level */
+	return expression_tree_walker(node, OwnVarWalker, (void *) ctx);
+}
+
+static bool
+OwnVar(PlannerInfo *root, Var *whole)
+{
+	OwnVarContext ctx = {whole, false};
+
+	(void) query_tree_walker(root->parse, OwnVarWalker, (void *) &ctx,
+							 QTW_IGNORE_RT_SUBQUERIES | QTW_IGNORE_CTE_SUBQUERIES);
+	return ctx.found;
+}
+
 static Node *
 Narrow(PlannerInfo *root, FuncExpr *fexpr, const char *name, int base_nargs)
 {
@@ -155,7 +199,7 @@ Narrow(PlannerInfo *root, FuncExpr *fexpr, const char *name, int base_nargs)
 		!IsA(model, Const) || model->constisnull || model->consttype != TEXTOID ||
 		root->parse->commandType != CMD_SELECT ||
 		!NarrowableRelation(root, whole->varno, whole->vartype) ||
-		!ActiveSnapshotSet())
+		!OwnVar(root, whole) || !ActiveSnapshotSet())
 		return NULL;
 
 	tupdesc = lookup_rowtype_tupdesc_copy(whole->vartype, -1);
@@ -218,10 +262,9 @@ Narrow(PlannerInfo *root, FuncExpr *fexpr, const char *name, int base_nargs)
  * with another query's root (convert_EXISTS_to_ANY passes the parent's), so
  * the rewrite is checked against the query that finally plans it, and turned
  * back into the plain call over the whole row if its Vars do not name a
- * narrowable relation there.  (Left: such a subquery over an inlinable SQL
- * function returning the table's row type, whose row the outer query also
- * scores, is pulled up before this check and fails with "could not find
- * attribute"; an error, never a wrong score.)
+ * narrowable relation there.  (Narrow's OwnVar check keeps such a rewrite
+ * from being made in the first place when the Var is not the root's own; this
+ * is the second line of defence.)
  */
 static Node *
 Recheck(PlannerInfo *root, FuncExpr *fexpr, const char *name, int base_nargs)

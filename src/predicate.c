@@ -78,6 +78,7 @@ typedef struct Predicate
 	int			nlits;
 	char	  **lits;			/* any of these (lower-cased for iregex) */
 	int		   *litlens;
+	int			lit_first;		/* LIT_CONTAINS: the first byte all lits share, else -1 */
 } Predicate;
 
 /* eq/in/not_in values of one column, hashed: value -> predicates. */
@@ -276,6 +277,15 @@ MakeKey(ColumnPlan *col, Datum d, Key *k)
 			return;
 		default:
 			break;
+	}
+	/*
+	 * numeric_cmp detoasts its arguments on every call, copying a short
+	 * (1-byte header) value each time: a between compares twice.  Once here.
+	 */
+	if (col->typid == NUMERICOID)
+	{
+		k->d = PointerGetDatum(PG_DETOAST_DATUM(d));
+		return;
 	}
 	if (col->is_string)
 	{
@@ -1067,6 +1077,44 @@ LiteralRegex(Predicate *p, const char *pat, bool icase)
 	}
 }
 
+/*
+ * Whether s contains one of p's literals, which all begin with the byte
+ * lit_first (e.g. '@(gmail|yahoo|web)\.'): one scan for that byte, every
+ * literal tried where it occurs, instead of a scan per literal.
+ */
+static bool
+ContainsSharedFirst(Predicate *p, const char *s, int len)
+{
+	const char *end = s + len;
+	const char *c = s;
+
+	while (c < end && (c = memchr(c, p->lit_first, end - c)) != NULL)
+	{
+		for (int a = 0; a < p->nlits; a++)
+		{
+			int			l = p->litlens[a];
+
+			if (l <= end - c && memcmp(c + 1, p->lits[a] + 1, l - 1) == 0)
+				return true;
+		}
+		c++;
+	}
+	return false;
+}
+
+/* Sets lit_first: the first byte of every literal of a contains match, if they share it. */
+static void
+SharedFirstByte(Predicate *p)
+{
+	p->lit_first = -1;
+	if (p->lit != LIT_CONTAINS || p->nlits < 2)
+		return;
+	for (int a = 0; a < p->nlits; a++)
+		if (p->litlens[a] == 0 || p->lits[a][0] != p->lits[0][0])
+			return;
+	p->lit_first = (unsigned char) p->lits[0][0];
+}
+
 /* Does s contain, start with, end with or equal one of p's literals? */
 static bool
 MatchLiterals(Predicate *p, const char *s, int len)
@@ -1095,6 +1143,8 @@ MatchLiterals(Predicate *p, const char *s, int len)
 			case LIT_CONTAINS:
 				if (l == 0)
 					return true;
+				if (p->lit_first >= 0)
+					return ContainsSharedFirst(p, s, len);
 				for (const char *c = s; c <= s + len - l; c++)
 				{
 					c = memchr(c, lit[0], (s + len - l) - c + 1);
@@ -1237,6 +1287,7 @@ predicate_set_compile(TupleDesc tupdesc, PredicateSpec *specs, int n)
 				if (col->typid == BPCHAROID)
 					p->lit = LIT_NONE;
 			}
+			SharedFirstByte(p);
 			if (ps->op == PRED_REGEX || ps->op == PRED_IREGEX)
 			{
 				p->re = CompileRegex(ps->pattern, ps->op == PRED_IREGEX, col->collation);
@@ -1264,12 +1315,16 @@ predicate_set_max_attno(PredicateSet *set)
 	return set->max_attno;
 }
 
-/* lower(value) under the column's collation, as a text datum. */
+/*
+ * lower(value) under the column's collation, as a text datum; *ascii says
+ * whether it is the value's ASCII folding (which iregex literals can share).
+ */
 static Datum
-LowerValue(ColumnPlan *col, const Key *k)
+LowerValue(ColumnPlan *col, const Key *k, bool *ascii_folded)
 {
 	text	   *t;
 
+	*ascii_folded = false;
 	if (col->ascii_lower_ok)
 	{
 		bool		ascii = true;
@@ -1293,6 +1348,7 @@ LowerValue(ColumnPlan *col, const Key *k)
 
 				dst[i] = (ch >= 'A' && ch <= 'Z') ? ch + ('a' - 'A') : ch;
 			}
+			*ascii_folded = true;
 			return PointerGetDatum(t);
 		}
 	}
@@ -1416,6 +1472,7 @@ predicate_set_eval(PredicateSet *set, TupleTableSlot *slot, bool *matched,
 		ColumnPlan *col = &set->cols[c];
 		Key			k;
 		RowForms	rf = {0};
+		bool		folded = false;
 
 		if (slot->tts_isnull[col->attno - 1])
 		{
@@ -1446,9 +1503,9 @@ predicate_set_eval(PredicateSet *set, TupleTableSlot *slot, bool *matched,
 		if (col->npreds == 0)
 			continue;
 		if (col->need_lower)
-			rf.lowered = LowerValue(col, &k);
+			rf.lowered = LowerValue(col, &k, &folded);
 		if (col->need_ascii_lower)
-			rf.folded = AsciiFold(&k);
+			rf.folded = folded ? VARDATA(DatumGetPointer(rf.lowered)) : AsciiFold(&k);
 		for (int i = 0; i < col->npreds; i++)
 		{
 			Predicate  *p = &col->preds[i];

@@ -1345,35 +1345,44 @@ ruleset_eval(CompiledModel *cm, HeapTuple row, LeadResult *res)
 	ExecStoreHeapTuple(row, cm->slot, false);
 	predicate_set_eval(cm->rules, cm->slot, cm->matched, cm->scratch);
 
-	res->score = 0;
-	res->fit = 0;
-	res->knockout = false;
-	res->engagement = 0;
 	/*
 	 * active[] is in rule_id order, so the sum is deterministic.  Most rules of
 	 * a large model do not match: skip eight results at a time while all are
-	 * false (matched[] is padded with zeros to a multiple of eight).
+	 * false (matched[] is padded with zeros to a multiple of eight).  (Summed
+	 * in locals: through res the compiler reloads and stores every addition.)
 	 */
-	for (int w = 0; w < cm->nactive; w += 8)
 	{
-		uint64		eight;
+		const bool *matched = cm->matched;
+		const int  *active = cm->active;
+		int			nactive = cm->nactive;
+		double		score = 0;
+		double		fit = 0;
+		bool		knockout = false;
 
-		memcpy(&eight, cm->matched + w, sizeof(eight));
-		if (eight == 0)
-			continue;
-		for (int i = w; i < w + 8 && i < cm->nactive; i++)
+		for (int w = 0; w < nactive; w += 8)
 		{
-			if (cm->matched[i])
-			{
-				RuleDef    *r = &def->rules[cm->active[i]];
+			uint64		eight;
 
-				res->score += r->points;
-				if (r->fit)
-					res->fit += r->points;
-				if (r->knockout)
-					res->knockout = true;
+			memcpy(&eight, matched + w, sizeof(eight));
+			if (eight == 0)
+				continue;
+			for (int i = w; i < w + 8 && i < nactive; i++)
+			{
+				if (matched[i])
+				{
+					const RuleDef *r = &def->rules[active[i]];
+
+					score += r->points;
+					if (r->fit)
+						fit += r->points;
+					knockout |= r->knockout;
+				}
 			}
 		}
+		res->score = score;
+		res->fit = fit;
+		res->knockout = knockout;
+		res->engagement = 0;
 	}
 	if (cm->engagement_attno > 0)
 	{

@@ -6,7 +6,10 @@
 --    history row per lead and a NOTIFY per lead that arrives in mql or sql, as leadqual does
 --    under its default leadqual.notify = handoff); the floor: the same INSERT plus a plain
 --    INSERT of the history rows, no trigger; leadqual with notify = all; reported too:
---    leadqual.attach with its history insert trigger dropped (what scoring alone costs);
+--    leadqual.attach with its history insert trigger dropped (what scoring alone costs),
+--    with leadqual.history_write = insert (the history rows by an INSERT statement, the
+--    alternative to the direct bulk write), and COPY of the same rows into the attached
+--    table against COPY into the plain one plus the INSERT of the history rows;
 -- b. CALL leadqual.rescore over n unchanged leads, against SELECT sum(leadqual.score(l));
 -- c. rescore after a rule change that moves ~10 % of the leads ('weak industry', which
 --    matches Education and Public Sector leads, changes its points), against a plain
@@ -216,39 +219,62 @@ END
 $f$;
 
 -- a. INSERT ... SELECT of src into each table, in rotating order. Each run starts from
--- an empty table and an empty history of its own (DELETE, not TRUNCATE, for both
--- histories alike).
+-- an empty table and an empty history of its own: every history table (stage_history,
+-- the PL/pgSQL triggers' and the floor's) is TRUNCATEd, so that no contender inserts
+-- into a table and indexes full of dead rows the others do not have (stage_history is
+-- DELETEd from instead if it holds rows of tables other than this benchmark's).
+-- The COPY contenders load the same rows from a file written once (COPY src TO).
 CREATE PROCEDURE run_inserts(runs int) LANGUAGE plpgsql AS $f$
 DECLARE
-    -- ins_lq_all: ins_lq with leadqual.notify = 'all' (1.0's behaviour)
-    contenders text[] := ARRAY['ins_plain', 'ins_lq', 'ins_pl', 'ins_sc', 'ins_floor', 'ins_lq_all'];
+    -- ins_lq_all: ins_lq with leadqual.notify = 'all' (1.0's behaviour);
+    -- ins_lq_spi: ins_lq with leadqual.history_write = insert (the history rows as an
+    -- INSERT over parameter arrays, as before the direct write);
+    -- copy_*: COPY FROM the file instead of INSERT ... SELECT
+    contenders text[] := ARRAY['ins_plain', 'ins_lq', 'ins_pl', 'ins_sc', 'ins_floor', 'ins_lq_all',
+                               'ins_lq_spi', 'copy_plain', 'copy_lq', 'copy_floor'];
+    nc int := 10;
+    file text := current_setting('data_directory') || '/leadqual_bench_lifecycle_src.copy';
+    cols text := (SELECT string_agg(quote_ident(attname), ', ' ORDER BY attnum) FROM pg_attribute
+                  WHERE attrelid = 'leadqual_bench_lifecycle.src'::regclass AND attnum > 0
+                    AND NOT attisdropped);
     tab text;
     c text;
     t0 timestamptz;
     ms float8;
     bad text;
 BEGIN
+    EXECUTE format('COPY leadqual_bench_lifecycle.src TO %L', file);
     FOR i IN 1..runs LOOP
-        FOR k IN 0..5 LOOP
-            c := contenders[1 + (i - 1 + k) % 6];
-            tab := CASE c WHEN 'ins_lq_all' THEN 'ins_lq' WHEN 'ins_floor' THEN 'ins_fl' ELSE c END;
+        FOR k IN 0..nc - 1 LOOP
+            c := contenders[1 + (i - 1 + k) % nc];
+            tab := CASE WHEN c IN ('ins_lq_all', 'ins_lq_spi', 'copy_lq') THEN 'ins_lq'
+                        WHEN c IN ('ins_floor', 'copy_floor') THEN 'ins_fl'
+                        WHEN c = 'copy_plain' THEN 'ins_plain' ELSE c END;
             EXECUTE format('TRUNCATE leadqual_bench_lifecycle.%I', tab);
-            IF c = 'ins_floor' THEN
+            IF tab = 'ins_fl' THEN
                 TRUNCATE leadqual_bench_lifecycle.fl_history;
-            END IF;
-            IF tab = 'ins_lq' THEN
+            ELSIF tab = 'ins_pl' THEN
+                TRUNCATE leadqual_bench_lifecycle.pl_history;
+            ELSIF tab = 'ins_lq' AND EXISTS (SELECT FROM leadqual.stage_history
+                        WHERE lead_table <> 'leadqual_bench_lifecycle.ins_lq'::regclass) THEN
                 DELETE FROM leadqual.stage_history
                  WHERE lead_table = 'leadqual_bench_lifecycle.ins_lq'::regclass;
-            ELSIF c = 'ins_pl' THEN
-                DELETE FROM leadqual_bench_lifecycle.pl_history;
+            ELSIF tab = 'ins_lq' THEN
+                TRUNCATE leadqual.stage_history;
             END IF;
             COMMIT;
             t0 := clock_timestamp();
             IF c = 'ins_lq_all' THEN
                 PERFORM set_config('leadqual.notify', 'all', true);
+            ELSIF c = 'ins_lq_spi' THEN
+                PERFORM set_config('leadqual.history_write', 'insert', true);
             END IF;
-            EXECUTE format('INSERT INTO leadqual_bench_lifecycle.%I SELECT * FROM leadqual_bench_lifecycle.src', tab);
-            IF c = 'ins_floor' THEN
+            IF c LIKE 'copy%' THEN
+                EXECUTE format('COPY leadqual_bench_lifecycle.%I (%s) FROM %L', tab, cols, file);
+            ELSE
+                EXECUTE format('INSERT INTO leadqual_bench_lifecycle.%I SELECT * FROM leadqual_bench_lifecycle.src', tab);
+            END IF;
+            IF tab = 'ins_fl' THEN
                 INSERT INTO leadqual_bench_lifecycle.fl_history
                     (lead_table, lead_id, model, old_stage, new_stage, score, manual, changed_by)
                 SELECT 'leadqual_bench_lifecycle.ins_fl'::regclass, s.id::text, 'bench_lc_insert', NULL,
@@ -259,8 +285,23 @@ BEGIN
             ms := 1000 * extract(epoch FROM clock_timestamp() - t0);
             INSERT INTO leadqual_bench_lifecycle.results VALUES ('insert', c, i, ms);
             COMMIT;
+            IF c IN ('ins_lq_spi', 'copy_lq') THEN
+                -- the other contenders' check below reads ins_lq as ins_lq left it
+                SELECT string_agg(format('id %s: %s %s, plpgsql %s', d.id, c, d.a, d.b), '; ') INTO bad
+                  FROM leadqual_bench_lifecycle.differ('leadqual_bench_lifecycle.ins_lq', 'leadqual_bench_lifecycle.ins_pl') d;
+                IF bad IS NOT NULL AND EXISTS (SELECT FROM leadqual_bench_lifecycle.ins_pl) THEN
+                    RAISE EXCEPTION 'lifecycle bench: % and the PL/pgSQL triggers disagree', c USING DETAIL = bad;
+                END IF;
+                IF (SELECT count(*) FROM leadqual.stage_history
+                     WHERE lead_table = 'leadqual_bench_lifecycle.ins_lq'::regclass
+                       AND NOT manual AND old_stage IS NULL AND new_stage IS NOT NULL)
+                   IS DISTINCT FROM (SELECT count(*) FROM leadqual_bench_lifecycle.src) THEN
+                    RAISE EXCEPTION 'lifecycle bench: % did not write one history row per lead', c;
+                END IF;
+            END IF;
         END LOOP;
     END LOOP;
+    EXECUTE format('COPY (SELECT) TO %L', file);   -- (an empty file left behind)
 
     -- leadqual and the PL/pgSQL triggers agree lead by lead, and wrote one history row each
     SELECT string_agg(format('id %s: leadqual %s, plpgsql %s', d.id, d.a, d.b), '; ') INTO bad
@@ -418,6 +459,10 @@ WITH best AS (
     (2.5, 'insert', 'ins_floor', format('INSERT %s leads + INSERT of their history rows, no trigger (floor, vs no trigger)', :n / 5), 'insert', 'ins_plain', NULL, NULL, NULL),
     (2.6, 'insert', 'ins_lq', format('INSERT %s leads, leadqual.attach, notify = handoff (vs floor)', :n / 5), 'insert', 'ins_floor', true, 1.3, NULL),
     (2.7, 'insert', 'ins_lq_all', format('INSERT %s leads, leadqual.attach, notify = all (vs floor)', :n / 5), 'insert', 'ins_floor', NULL, NULL, NULL),
+    (2.8, 'insert', 'ins_lq_spi', format('INSERT %s leads, leadqual.attach, history rows by INSERT over arrays (vs floor)', :n / 5), 'insert', 'ins_floor', NULL, NULL, NULL),
+    (2.85, 'insert', 'copy_plain', format('COPY %s leads, no trigger', :n / 5), NULL, NULL, NULL, NULL, NULL),
+    (2.86, 'insert', 'copy_floor', format('COPY %s leads + INSERT of their history rows, no trigger (floor, vs COPY)', :n / 5), 'insert', 'copy_plain', NULL, NULL, NULL),
+    (2.87, 'insert', 'copy_lq', format('COPY %s leads, leadqual.attach, notify = handoff (vs COPY floor)', :n / 5), 'insert', 'copy_floor', true, 1.3, NULL),
     (3.5, 'insert', 'ins_sc', format('INSERT %s leads, leadqual, history trigger dropped (vs no trigger)', :n / 5), 'insert', 'ins_plain', NULL, NULL, NULL),
     (4, 'unchanged', 'select', format('SELECT sum(leadqual.score(l)), %s leads', :n), NULL, NULL, NULL, NULL, NULL),
     (5, 'unchanged', 'rescore', format('CALL leadqual.rescore, %s unchanged leads (vs SELECT)', :n), 'unchanged', 'select', true, 1.5, 1.1),

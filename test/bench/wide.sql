@@ -67,15 +67,30 @@ SELECT sum(leadqual.score(w, 'bench_wide')) AS narrowed,
        sum(leadqual.score(w, (SELECT 'bench_wide'))) AS whole_row,
        (SELECT sum(leadqual.score(v, 'bench_wide')) FROM narrow v) AS view
 FROM leads w;
-INSERT INTO results VALUES
-    ('table, rewritten call', public.bench_ms($$SELECT sum(leadqual.score(w, 'bench_wide')) FROM leadqual_bench_wide.leads w$$)),
-    ('table, whole row (as before)', public.bench_ms($$SELECT sum(leadqual.score(w, (SELECT 'bench_wide'))) FROM leadqual_bench_wide.leads w$$)),
-    ('narrow view', public.bench_ms($$SELECT sum(leadqual.score(v, 'bench_wide')) FROM leadqual_bench_wide.narrow v$$));
+-- five rounds, each contender once per round in rotating order (load from elsewhere on
+-- the machine falls on all alike); each counts its best time
+DO $$
+DECLARE
+    q text[] := ARRAY[
+        $q$SELECT sum(leadqual.score(w, 'bench_wide')) FROM leadqual_bench_wide.leads w$q$,
+        $q$SELECT sum(leadqual.score(w, (SELECT 'bench_wide'))) FROM leadqual_bench_wide.leads w$q$,
+        $q$SELECT sum(leadqual.score(v, 'bench_wide')) FROM leadqual_bench_wide.narrow v$q$];
+    what text[] := ARRAY['table, rewritten call', 'table, whole row (as before)', 'narrow view'];
+    j int;
+BEGIN
+    FOR r IN 1..5 LOOP
+        FOR k IN 0..2 LOOP
+            j := 1 + (r + k) % 3;
+            INSERT INTO leadqual_bench_wide.results VALUES (what[j], public.bench_ms(q[j], 1));
+        END LOOP;
+    END LOOP;
+END $$;
+CREATE TEMP TABLE best AS SELECT what, min(ms) AS ms FROM results GROUP BY what;
 
 \echo == wide rows (n = :wide_n; ratio: time over the narrow view time; target for the rewritten call 1.1 or less)
 SELECT what, round(ms::numeric, 1) AS ms,
-       round((ms / (SELECT ms FROM results WHERE what = 'narrow view'))::numeric, 2) AS "× narrow view"
-FROM results;
+       round((ms / (SELECT ms FROM best WHERE what = 'narrow view'))::numeric, 2) AS "× narrow view"
+FROM best ORDER BY ms DESC;
 
 DELETE FROM leadqual.models WHERE model = 'bench_wide';
 RESET search_path;
