@@ -233,6 +233,15 @@ ruleset_extension_owner(void)
 	HeapTuple	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(ruleset_generation_relid()));
 	Oid			owner;
 
+	/*
+	 * Seen once under the traffic test: the row missed while autovacuum
+	 * updated it in place.  Look it up again (by name) before giving up.
+	 */
+	if (!HeapTupleIsValid(tup))
+	{
+		GenerationRelid = InvalidOid;
+		tup = SearchSysCache1(RELOID, ObjectIdGetDatum(ruleset_generation_relid()));
+	}
 	if (!HeapTupleIsValid(tup))
 		elog(ERROR, "cache lookup failed for leadqual.config_generation");
 	owner = ((Form_pg_class) GETSTRUCT(tup))->relowner;

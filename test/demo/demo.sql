@@ -514,7 +514,6 @@ FROM leadqual.choose_threshold('discovered_fitted', capacity => 50) \gset
 \echo '== From' :candidates 'candidate rules on five columns to fitted points: AUC' :train_auc 'on the leads fitted,' :holdout_auc 'on the holdout; the best' :d_called 'reach' :d_reached 'of the' :buyers 'buyers'
 \echo
 
-=======
 -- == 12. Is the scoring any good? ============================================
 
 -- score_quality: conversion rate and ROC AUC, the chance that a converted lead scores
