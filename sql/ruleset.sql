@@ -330,3 +330,36 @@ CREATE TEMP TABLE rs_scores AS SELECT l.id, leadqual.score(l, 'rs') AS s FROM rs
 DELETE FROM leadqual.models WHERE model = 'rs';
 SELECT count(*) FILTER (WHERE leadqual.score(l, k.v) IS DISTINCT FROM s.s) AS differ
   FROM rs_leads l JOIN rs_scores s USING (id), rs_kept k;
+
+-- 10. a constant value narrows the whole-row argument to the columns its rules read (no
+-- plan dependency: the value cannot change); a value from a sub-select is left alone
+CREATE FUNCTION pg_temp.plan_has(q text, pat text) RETURNS boolean LANGUAGE plpgsql AS $$
+DECLARE
+    line text;
+BEGIN
+    FOR line IN EXECUTE 'EXPLAIN (VERBOSE, COSTS OFF) ' || q LOOP
+        IF strpos(line, pat) > 0 THEN
+            RETURN true;
+        END IF;
+    END LOOP;
+    RETURN false;
+END $$;
+CREATE TEMP TABLE rs_small AS SELECT ('{"format": 1, "model": "small", "mql_threshold": 10, "fit_threshold": null,
+    "framework": null, "engagement_column": null, "half_life": null, "frameworks": [], "event_rules": [],
+    "rules": [{"rule_id": 1, "name": "software", "category": "fit", "attribute": "industry", "op": "eq",
+               "value": "software", "points": 10, "knockout": false},
+              {"rule_id": 2, "name": "big", "category": "fit", "attribute": "employees", "op": "ge",
+               "value": "1000", "points": 5, "knockout": false}]}')::leadqual.ruleset AS v;
+SELECT format('SELECT sum(leadqual.score(l, %L::leadqual.ruleset)) FROM rs_leads l', v) AS q_literal,
+       format('SELECT count(*) FROM rs_leads l WHERE leadqual.classify(l, %L::leadqual.ruleset) = ''nurture''', v) AS q_classify
+  FROM rs_small \gset
+SELECT pg_temp.plan_has(:'q_literal', 'ROW(NULL::integer, industry, employees, NULL') AS literal_narrowed,
+       pg_temp.plan_has(:'q_classify', 'ROW(NULL::integer, industry, employees, NULL') AS classify_narrowed,
+       pg_temp.plan_has('SELECT sum(leadqual.score(l, (SELECT v FROM rs_small))) FROM rs_leads l', 'l.*') AS subselect_whole_row,
+       pg_temp.plan_has('SELECT sum(leadqual.score(l, r.v)) FROM rs_leads l, rs_small r', 'l.*') AS join_whole_row;
+-- the narrowed calls score as the whole row does
+SELECT format('SELECT (%s) = (SELECT sum(leadqual.score(l, (SELECT v FROM rs_small))) FROM rs_leads l) AS narrowed_score_same, '
+              '(%s) = (SELECT count(*) FROM rs_leads l WHERE leadqual.classify(l, (SELECT v FROM rs_small)) = ''nurture'') AS narrowed_classify_same',
+              :'q_literal', :'q_classify') \gexec
+-- a constant value naming a column the row lacks is left alone, and fails when called
+SELECT pg_temp.err(format('SELECT leadqual.score(n, %L::leadqual.ruleset) FROM rs_narrow n', v)) FROM rs_small;

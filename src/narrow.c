@@ -41,6 +41,7 @@
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
+#include "utils/syscache.h"
 #include "utils/typcache.h"
 
 #include "compat.h"
@@ -257,6 +258,92 @@ Narrow(PlannerInfo *root, FuncExpr *fexpr, const char *name, int base_nargs)
 	return (Node *) result;
 }
 
+/* The OID of type leadqual.ruleset (InvalidOid if missing). */
+static Oid
+RulesetTypeOid(void)
+{
+	Oid			nsp = get_namespace_oid("leadqual", true);
+
+	if (!OidIsValid(nsp))
+		return InvalidOid;
+	return GetSysCacheOid2(TYPENAMENSP, Anum_pg_type_oid, CStringGetDatum("ruleset"),
+						   ObjectIdGetDatum(nsp));
+}
+
+/*
+ * score(w, <constant rule set>) and the others: the same row built of only the
+ * columns the value reads, the call otherwise unchanged.  The value cannot
+ * change, so the plan depends on nothing and no row is ever read back: any
+ * relation whose row the query reads whole qualifies (a foreign table too, so
+ * that postgres_fdw fetches only those columns).
+ */
+static Node *
+NarrowValue(PlannerInfo *root, FuncExpr *fexpr)
+{
+	Var		   *whole = linitial(fexpr->args);
+	Const	   *value = lsecond(fexpr->args);
+	RangeTblEntry *rte;
+	TupleDesc	tupdesc;
+	Bitmapset  *needed = NULL;
+	RowExpr    *row;
+	List	   *args;
+	FuncExpr   *result;
+	int			nkept = 0;
+	int			ncols = 0;
+
+	if (!IsA(whole, Var) || whole->varattno != InvalidAttrNumber ||
+		whole->varlevelsup != 0 || whole->vartype == RECORDOID ||
+		!IsA(value, Const) || value->constisnull ||
+		whole->varno < 1 || whole->varno > list_length(root->parse->rtable))
+		return NULL;
+	rte = rt_fetch(whole->varno, root->parse->rtable);
+	if (rte->rtekind != RTE_RELATION ||
+		!(rte->relkind == RELKIND_RELATION || rte->relkind == RELKIND_MATVIEW ||
+		  rte->relkind == RELKIND_PARTITIONED_TABLE || rte->relkind == RELKIND_FOREIGN_TABLE) ||
+		get_rel_type_id(rte->relid) != whole->vartype || !SelectsWholeRow(root, rte))
+		return NULL;
+
+	tupdesc = lookup_rowtype_tupdesc_copy(whole->vartype, -1);
+	if (!ruleset_value_needed_columns(value->constvalue, tupdesc, &needed))
+		return NULL;			/* a column the row lacks: the call reports it */
+
+	row = makeNode(RowExpr);
+	row->row_typeid = whole->vartype;
+	row->row_format = COERCE_IMPLICIT_CAST;
+	row->location = whole->location;
+	for (int i = 0; i < tupdesc->natts; i++)
+	{
+		Form_pg_attribute a = TupleDescAttr(tupdesc, i);
+		Node	   *e;
+
+		if (a->attisdropped)
+			e = (Node *) makeNullConst(INT4OID, -1, InvalidOid);
+		else if (bms_is_member(a->attnum, needed))
+		{
+			e = (Node *) makeVar(whole->varno, a->attnum, a->atttypid, a->atttypmod,
+								 a->attcollation, 0);
+			nkept++;
+		}
+		else
+			e = (Node *) makeNullConst(a->atttypid, a->atttypmod, a->attcollation);
+		if (!a->attisdropped)
+			ncols++;
+		row->args = lappend(row->args, e);
+	}
+	if (nkept == ncols)
+		return NULL;			/* the rules read every column */
+	while (row->args != NIL && IsA(llast(row->args), Const))
+		row->args = list_delete_last(row->args);
+
+	args = list_copy(fexpr->args);
+	linitial(args) = row;
+	result = makeFuncExpr(fexpr->funcid, fexpr->funcresulttype, args, fexpr->funccollid,
+						  fexpr->inputcollid, fexpr->funcformat);
+	result->funcretset = fexpr->funcretset;
+	result->location = fexpr->location;
+	return (Node *) result;
+}
+
 /*
  * A narrowed call seen again: the planner sometimes simplifies an expression
  * with another query's root (convert_EXISTS_to_ANY passes the parent's), so
@@ -320,6 +407,10 @@ leadqual_narrow_support(PG_FUNCTION_ARGS)
 	name = OurFunction(fexpr->funcid, &narrowed, &base_nargs);
 	if (name == NULL)
 		PG_RETURN_POINTER(NULL);
+	/* the variants taking a rule set value */
+	if (!narrowed && list_length(fexpr->args) >= 2 &&
+		exprType(lsecond(fexpr->args)) == RulesetTypeOid())
+		PG_RETURN_POINTER(NarrowValue(root, fexpr));
 	if (!narrowed && list_length(fexpr->args) == base_nargs)
 		PG_RETURN_POINTER(Narrow(root, fexpr, name, base_nargs));
 	if (narrowed && list_length(fexpr->args) == base_nargs + 2)

@@ -1176,7 +1176,8 @@ predicate_set_compile(TupleDesc tupdesc, PredicateSpec *specs, int n)
 	MemoryContextRegisterResetCallback(CurrentMemoryContext, cb);
 
 	set->npreds = n;
-	set->cols = palloc0(Max(n, 1) * sizeof(ColumnPlan));
+	/* at most one plan per column of the row (not per predicate: 1,000 rules read ~10 columns) */
+	set->cols = palloc0(Max(Min(n, tupdesc->natts), 1) * sizeof(ColumnPlan));
 
 	errcb.callback = SpecErrorContext;
 	errcb.arg = &ctx;
@@ -1207,14 +1208,19 @@ predicate_set_compile(TupleDesc tupdesc, PredicateSpec *specs, int n)
 	{
 		ColumnPlan *col = &set->cols[c];
 		int			nvalues = 0;
+		int			npreds = 0;
 
 		for (int i = 0; i < n; i++)
-			if (col_of[i] == c && (parsed[i].op == PRED_EQ || parsed[i].op == PRED_IN ||
-								   parsed[i].op == PRED_NOT_IN))
+		{
+			if (col_of[i] != c)
+				continue;
+			npreds++;
+			if (parsed[i].op == PRED_EQ || parsed[i].op == PRED_IN || parsed[i].op == PRED_NOT_IN)
 				nvalues += parsed[i].nvalues;
+		}
 		if (col->hashable && nvalues >= HASH_MIN_VALUES)
 			col->hash = valuehash_create(CurrentMemoryContext, nvalues, col);
-		col->preds = palloc0(Max(n, 1) * sizeof(Predicate));
+		col->preds = palloc0(Max(npreds, 1) * sizeof(Predicate));
 	}
 
 	for (int i = 0; i < n; i++)

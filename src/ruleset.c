@@ -1024,6 +1024,15 @@ ValueAdopt(const uint8 *hash, ModelDef *def, MemoryContext cxt)
 	return e;
 }
 
+void
+ruleset_cache_adopt(const uint8 *hash, ModelDef *def, MemoryContext cxt)
+{
+	if (ValueFind(hash) != NULL)
+		MemoryContextDelete(cxt);
+	else
+		(void) ValueAdopt(hash, def, cxt);
+}
+
 /* The entry of a ruleset datum, parsed on a miss. */
 static ValueEntry *
 ValueOfDatum(Datum value, const uint8 *hash)
@@ -1221,13 +1230,15 @@ FindModelOrError(const char *model, int len)
 }
 
 RulesetData *
-ruleset_value_of_model(const char *model)
+ruleset_value_of_model(const char *model, int len)
 {
-	CachedModel *m = FindModelOrError(model, strlen(model));
-	RulesetData *copy = palloc(VARSIZE(m->value));
-
-	memcpy(copy, m->value, VARSIZE(m->value));
-	return copy;
+	/*
+	 * The cached value itself, not a copy: a sub-select in FROM is pulled up
+	 * and ruleset(model) then runs once per row, and a 1,000-rule value is
+	 * 100 kB.  It stays valid to the end of the transaction (a superseded
+	 * generation is retired, not freed) and nothing writes into a datum.
+	 */
+	return FindModelOrError(model, len)->value;
 }
 
 EngagementRules *

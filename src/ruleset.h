@@ -101,6 +101,12 @@ typedef struct RulesetData
 /* ruleset_io.c: the value <-> ModelDef */
 extern RulesetData *ruleset_serialize(const ModelDef *def);
 extern ModelDef *ruleset_parse(const char *doc, int len, bool validate, uint8 *hash);
+/*
+ * Offers the value cache a definition just parsed (by the type's input), built
+ * in cxt: the cache takes cxt over, or deletes it if it holds that hash.
+ */
+extern void ruleset_cache_adopt(const uint8 *hash, ModelDef *def, MemoryContext cxt);
+
 /* The hash of a ruleset datum, reading (and detoasting) no more than the header. */
 extern void ruleset_datum_hash(Datum d, uint8 *hash);
 
@@ -156,10 +162,11 @@ extern void ruleset_init(void);
 extern CompiledModel *ruleset_lookup(const char *model, Oid typid, int32 typmod);
 
 /*
- * The model as the current snapshot sees it, as a leadqual.ruleset value
- * (palloc'd copy); error if the model does not exist.
+ * The model as the current snapshot sees it, as a leadqual.ruleset value (the
+ * cache's: valid to the end of the transaction, never to be written to);
+ * error if the model does not exist.
  */
-extern RulesetData *ruleset_value_of_model(const char *model);
+extern RulesetData *ruleset_value_of_model(const char *model, int len);
 
 /*
  * The value cache: a leadqual.ruleset compiled for a row type, once per

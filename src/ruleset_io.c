@@ -35,6 +35,8 @@
 #include "utils/builtins.h"
 #include "utils/datetime.h"
 #include "utils/json.h"
+#include "utils/jsonfuncs.h"
+#include "utils/memutils.h"
 #include "utils/jsonb.h"
 #include "utils/numeric.h"
 #include "utils/timestamp.h"
@@ -260,8 +262,8 @@ ruleset_serialize(const ModelDef *def)
  * Reading: document -> ModelDef
  */
 
-static void pg_attribute_noreturn()
-Malformed(const char *fmt,...) pg_attribute_printf(1, 2);
+/* (raises an error: never returns) */
+static void Malformed(const char *fmt,...) pg_attribute_printf(1, 2);
 
 static void
 Malformed(const char *fmt,...)
@@ -279,20 +281,7 @@ Malformed(const char *fmt,...)
 			 errhint("The text form is the JSON document that leadqual.ruleset(model) returns; README.md describes it.")));
 }
 
-/* -- duplicate keys (jsonb keeps the last silently): a pass of the JSON parser -- */
-
-#define DUP_MAX_KEYS 32			/* objects of the schema have fewer: more is refused later */
-
-typedef struct DupObject
-{
-	int			nkeys;
-	char	   *keys[DUP_MAX_KEYS];
-} DupObject;
-
-typedef struct DupState
-{
-	List	   *stack;			/* of DupObject */
-} DupState;
+/* -- the parser: one pass of PostgreSQL's JSON parser, building the ModelDef -- */
 
 #if PG_VERSION_NUM >= 160000
 #define JSON_ACTION_TYPE JsonParseErrorType
@@ -302,188 +291,546 @@ typedef struct DupState
 #define JSON_ACTION_DONE return
 #endif
 
-static JSON_ACTION_TYPE
-DupObjectStart(void *state)
+/* What an object or array of the schema is. */
+typedef enum NodeKind
 {
-	DupState   *ds = state;
+	N_TOP, N_RULE, N_FRAMEWORK, N_CRITERION, N_EVENT,	/* objects */
+	N_RULES, N_FRAMEWORKS, N_CRITERIA, N_EVENTS		/* arrays */
+} NodeKind;
 
-	ds->stack = lcons(palloc0(sizeof(DupObject)), ds->stack);
-	JSON_ACTION_DONE;
-}
+/* The keys of each object kind; a key's position is its bit in Frame.seen. */
+static const char *const TopKeys[] = {"format", "hash", "model", "mql_threshold", "fit_threshold",
+	"framework", "engagement_column", "half_life", "rules", "frameworks", "event_rules", NULL};
+static const char *const RuleKeys[] = {"rule_id", "name", "category", "attribute", "op", "value",
+	"points", "knockout", NULL};
+static const char *const FrameworkKeys[] = {"framework", "criteria", NULL};
+static const char *const CriterionKeys[] = {"criterion", "attribute", "op", "value", NULL};
+static const char *const EventKeys[] = {"event_type", "points", "max_points", "half_life", NULL};
 
-static JSON_ACTION_TYPE
-DupObjectEnd(void *state)
+enum
 {
-	DupState   *ds = state;
-	DupObject  *o = linitial(ds->stack);
-
-	for (int i = 0; i < o->nkeys && i < DUP_MAX_KEYS; i++)
-		pfree(o->keys[i]);
-	pfree(o);
-	ds->stack = list_delete_first(ds->stack);
-	JSON_ACTION_DONE;
-}
-
-static JSON_ACTION_TYPE
-DupField(void *state, char *fname, bool isnull)
+	K_FORMAT, K_HASH, K_MODEL, K_MQL, K_FIT, K_FRAMEWORK, K_ENGAGEMENT, K_HALF_LIFE, K_RULES,
+	K_FRAMEWORKS, K_EVENT_RULES
+};
+enum
 {
-	DupState   *ds = state;
-	DupObject  *o = linitial(ds->stack);
-
-	for (int i = 0; i < o->nkeys && i < DUP_MAX_KEYS; i++)
-		if (strcmp(o->keys[i], fname) == 0)
-			Malformed("The key \"%s\" appears twice in one object.", fname);
-	if (o->nkeys < DUP_MAX_KEYS)
-		o->keys[o->nkeys] = fname;
-	else
-		pfree(fname);
-	o->nkeys++;
-	JSON_ACTION_DONE;
-}
-
-static void
-RefuseDuplicateKeys(const char *doc, int len)
+	R_ID, R_NAME, R_CATEGORY, R_ATTRIBUTE, R_OP, R_VALUE, R_POINTS, R_KNOCKOUT
+};
+enum
 {
-	DupState	ds = {NIL};
-	JsonSemAction sem;
-	JsonLexContext *lex;
-	JsonParseErrorType rc;
-
-	memset(&sem, 0, sizeof(sem));
-	sem.semstate = &ds;
-	sem.object_start = DupObjectStart;
-	sem.object_end = DupObjectEnd;
-	sem.object_field_start = DupField;
-#if PG_VERSION_NUM >= 170000
-	lex = makeJsonLexContextCstringLen(NULL, doc, len, GetDatabaseEncoding(), true);
-#else
-	lex = makeJsonLexContextCstringLen((char *) doc, len, GetDatabaseEncoding(), true);
-#endif
-	rc = pg_parse_json(lex, &sem);
-	if (rc != JSON_SUCCESS)
-		Malformed("The document is not valid JSON.");	/* jsonb input said it was */
-}
-
-/* -- walking the schema -- */
-
-typedef struct Field
+	C_CRITERION, C_ATTRIBUTE, C_OP, C_VALUE
+};
+enum
 {
-	const char *key;
-	JsonbValue	value;
-	bool		present;
-} Field;
+	E_TYPE, E_POINTS, E_MAX, E_HALF_LIFE
+};
 
-static const char *
-Where(const char *where, const char *key)
+typedef struct Frame
 {
-	return where[0] ? psprintf("%s.%s", where, key) : key;
-}
+	NodeKind	kind;
+	int			key;			/* objects: the key whose value comes next, -1 none */
+	uint32		seen;			/* objects: keys seen */
+	int			index;			/* the element's index in its array */
+	int			count;			/* arrays: elements so far */
+} Frame;
 
-/* Reads an object's members into fields (every one required); others are refused. */
-static void
-ReadObject(JsonbValue *obj, const char *where, Field *fields, int nfields)
+#define MAX_DEPTH 5				/* top, rules, rule; frameworks, framework, criteria, criterion */
+
+typedef struct ParseState
 {
-	JsonbIterator *it;
-	JsonbIteratorToken tok;
-	JsonbValue	v;
+	ModelDef   *def;
+	Frame		stack[MAX_DEPTH + 1];
+	int			depth;			/* frames on the stack */
+	int			rules_cap;
+	int			frameworks_cap;
+	int			criteria_cap;
+	int			events_cap;
+	char	   *category;		/* the current rule's, checked when it is complete */
+	char	   *bad_category;	/* the first unknown category, and its rule */
+	int			bad_category_rule;
+	char	   *half_life;		/* the model's (text), read after the parse */
+	char	   *event_half_life;	/* per event: kept in a parallel array */
+	char	  **event_half_lives;
+	bool		has_hash;
+	uint8	   *hash;
+	int64		format;
+} ParseState;
 
-	if (obj->type != jbvBinary || !JsonContainerIsObject(obj->val.binary.data))
-		Malformed("%s must be an object.", where[0] ? where : "The document");
-	it = JsonbIteratorInit(obj->val.binary.data);
-	while ((tok = JsonbIteratorNext(&it, &v, true)) != WJB_DONE)
+static const char *const *
+KeysOf(NodeKind kind)
+{
+	switch (kind)
 	{
-		char	   *key;
-		int			i;
-
-		if (tok != WJB_KEY)
-			continue;
-		key = pnstrdup(v.val.string.val, v.val.string.len);
-		tok = JsonbIteratorNext(&it, &v, true);
-		Assert(tok == WJB_VALUE);
-		for (i = 0; i < nfields; i++)
-			if (strcmp(fields[i].key, key) == 0)
-				break;
-		if (i == nfields)
-			Malformed("%s has an unknown key \"%s\".", where[0] ? where : "The document", key);
-		fields[i].value = v;
-		fields[i].present = true;
+		case N_TOP:
+			return TopKeys;
+		case N_RULE:
+			return RuleKeys;
+		case N_FRAMEWORK:
+			return FrameworkKeys;
+		case N_CRITERION:
+			return CriterionKeys;
+		case N_EVENT:
+			return EventKeys;
+		default:
+			return NULL;
 	}
-	for (int i = 0; i < nfields; i++)
-		if (!fields[i].present && strcmp(fields[i].key, "hash") != 0)
-			Malformed("%s lacks the key \"%s\".", where[0] ? where : "The document", fields[i].key);
 }
+
+/* The path of frame depth d (and key, if >= 0), for messages: rules[3].points */
+static char *
+PathOf(ParseState *ps, int d, int key)
+{
+	StringInfoData buf;
+
+	initStringInfo(&buf);
+	for (int i = 1; i <= d; i++)
+	{
+		Frame	   *f = &ps->stack[i];
+		Frame	   *parent = &ps->stack[i - 1];
+
+		if (f->kind >= N_RULES)
+		{
+			if (buf.len > 0)
+				appendStringInfoChar(&buf, '.');
+			appendStringInfoString(&buf, KeysOf(parent->kind)[parent->key]);
+		}
+		else
+			appendStringInfo(&buf, "[%d]", f->index);
+	}
+	if (key >= 0)
+	{
+		if (buf.len > 0)
+			appendStringInfoChar(&buf, '.');
+		appendStringInfoString(&buf, KeysOf(ps->stack[d].kind)[key]);
+	}
+	return buf.len > 0 ? buf.data : "The document";
+}
+
+static void
+Grow(void **arr, int *cap, int n, Size elem)
+{
+	if (n < *cap)
+		return;
+	*cap = Max(*cap * 2, 16);
+	*arr = *arr ? repalloc_huge(*arr, *cap * elem) : palloc_extended(*cap * elem, MCXT_ALLOC_HUGE);
+}
+
+static JSON_ACTION_TYPE
+SaxObjectStart(void *state)
+{
+	ParseState *ps = state;
+	Frame	   *parent = ps->depth > 0 ? &ps->stack[ps->depth - 1] : NULL;
+	NodeKind	kind;
+	ModelDef   *def = ps->def;
+	Frame	   *f;
+
+	if (parent == NULL)
+		kind = N_TOP;
+	else if (parent->kind < N_RULES)
+	{
+		/* no key of the schema holds an object */
+		const char *key = KeysOf(parent->kind)[parent->key];
+
+		Malformed("%s must be %s.", PathOf(ps, ps->depth - 1, parent->key),
+				  strcmp(key, "rules") == 0 || strcmp(key, "frameworks") == 0 ||
+				  strcmp(key, "criteria") == 0 || strcmp(key, "event_rules") == 0 ?
+				  "an array" : "a scalar");
+		JSON_ACTION_DONE;
+	}
+	else
+	{
+		kind = parent->kind - N_RULES + N_RULE;
+		switch (parent->kind)
+		{
+			case N_RULES:
+				Grow((void **) &def->rules, &ps->rules_cap, def->nrules, sizeof(RuleDef));
+				memset(&def->rules[def->nrules++], 0, sizeof(RuleDef));
+				break;
+			case N_FRAMEWORKS:
+				Grow((void **) &def->frameworks, &ps->frameworks_cap, def->nframeworks,
+					 sizeof(FrameworkDef));
+				memset(&def->frameworks[def->nframeworks++], 0, sizeof(FrameworkDef));
+				ps->criteria_cap = 0;
+				break;
+			case N_CRITERIA:
+				{
+					FrameworkDef *fw = &def->frameworks[def->nframeworks - 1];
+
+					Grow((void **) &fw->criteria, &ps->criteria_cap, fw->ncriteria,
+						 sizeof(CriterionDef));
+					memset(&fw->criteria[fw->ncriteria++], 0, sizeof(CriterionDef));
+				}
+				break;
+			case N_EVENTS:
+				{
+					int			cap = ps->events_cap;
+
+					Grow((void **) &def->events, &ps->events_cap, def->nevents, sizeof(EventRuleDef));
+					ps->events_cap = cap;
+					Grow((void **) &ps->event_half_lives, &ps->events_cap, def->nevents,
+						 sizeof(char *));
+					memset(&def->events[def->nevents], 0, sizeof(EventRuleDef));
+					ps->event_half_lives[def->nevents++] = NULL;
+				}
+				break;
+			default:
+				break;
+		}
+	}
+	if (ps->depth > MAX_DEPTH)
+		Malformed("The document is nested too deeply.");
+	f = &ps->stack[ps->depth++];
+	f->kind = kind;
+	f->key = -1;
+	f->seen = 0;
+	f->index = parent ? parent->count++ : 0;
+	f->count = 0;
+	JSON_ACTION_DONE;
+}
+
+static JSON_ACTION_TYPE
+SaxObjectEnd(void *state)
+{
+	ParseState *ps = state;
+	Frame	   *f = &ps->stack[ps->depth - 1];
+	const char *const *keys = KeysOf(f->kind);
+
+	for (int i = 0; keys[i] != NULL; i++)
+		if (!(f->seen & (1 << i)) && !(f->kind == N_TOP && i == K_HASH))
+			Malformed("%s lacks the key \"%s\".", PathOf(ps, ps->depth - 1, -1), keys[i]);
+	if (f->kind == N_RULE)
+	{
+		RuleDef    *r = &ps->def->rules[ps->def->nrules - 1];
+
+		r->fit = strcmp(ps->category, "fit") == 0;
+		/* reported with the rule's label once the model's name is known */
+		if (!r->fit && strcmp(ps->category, "intent") != 0 && ps->bad_category == NULL)
+		{
+			ps->bad_category = ps->category;
+			ps->bad_category_rule = ps->def->nrules - 1;
+		}
+	}
+	else if (f->kind == N_CRITERION)
+	{
+		FrameworkDef *fw = &ps->def->frameworks[ps->def->nframeworks - 1];
+		CriterionDef *c = &fw->criteria[fw->ncriteria - 1];
+		const char *w = PathOf(ps, ps->depth - 1, -1);
+
+		c->has_check = c->attribute != NULL;
+		if (!c->has_check && (c->op != NULL || c->value != NULL))
+			Malformed("%s has no attribute, so op and value must be null (a criterion without a check is unmet).", w);
+		if (c->has_check && c->op == NULL)
+			Malformed("%s.op must be a string when it has an attribute.", w);
+	}
+	ps->depth--;
+	JSON_ACTION_DONE;
+}
+
+static JSON_ACTION_TYPE
+SaxArrayStart(void *state)
+{
+	ParseState *ps = state;
+	Frame	   *parent = ps->depth > 0 ? &ps->stack[ps->depth - 1] : NULL;
+	NodeKind	kind = N_RULES;
+	Frame	   *f;
+
+	if (parent == NULL)
+		Malformed("The document must be a JSON object.");
+	else if (parent->kind >= N_RULES)
+		Malformed("%s[%d] must be an object.", PathOf(ps, ps->depth - 1, -1), parent->count);
+	else
+	{
+		int			key = parent->key;
+
+		if (parent->kind == N_TOP && key == K_RULES)
+			kind = N_RULES;
+		else if (parent->kind == N_TOP && key == K_FRAMEWORKS)
+			kind = N_FRAMEWORKS;
+		else if (parent->kind == N_TOP && key == K_EVENT_RULES)
+			kind = N_EVENTS;
+		else if (parent->kind == N_FRAMEWORK && key == 1)
+			kind = N_CRITERIA;
+		else
+			Malformed("%s must be a scalar.", PathOf(ps, ps->depth - 1, key));
+	}
+	f = &ps->stack[ps->depth++];
+	f->kind = kind;
+	f->key = -1;
+	f->seen = 0;
+	f->index = 0;
+	f->count = 0;
+	JSON_ACTION_DONE;
+}
+
+static JSON_ACTION_TYPE
+SaxArrayEnd(void *state)
+{
+	ParseState *ps = state;
+
+	ps->depth--;
+	JSON_ACTION_DONE;
+}
+
+static JSON_ACTION_TYPE
+SaxField(void *state, char *fname, bool isnull)
+{
+	ParseState *ps = state;
+	Frame	   *f = &ps->stack[ps->depth - 1];
+	const char *const *keys = KeysOf(f->kind);
+	int			i;
+
+	for (i = 0; keys[i] != NULL; i++)
+		if (strcmp(keys[i], fname) == 0)
+			break;
+	if (keys[i] == NULL)
+		Malformed("%s has an unknown key \"%s\".", PathOf(ps, ps->depth - 1, -1), fname);
+	if (f->seen & (1 << i))
+		Malformed("The key \"%s\" appears twice in one object.", fname);
+	f->seen |= 1 << i;
+	f->key = i;
+	pfree(fname);
+	JSON_ACTION_DONE;
+}
+
+/* -- scalars -- */
 
 static char *
-GetString(Field *f, const char *where, bool nullable)
+ScalarString(ParseState *ps, char *token, JsonTokenType type, bool nullable)
 {
-	JsonbValue *v = &f->value;
+	Frame	   *f = &ps->stack[ps->depth - 1];
 
-	if (v->type == jbvNull && nullable)
+	if (type == JSON_TOKEN_NULL && nullable)
 		return NULL;
-	if (v->type != jbvString)
-		Malformed("%s must be a string%s.", Where(where, f->key), nullable ? " or null" : "");
-	return pnstrdup(v->val.string.val, v->val.string.len);
+	if (type != JSON_TOKEN_STRING)
+		Malformed("%s must be a string%s.", PathOf(ps, ps->depth - 1, f->key),
+				  nullable ? " or null" : "");
+	return token;
 }
 
 static bool
-GetNumber(Field *f, const char *where, bool nullable, double *result)
+ScalarNumber(ParseState *ps, char *token, JsonTokenType type, bool nullable, double *result)
 {
-	JsonbValue *v = &f->value;
+	Frame	   *f = &ps->stack[ps->depth - 1];
+	char	   *end;
 
-	if (v->type == jbvNull && nullable)
+	if (type == JSON_TOKEN_NULL && nullable)
 		return false;
-	if (v->type != jbvNumeric)
-		Malformed("%s must be a number%s.", Where(where, f->key), nullable ? " or null" : "");
-	*result = DatumGetFloat8(DirectFunctionCall1(numeric_float8_no_overflow,
-												 NumericGetDatum(v->val.numeric)));
-	if (isinf(*result))
+	if (type != JSON_TOKEN_NUMBER)
+		Malformed("%s must be a number%s.", PathOf(ps, ps->depth - 1, f->key),
+				  nullable ? " or null" : "");
+	errno = 0;
+	*result = strtod(token, &end);
+	/* as float8in: out of range unless a denormal */
+	if (errno == ERANGE && (*result == 0.0 || isinf(*result)))
 		ereport(ERROR,
 				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
-				 errmsg("%s is out of range for type double precision", Where(where, f->key))));
+				 errmsg("%s is out of range for type double precision",
+						PathOf(ps, ps->depth - 1, f->key))));
 	return true;
 }
 
 static int64
-GetInteger(Field *f, const char *where)
+ScalarInteger(ParseState *ps, char *token, JsonTokenType type)
 {
-	JsonbValue *v = &f->value;
-	Datum		i;
+	Frame	   *f = &ps->stack[ps->depth - 1];
+	const char *p = token;
 
-	if (v->type != jbvNumeric)
-		Malformed("%s must be an integer.", Where(where, f->key));
-	i = DirectFunctionCall1(numeric_int8, NumericGetDatum(v->val.numeric));
-	if (!DatumGetBool(DirectFunctionCall2(numeric_eq, NumericGetDatum(v->val.numeric),
-										  DirectFunctionCall1(int8_numeric, i))))
-		Malformed("%s must be an integer.", Where(where, f->key));
-	return DatumGetInt64(i);
+	if (type == JSON_TOKEN_NUMBER)
+	{
+		if (*p == '-')
+			p++;
+		while (isdigit((unsigned char) *p))
+			p++;
+	}
+	if (type != JSON_TOKEN_NUMBER || *p != '\0')
+		Malformed("%s must be an integer.", PathOf(ps, ps->depth - 1, f->key));
+	return pg_strtoint64(token);
 }
 
 static bool
-GetBool(Field *f, const char *where)
+ScalarBool(ParseState *ps, JsonTokenType type)
 {
-	if (f->value.type != jbvBool)
-		Malformed("%s must be true or false.", Where(where, f->key));
-	return f->value.val.boolean;
+	Frame	   *f = &ps->stack[ps->depth - 1];
+
+	if (type != JSON_TOKEN_TRUE && type != JSON_TOKEN_FALSE)
+		Malformed("%s must be true or false.", PathOf(ps, ps->depth - 1, f->key));
+	return type == JSON_TOKEN_TRUE;
 }
 
-/* An array member: its container and size. */
-static JsonbContainer *
-GetArray(Field *f, const char *where, int *n)
+static int
+hex_digit(char c)
 {
-	JsonbValue *v = &f->value;
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
 
-	if (v->type != jbvBinary || !JsonContainerIsArray(v->val.binary.data) ||
-		JsonContainerIsScalar(v->val.binary.data))
-		Malformed("%s must be an array.", Where(where, f->key));
-	*n = JsonContainerSize(v->val.binary.data);
-	return v->val.binary.data;
+static void
+ReadHash(ParseState *ps, const char *hex)
+{
+	if (strlen(hex) != 2 * RULESET_HASH_LEN)
+		Malformed("hash must be 64 hexadecimal digits.");
+	for (int i = 0; i < RULESET_HASH_LEN; i++)
+	{
+		int			hi = hex_digit(hex[2 * i]);
+		int			lo = hex_digit(hex[2 * i + 1]);
+
+		if (hi < 0 || lo < 0)
+			Malformed("hash must be 64 hexadecimal digits.");
+		ps->hash[i] = (uint8) (hi * 16 + lo);
+	}
+	ps->has_hash = true;
+}
+
+static JSON_ACTION_TYPE
+SaxScalar(void *state, char *token, JsonTokenType type)
+{
+	ParseState *ps = state;
+	Frame	   *f;
+	ModelDef   *def = ps->def;
+
+	if (ps->depth == 0)
+		Malformed("The document must be a JSON object.");
+	f = &ps->stack[ps->depth - 1];
+	if (f->kind >= N_RULES)
+		Malformed("%s[%d] must be an object.", PathOf(ps, ps->depth - 1, -1), f->count);
+
+	switch (f->kind)
+	{
+		case N_TOP:
+			switch (f->key)
+			{
+				case K_FORMAT:
+					ps->format = ScalarInteger(ps, token, type);
+					if (ps->format != RULESET_FORMAT)
+						ereport(ERROR,
+								(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+								 errmsg("unsupported %s format version " INT64_FORMAT, TYPE_NAME,
+										ps->format),
+								 errdetail("This version of leadqual reads format %d.", RULESET_FORMAT)));
+					break;
+				case K_HASH:
+					ReadHash(ps, ScalarString(ps, token, type, false));
+					break;
+				case K_MODEL:
+					def->model = ScalarString(ps, token, type, false);
+					break;
+				case K_MQL:
+					(void) ScalarNumber(ps, token, type, false, &def->mql_threshold);
+					break;
+				case K_FIT:
+					def->has_fit_threshold = ScalarNumber(ps, token, type, true, &def->fit_threshold);
+					break;
+				case K_FRAMEWORK:
+					def->framework = ScalarString(ps, token, type, true);
+					break;
+				case K_ENGAGEMENT:
+					def->engagement_column = ScalarString(ps, token, type, true);
+					break;
+				case K_HALF_LIFE:
+					ps->half_life = ScalarString(ps, token, type, true);
+					break;
+				default:
+					Malformed("%s must be an array.", PathOf(ps, ps->depth - 1, f->key));
+			}
+			break;
+		case N_RULE:
+			{
+				RuleDef    *r = &def->rules[def->nrules - 1];
+
+				switch (f->key)
+				{
+					case R_ID:
+						r->rule_id = ScalarInteger(ps, token, type);
+						break;
+					case R_NAME:
+						r->name = ScalarString(ps, token, type, false);
+						break;
+					case R_CATEGORY:
+						ps->category = ScalarString(ps, token, type, false);
+						break;
+					case R_ATTRIBUTE:
+						r->attribute = ScalarString(ps, token, type, false);
+						break;
+					case R_OP:
+						r->op = ScalarString(ps, token, type, false);
+						break;
+					case R_VALUE:
+						r->value = ScalarString(ps, token, type, true);
+						break;
+					case R_POINTS:
+						(void) ScalarNumber(ps, token, type, false, &r->points);
+						break;
+					case R_KNOCKOUT:
+						r->knockout = ScalarBool(ps, type);
+						break;
+				}
+			}
+			break;
+		case N_FRAMEWORK:
+			if (f->key == 0)
+				def->frameworks[def->nframeworks - 1].framework =
+					ScalarString(ps, token, type, false);
+			else
+				Malformed("%s must be an array.", PathOf(ps, ps->depth - 1, f->key));
+			break;
+		case N_CRITERION:
+			{
+				FrameworkDef *fw = &def->frameworks[def->nframeworks - 1];
+				CriterionDef *c = &fw->criteria[fw->ncriteria - 1];
+
+				switch (f->key)
+				{
+					case C_CRITERION:
+						c->criterion = ScalarString(ps, token, type, false);
+						break;
+					case C_ATTRIBUTE:
+						c->attribute = ScalarString(ps, token, type, true);
+						break;
+					case C_OP:
+						c->op = ScalarString(ps, token, type, true);
+						break;
+					case C_VALUE:
+						c->value = ScalarString(ps, token, type, true);
+						break;
+				}
+			}
+			break;
+		case N_EVENT:
+			{
+				EventRuleDef *e = &def->events[def->nevents - 1];
+
+				switch (f->key)
+				{
+					case E_TYPE:
+						e->event_type = ScalarString(ps, token, type, false);
+						break;
+					case E_POINTS:
+						(void) ScalarNumber(ps, token, type, false, &e->points);
+						break;
+					case E_MAX:
+						e->has_cap = ScalarNumber(ps, token, type, true, &e->max_points);
+						break;
+					case E_HALF_LIFE:
+						ps->event_half_lives[def->nevents - 1] = ScalarString(ps, token, type, true);
+						break;
+				}
+			}
+			break;
+		default:
+			break;
+	}
+	JSON_ACTION_DONE;
 }
 
 /* A half-life: interval text (months count 30 days, years 365.25) that is positive. */
 static bool
-GetHalfLife(Field *f, const char *where, const char *label, bool validate, int64 *us)
+HalfLife(const char *text, const char *label, bool validate, int64 *us)
 {
-	char	   *text = GetString(f, where, true);
 	Interval   *span;
 	double		d;
 
@@ -514,114 +861,34 @@ CheckSpec(const char *label, const char *attribute, const char *op, const char *
 }
 
 static void
-ReadRule(JsonbValue *obj, const char *where, const char *model, bool validate, RuleDef *r)
+CheckEventRule(const ModelDef *def, const EventRuleDef *e, const char *label)
 {
-	Field		f[] = {{"rule_id"}, {"name"}, {"category"}, {"attribute"}, {"op"},
-	{"value"}, {"points"}, {"knockout"}};
-	char	   *category;
-	char	   *label;
-
-	ReadObject(obj, where, f, lengthof(f));
-	r->rule_id = GetInteger(&f[0], where);
-	r->name = GetString(&f[1], where, false);
-	category = GetString(&f[2], where, false);
-	r->attribute = GetString(&f[3], where, false);
-	r->op = GetString(&f[4], where, false);
-	r->value = GetString(&f[5], where, true);
-	(void) GetNumber(&f[6], where, false, &r->points);
-	r->knockout = GetBool(&f[7], where);
-	r->fit = strcmp(category, "fit") == 0;
-	label = psprintf("rule \"%s\" of model \"%s\"", r->name, model);
-	if (!r->fit && strcmp(category, "intent") != 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("%s: unknown category \"%s\"", label, category),
-				 errhint("A rule's category is fit or intent.")));
-	if (validate)
-	{
-		validate_points(label, r->points);
-		CheckSpec(label, r->attribute, r->op, r->value);
-	}
-}
-
-static void
-ReadFramework(JsonbValue *obj, const char *where, const char *model, bool validate,
-			  FrameworkDef *fw)
-{
-	Field		f[] = {{"framework"}, {"criteria"}};
-	JsonbContainer *arr;
-	int			n;
-
-	ReadObject(obj, where, f, lengthof(f));
-	fw->framework = GetString(&f[0], where, false);
-	arr = GetArray(&f[1], where, &n);
-	fw->ncriteria = n;
-	fw->criteria = palloc0(Max(n, 1) * sizeof(CriterionDef));
-	for (int i = 0; i < n; i++)
-	{
-		Field		cf[] = {{"criterion"}, {"attribute"}, {"op"}, {"value"}};
-		const char *w = psprintf("%s.criteria[%d]", where, i);
-		CriterionDef *c = &fw->criteria[i];
-
-		ReadObject(getIthJsonbValueFromContainer(arr, i), w, cf, lengthof(cf));
-		c->criterion = GetString(&cf[0], w, false);
-		c->attribute = GetString(&cf[1], w, true);
-		c->op = GetString(&cf[2], w, true);
-		c->value = GetString(&cf[3], w, true);
-		c->has_check = c->attribute != NULL;
-		if (!c->has_check && (c->op != NULL || c->value != NULL))
-			Malformed("%s has no attribute, so op and value must be null (a criterion without a check is unmet).", w);
-		if (c->has_check && c->op == NULL)
-			Malformed("%s.op must be a string when it has an attribute.", w);
-		if (validate && c->has_check)
-			CheckSpec(psprintf("criterion check %s.%s of model \"%s\"", fw->framework,
-							   c->criterion, model),
-					  c->attribute, c->op, c->value);
-	}
-}
-
-static void
-ReadEventRule(JsonbValue *obj, const char *where, const char *model, bool validate,
-			  EventRuleDef *e)
-{
-	Field		f[] = {{"event_type"}, {"points"}, {"max_points"}, {"half_life"}};
-	char	   *label;
-
-	ReadObject(obj, where, f, lengthof(f));
-	e->event_type = GetString(&f[0], where, false);
-	(void) GetNumber(&f[1], where, false, &e->points);
-	e->has_cap = GetNumber(&f[2], where, true, &e->max_points);
-	label = psprintf("event rule \"%s\" of model \"%s\"", e->event_type, model);
-	e->has_half_life = GetHalfLife(&f[3], where, label, validate, &e->half_life_us);
-	if (!validate)
-		return;
 	if (e->event_type[0] == '\0')
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("event rule of model \"%s\": event_type must not be empty", model)));
+				 errmsg("event rule of model \"%s\": event_type must not be empty", def->model)));
 	validate_points(label, e->points);
-	if (e->has_cap)
-	{
-		if (e->max_points < -LEADQUAL_MAX_POINTS || e->max_points > LEADQUAL_MAX_POINTS)
-			ereport(ERROR,
-					(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
-					 errmsg("%s: max_points %g is out of range", label, e->max_points),
-					 errdetail("A cap must lie between -1000000 and 1000000, as points do."),
-					 errhint("Use null for no cap.")));
-		if (e->max_points == 0)
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("%s: max_points 0 would cancel every event of this type", label)));
-		if (e->points == 0)
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("%s: a cap on an event type worth 0 points means nothing", label)));
-		if ((e->max_points > 0) != (e->points > 0))
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("%s: max_points %g and points %g have different signs", label,
-							e->max_points, e->points)));
-	}
+	if (!e->has_cap)
+		return;
+	if (e->max_points < -LEADQUAL_MAX_POINTS || e->max_points > LEADQUAL_MAX_POINTS)
+		ereport(ERROR,
+				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+				 errmsg("%s: max_points %g is out of range", label, e->max_points),
+				 errdetail("A cap must lie between -1000000 and 1000000, as points do."),
+				 errhint("Use null for no cap.")));
+	if (e->max_points == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("%s: max_points 0 would cancel every event of this type", label)));
+	if (e->points == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("%s: a cap on an event type worth 0 points means nothing", label)));
+	if ((e->max_points > 0) != (e->points > 0))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("%s: max_points %g and points %g have different signs", label,
+						e->max_points, e->points)));
 }
 
 typedef struct ParseContext
@@ -638,6 +905,93 @@ ParseErrorContext(void *arg)
 		errcontext("%s of %s", pc->what, TYPE_NAME);
 }
 
+/* What the parse cannot check as it goes: order, and (validate) the rules' content. */
+static void
+CheckDefinition(ModelDef *def, ParseState *ps, bool validate)
+{
+	ParseContext pc = {NULL};
+	ErrorContextCallback errcb;
+
+	def->has_half_life = HalfLife(ps->half_life, psprintf("model \"%s\"", def->model), validate,
+								  &def->half_life_us);
+
+	errcb.callback = ParseErrorContext;
+	errcb.arg = &pc;
+	errcb.previous = error_context_stack;
+	error_context_stack = &errcb;
+
+	for (int i = 0; i < def->nrules; i++)
+	{
+		RuleDef    *r = &def->rules[i];
+
+		pc.what = psprintf("rules[%d]", i);
+		if (i > 0 && r->rule_id <= def->rules[i - 1].rule_id)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("rules must be in ascending rule_id order, without duplicates"),
+					 errdetail("rules[%d] has rule_id " INT64_FORMAT " after " INT64_FORMAT ".",
+							   i, r->rule_id, def->rules[i - 1].rule_id),
+					 errhint("Points are summed in rule_id order; give a new rule an id above the others.")));
+		if (ps->bad_category != NULL && ps->bad_category_rule == i)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("rule \"%s\" of model \"%s\": unknown category \"%s\"",
+							r->name, def->model, ps->bad_category),
+					 errhint("A rule's category is fit or intent.")));
+		if (validate)
+		{
+			char	   *label = psprintf("rule \"%s\" of model \"%s\"", r->name, def->model);
+
+			validate_points(label, r->points);
+			CheckSpec(label, r->attribute, r->op, r->value);
+		}
+	}
+	for (int i = 0; i < def->nframeworks; i++)
+	{
+		FrameworkDef *fw = &def->frameworks[i];
+
+		pc.what = psprintf("frameworks[%d]", i);
+		if (i > 0 && strcmp(fw->framework, def->frameworks[i - 1].framework) <= 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("frameworks must be in ascending order of name (bytewise), without duplicates"),
+					 errdetail("frameworks[%d] is \"%s\", after \"%s\".", i,
+							   fw->framework, def->frameworks[i - 1].framework)));
+		if (fw->criteria == NULL)
+			fw->criteria = palloc0(sizeof(CriterionDef));
+		for (int c = 0; validate && c < fw->ncriteria; c++)
+			if (fw->criteria[c].has_check)
+				CheckSpec(psprintf("criterion check %s.%s of model \"%s\"", fw->framework,
+								   fw->criteria[c].criterion, def->model),
+						  fw->criteria[c].attribute, fw->criteria[c].op, fw->criteria[c].value);
+	}
+	for (int i = 0; i < def->nevents; i++)
+	{
+		EventRuleDef *e = &def->events[i];
+		char	   *label = psprintf("event rule \"%s\" of model \"%s\"", e->event_type, def->model);
+
+		pc.what = psprintf("event_rules[%d]", i);
+		if (i > 0 && strcmp(e->event_type, def->events[i - 1].event_type) <= 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("event_rules must be in ascending order of event_type (bytewise), without duplicates"),
+					 errdetail("event_rules[%d] is \"%s\", after \"%s\".", i,
+							   e->event_type, def->events[i - 1].event_type)));
+		e->has_half_life = HalfLife(ps->event_half_lives[i], label, validate, &e->half_life_us);
+		if (validate)
+			CheckEventRule(def, e, label);
+	}
+	error_context_stack = errcb.previous;
+
+	/* the arrays are never NULL */
+	if (def->rules == NULL)
+		def->rules = palloc0(sizeof(RuleDef));
+	if (def->frameworks == NULL)
+		def->frameworks = palloc0(sizeof(FrameworkDef));
+	if (def->events == NULL)
+		def->events = palloc0(sizeof(EventRuleDef));
+}
+
 /*
  * Parses a document into a ModelDef in the current memory context.  validate
  * false skips the checks of what a value's input already checked (the cache
@@ -647,123 +1001,30 @@ ParseErrorContext(void *arg)
 static ModelDef *
 ParseDocument(const char *doc, int len, bool validate, uint8 *hash, bool *has_hash)
 {
-	Field		f[] = {{"format"}, {"hash"}, {"model"}, {"mql_threshold"}, {"fit_threshold"},
-	{"framework"}, {"engagement_column"}, {"half_life"}, {"rules"}, {"frameworks"},
-	{"event_rules"}};
-	Jsonb	   *jb;
-	JsonbValue	top;
-	ModelDef   *def = palloc0(sizeof(ModelDef));
-	JsonbContainer *arr;
-	int			n;
-	int64		format;
-	ParseContext pc = {NULL};
-	ErrorContextCallback errcb;
+	ParseState	ps;
+	JsonSemAction sem;
+	JsonLexContext *lex;
 
-	jb = DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum(pnstrdup(doc, len))));
-	if (validate)
-		RefuseDuplicateKeys(doc, len);
-	if (JB_ROOT_IS_SCALAR(jb) || !JB_ROOT_IS_OBJECT(jb))
-		Malformed("The document must be a JSON object.");
-	top.type = jbvBinary;
-	top.val.binary.data = &jb->root;
-	top.val.binary.len = VARSIZE(jb) - VARHDRSZ;
-
-	/* the format first: another format may have other keys */
-	{
-		JsonbValue *fv = getKeyJsonValueFromContainer(&jb->root, "format", 6, NULL);
-		Field		ff = {"format"};
-
-		if (fv == NULL)
-			Malformed("The document lacks the key \"format\".");
-		ff.value = *fv;
-		format = GetInteger(&ff, "");
-	}
-	if (format != RULESET_FORMAT)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("unsupported %s format version " INT64_FORMAT, TYPE_NAME, format),
-				 errdetail("This version of leadqual reads format %d.", RULESET_FORMAT)));
-	ReadObject(&top, "", f, lengthof(f));
-	*has_hash = f[1].present;
-	if (f[1].present)
-	{
-		char	   *hex = GetString(&f[1], "", false);
-
-		if (strlen(hex) != 2 * RULESET_HASH_LEN)
-			Malformed("hash must be 64 hexadecimal digits.");
-		for (int i = 0; i < RULESET_HASH_LEN; i++)
-		{
-			unsigned int b;
-
-			if (!isxdigit((unsigned char) hex[2 * i]) || !isxdigit((unsigned char) hex[2 * i + 1]) ||
-				sscanf(hex + 2 * i, "%2x", &b) != 1)
-				Malformed("hash must be 64 hexadecimal digits.");
-			hash[i] = (uint8) b;
-		}
-	}
-	def->model = GetString(&f[2], "", false);
-	(void) GetNumber(&f[3], "", false, &def->mql_threshold);
-	def->has_fit_threshold = GetNumber(&f[4], "", true, &def->fit_threshold);
-	def->framework = GetString(&f[5], "", true);
-	def->engagement_column = GetString(&f[6], "", true);
-	def->has_half_life = GetHalfLife(&f[7], "", psprintf("model \"%s\"", def->model), validate,
-									 &def->half_life_us);
-
-	errcb.callback = ParseErrorContext;
-	errcb.arg = &pc;
-	errcb.previous = error_context_stack;
-	error_context_stack = &errcb;
-
-	arr = GetArray(&f[8], "", &n);
-	def->nrules = n;
-	def->rules = palloc0(Max(n, 1) * sizeof(RuleDef));
-	for (int i = 0; i < n; i++)
-	{
-		pc.what = psprintf("rules[%d]", i);
-		ReadRule(getIthJsonbValueFromContainer(arr, i), pc.what, def->model, validate,
-				 &def->rules[i]);
-		if (i > 0 && def->rules[i].rule_id <= def->rules[i - 1].rule_id)
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("rules must be in ascending rule_id order, without duplicates"),
-					 errdetail("rules[%d] has rule_id " INT64_FORMAT " after " INT64_FORMAT ".",
-							   i, def->rules[i].rule_id, def->rules[i - 1].rule_id),
-					 errhint("Points are summed in rule_id order; give a new rule an id above the others.")));
-	}
-
-	arr = GetArray(&f[9], "", &n);
-	def->nframeworks = n;
-	def->frameworks = palloc0(Max(n, 1) * sizeof(FrameworkDef));
-	for (int i = 0; i < n; i++)
-	{
-		pc.what = psprintf("frameworks[%d]", i);
-		ReadFramework(getIthJsonbValueFromContainer(arr, i), pc.what, def->model, validate,
-					  &def->frameworks[i]);
-		if (i > 0 && strcmp(def->frameworks[i].framework, def->frameworks[i - 1].framework) <= 0)
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("frameworks must be in ascending order of name (bytewise), without duplicates"),
-					 errdetail("frameworks[%d] is \"%s\", after \"%s\".", i,
-							   def->frameworks[i].framework, def->frameworks[i - 1].framework)));
-	}
-
-	arr = GetArray(&f[10], "", &n);
-	def->nevents = n;
-	def->events = palloc0(Max(n, 1) * sizeof(EventRuleDef));
-	for (int i = 0; i < n; i++)
-	{
-		pc.what = psprintf("event_rules[%d]", i);
-		ReadEventRule(getIthJsonbValueFromContainer(arr, i), pc.what, def->model, validate,
-					  &def->events[i]);
-		if (i > 0 && strcmp(def->events[i].event_type, def->events[i - 1].event_type) <= 0)
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("event_rules must be in ascending order of event_type (bytewise), without duplicates"),
-					 errdetail("event_rules[%d] is \"%s\", after \"%s\".", i,
-							   def->events[i].event_type, def->events[i - 1].event_type)));
-	}
-	error_context_stack = errcb.previous;
-	return def;
+	memset(&ps, 0, sizeof(ps));
+	ps.def = palloc0(sizeof(ModelDef));
+	ps.hash = hash;
+	memset(&sem, 0, sizeof(sem));
+	sem.semstate = &ps;
+	sem.object_start = SaxObjectStart;
+	sem.object_end = SaxObjectEnd;
+	sem.array_start = SaxArrayStart;
+	sem.array_end = SaxArrayEnd;
+	sem.object_field_start = SaxField;
+	sem.scalar = SaxScalar;
+#if PG_VERSION_NUM >= 170000
+	lex = makeJsonLexContextCstringLen(NULL, doc, len, GetDatabaseEncoding(), true);
+#else
+	lex = makeJsonLexContextCstringLen((char *) doc, len, GetDatabaseEncoding(), true);
+#endif
+	pg_parse_json_or_ereport(lex, &sem);
+	CheckDefinition(ps.def, &ps, validate);
+	*has_hash = ps.has_hash;
+	return ps.def;
 }
 
 ModelDef *
@@ -783,6 +1044,8 @@ ValueFromText(const char *doc, int len)
 	ModelDef   *def;
 	RulesetData *rs;
 	int			i = 0;
+	MemoryContext cxt;
+	MemoryContext old;
 
 	/* leadqual.ruleset('m') is a cast of a literal, not a call of ruleset(model text) */
 	while (i < len && isspace((unsigned char) doc[i]))
@@ -793,7 +1056,12 @@ ValueFromText(const char *doc, int len)
 				 errmsg("invalid input syntax for type %s: \"%.*s\"", TYPE_NAME, Min(len, 64), doc),
 				 errdetail("A rule set's text form is a JSON object."),
 				 errhint("To get a model's rule set, pass the name as text: leadqual.ruleset('m'::text) or leadqual.ruleset(model => 'm'); leadqual.ruleset('m') alone is read as a rule set literal.")));
+	/* parsed in a context of its own, which the value cache adopts (no second parse) */
+	cxt = AllocSetContextCreate(CurrentMemoryContext, "leadqual rule set value",
+								ALLOCSET_DEFAULT_SIZES);
+	old = MemoryContextSwitchTo(cxt);
 	def = ParseDocument(doc, len, true, given, &has_hash);
+	MemoryContextSwitchTo(old);
 	rs = ruleset_serialize(def);
 
 	if (has_hash && memcmp(given, rs->hash, RULESET_HASH_LEN) != 0)
@@ -807,6 +1075,7 @@ ValueFromText(const char *doc, int len)
 				 errdetail("The content hashes to %s.", hex),
 				 errhint("After editing a rule set, remove its \"hash\" key (jsonb: value - 'hash'): it is computed on input.")));
 	}
+	ruleset_cache_adopt(rs->hash, def, cxt);
 	return rs;
 }
 
@@ -918,5 +1187,7 @@ PG_FUNCTION_INFO_V1(leadqual_ruleset_of_model);
 Datum
 leadqual_ruleset_of_model(PG_FUNCTION_ARGS)
 {
-	PG_RETURN_POINTER(ruleset_value_of_model(text_to_cstring(PG_GETARG_TEXT_PP(0))));
+	text	   *model = PG_GETARG_TEXT_PP(0);
+
+	PG_RETURN_POINTER(ruleset_value_of_model(VARDATA_ANY(model), VARSIZE_ANY_EXHDR(model)));
 }
