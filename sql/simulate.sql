@@ -234,6 +234,11 @@ GRANT USAGE ON SEQUENCE leadqual.rules_rule_id_seq TO regress_sx_reader;
 SET ROLE regress_sx_reader;
 SELECT pg_temp.try($$SELECT leadqual.promote('sx_draft', 'sx')$$) AS granted_promote;
 SELECT created_by FROM leadqual.ruleset_versions WHERE model = 'sx' ORDER BY version DESC LIMIT 1;
+-- a config writer who does not own the table gets no count computed as its owner (the
+-- candidate is any value: the count would disclose rows past its privileges and RLS)
+SET client_min_messages = notice;
+SELECT leadqual.promote_notice('sx', leadqual.ruleset('sx_draft'::text));
+SET client_min_messages = warning;
 RESET ROLE;
 -- promote's NOTICE simulates each table as its owner: the table owner's code (here a
 -- row-level security policy's function) runs as the table owner, not as whoever promotes

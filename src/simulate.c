@@ -27,6 +27,7 @@
 #include "funcapi.h"
 #include "nodes/params.h"
 #include "miscadmin.h"
+#include "utils/acl.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
@@ -533,6 +534,20 @@ leadqual_promote_notice(PG_FUNCTION_ARGS)
 		int			sec;
 		char	   *table;
 
+		/*
+		 * Only for members of the table owner's role: the count is computed as
+		 * the owner (past the caller's privileges and row-level security), and
+		 * the candidate is any value, so for anyone else it would disclose the
+		 * table's rows.
+		 */
+		if (!has_privs_of_role(GetUserId(), pair[1]))
+		{
+			ereport(NOTICE,
+					(errmsg("promoting into model \"%s\": %s is not simulated",
+							model, format_type_be(get_rel_type_id(pair[0]))),
+					 errdetail("Only members of the table owner's role see what the simulation expects here; leadqual.simulate shows the rows you may read.")));
+			continue;
+		}
 		GetUserIdAndSecContext(&userid, &sec);
 		SetUserIdAndSecContext(pair[1], sec | SECURITY_LOCAL_USERID_CHANGE |
 							   SECURITY_RESTRICTED_OPERATION);
