@@ -154,7 +154,10 @@ inserted=$(awk '/^SQL script [0-9]+:/ { s = $4 } /^ - [0-9]+ transactions/ && s 
 [ -n "$inserted" ] || fail "no lead_insert figure in pgbench's output"
 leads=$(q -c "SELECT count(*) FROM leads")
 echo "leads: $nleads + $inserted inserted = $leads"
-[ "$leads" = $((nleads + inserted)) ] || fail "leads lost: expected $((nleads + inserted)), found $leads"
+# pgbench does not count a transaction its -T deadline interrupts, though the server may
+# have committed it: up to one extra lead per client is not a loss
+[ "$leads" -ge $((nleads + inserted)) ] || fail "leads lost: expected $((nleads + inserted)), found $leads"
+[ "$leads" -le $((nleads + inserted + 8)) ] || fail "more leads than inserted: expected $((nleads + inserted)), found $leads"
 
 # without decay, engagement does not depend on when it is computed: it can be checked exactly
 q -c "UPDATE leadqual.models SET half_life = NULL WHERE model = 'default'"
