@@ -353,8 +353,8 @@ CREATE TEMP TABLE rs_small AS SELECT ('{"format": 1, "model": "small", "mql_thre
 SELECT format('SELECT sum(leadqual.score(l, %L::leadqual.ruleset)) FROM rs_leads l', v) AS q_literal,
        format('SELECT count(*) FROM rs_leads l WHERE leadqual.classify(l, %L::leadqual.ruleset) = ''nurture''', v) AS q_classify
   FROM rs_small \gset
-SELECT pg_temp.plan_has(:'q_literal', 'ROW(NULL::integer, industry, employees, NULL') AS literal_narrowed,
-       pg_temp.plan_has(:'q_classify', 'ROW(NULL::integer, industry, employees, NULL') AS classify_narrowed,
+SELECT pg_temp.plan_has(:'q_literal', 'smallint[], industry, employees)') AS literal_narrowed,
+       pg_temp.plan_has(:'q_classify', 'smallint[], industry, employees)') AS classify_narrowed,
        pg_temp.plan_has('SELECT sum(leadqual.score(l, (SELECT v FROM rs_small))) FROM rs_leads l', 'l.*') AS subselect_whole_row,
        pg_temp.plan_has('SELECT sum(leadqual.score(l, r.v)) FROM rs_leads l, rs_small r', 'l.*') AS join_whole_row;
 -- the narrowed calls score as the whole row does

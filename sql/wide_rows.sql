@@ -161,12 +161,33 @@ WHERE w.id > 190 OR EXISTS (SELECT 1 FROM wide_rows_sql() f
                             WHERE leadqual.score(f, 'wide') > 15 AND f.id = w.id)$$) p) x;
 DROP FUNCTION wide_rows(), wide_rows_sql();
 
--- a direct call of a _narrowed function scores the row it is given: it never reads the
+-- a direct call of a _narrowed function scores the columns it is given: it never reads the
 -- row at the ctid it names
-SELECT leadqual.score_narrowed(jsonb_populate_record(NULL::wide, '{"id": 1, "title": "CTO"}'),
-                               'wide', 'wide'::regclass, '(0,1)') AS direct,
+SELECT leadqual.score_narrowed(NULL::wide, 'wide', 'wide'::regclass, '(0,1)', '{2}', 'CTO'::text) AS direct,
        leadqual.score(jsonb_populate_record(NULL::wide, '{"id": 1, "title": "CTO"}'), 'wide') AS given_row,
        (SELECT leadqual.score(w, 'wide') FROM wide w WHERE ctid = '(0,1)') AS row_at_ctid;
+-- and the columns must be what the row type says they are (the rules read them as that)
+SELECT leadqual.score_narrowed(NULL::wide, 'wide', 'wide'::regclass, '(0,1)', '{2}', 42);
+SELECT leadqual.score_narrowed(NULL::wide, 'wide', 'wide'::regclass, '(0,1)', '{99}', 'CTO'::text);
+SELECT leadqual.score_narrowed(NULL::wide, 'wide', 'wide'::regclass, '(0,1)', '{2,2}', 'CTO'::text, 'CEO'::text);
+SELECT leadqual.score_narrowed(NULL::wide, 'wide', 'wide'::regclass, '(0,1)', '{2,4}', 'CTO'::text);
+SELECT leadqual.score_narrowed(NULL::wide, 'wide', 'wide'::regclass, '(0,1)', a, 'CTO'::text)
+  FROM (VALUES ('{2}'::int2[])) v(a);
+SELECT leadqual.score_narrowed(NULL::record, 'wide', 'wide'::regclass, '(0,1)', '{2}', 'CTO'::text);
+-- a NULL table oid is a NULL row (an outer join's): NULL, as the whole-row call gives
+SELECT leadqual.score_narrowed(NULL::wide, 'wide', NULL, NULL, '{2}', 'CTO'::text) IS NULL AS null_row;
+SELECT leadqual.ruleset('wide'::text) AS wide_rules \gset
+SELECT count(*) AS rows, count(leadqual.score(w, 'wide')) AS scored,
+       count(leadqual.classify(w, 'wide')) AS classified,
+       count(leadqual.score(w, :'wide_rules'::leadqual.ruleset)) AS value_scored,
+       count(leadqual.qualify(w, :'wide_rules'::leadqual.ruleset)) AS value_qualified,
+       count(e.points) AS explained
+  FROM (VALUES (1), (2)) v(k) LEFT JOIN wide w ON w.id = -v.k
+  LEFT JOIN LATERAL leadqual.explain(w, 'wide') e ON true;
+SELECT position('score_narrowed' IN p) > 0 AND position('qualify_narrowed' IN p) > 0 AS value_calls_narrowed
+  FROM (SELECT string_agg(x, ' ') AS p FROM leadqual_plan(format(
+    'SELECT leadqual.score(w, %L::leadqual.ruleset), leadqual.qualify(w, %L::leadqual.ruleset) FROM wide w',
+    :'wide_rules', :'wide_rules')) x) q;
 
 -- EXECUTE on score governs the rewritten call and the _narrowed function alike
 CREATE ROLE regress_lq_wide;
@@ -174,7 +195,7 @@ GRANT SELECT ON wide TO regress_lq_wide;
 REVOKE EXECUTE ON FUNCTION leadqual.score(record, text) FROM PUBLIC;
 SET ROLE regress_lq_wide;
 SELECT sum(leadqual.score(w, 'wide')) FROM wide w;
-SELECT leadqual.score_narrowed(w, 'wide', w.tableoid, w.ctid) FROM wide w LIMIT 1;
+SELECT leadqual.score_narrowed(NULL::wide, 'wide', w.tableoid, w.ctid, '{2}', w.title) FROM wide w LIMIT 1;
 RESET ROLE;
 GRANT EXECUTE ON FUNCTION leadqual.score(record, text) TO PUBLIC;
 SET ROLE regress_lq_wide;

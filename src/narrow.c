@@ -3,11 +3,12 @@
  * qualify, and the run-time side of the calls it makes (see narrow.h).
  *
  * Why the result stays right:
- *  - The row keeps its type and attnums (NULL constants in the columns left
- *    out), so the model compiles and evaluates as for the whole row.
- *  - The plan depends on leadqual.config_generation (PlannedStmt.relationOids):
- *    config_changed's relcache invalidation of it makes PREPAREd, PL/pgSQL and
- *    view plans replan at their next execution.
+ *  - The columns are put in a slot of the row's own type (NULL in the columns
+ *    left out), so the model compiles and evaluates as for the whole row.
+ *  - A rule set value cannot change: such a call depends on nothing.
+ *  - A model-name plan depends on leadqual.config_generation
+ *    (PlannedStmt.relationOids): config_changed's relcache invalidation of it
+ *    makes PREPAREd, PL/pgSQL and view plans replan at their next execution.
  *  - An invalidation can still arrive after the plan was checked (another
  *    session commits between two statements of our transaction, whose locks
  *    we already hold): the call compares the columns its statement's rule set
@@ -15,8 +16,11 @@
  *    missing.  Only calls the support function made (marked COERCE_SQL_SYNTAX,
  *    which SQL cannot produce for these functions) read rows back, so a user
  *    calling a *_narrowed function cannot use it to read a row.
- *  - Only whole-row Vars of plain tables, matviews and partitioned tables in
- *    a SELECT are narrowed: their tuples sit at their ctid for the statement.
+ *  - Model-name calls are narrowed only over whole-row Vars of plain tables,
+ *    matviews and partitioned tables in a SELECT: their tuples sit at their
+ *    ctid for the statement.  Value calls never read back, so any relation
+ *    qualifies (a foreign table too: postgres_fdw then fetches only those
+ *    columns).
  */
 #include "postgres.h"
 
@@ -25,6 +29,7 @@
 #include "access/table.h"
 #include "access/tableam.h"
 #include "catalog/pg_class.h"
+#include "catalog/pg_collation.h"
 #include "catalog/pg_inherits.h"
 #include "catalog/pg_type.h"
 #include "storage/itemptr.h"
@@ -37,6 +42,7 @@
 #include "parser/parse_relation.h"
 #include "parser/parsetree.h"
 #include "utils/acl.h"
+#include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
@@ -52,7 +58,7 @@
 
 /* Which of our functions funcid is: its base name and whether it is narrowed; NULL if none. */
 static char *
-OurFunction(Oid funcid, bool *narrowed, int *base_nargs)
+OurFunction(Oid funcid, bool *narrowed)
 {
 	char	   *name = get_func_name(funcid);
 	char	   *nsp = get_namespace_name(get_func_namespace(funcid));
@@ -68,22 +74,48 @@ OurFunction(Oid funcid, bool *narrowed, int *base_nargs)
 	if (strcmp(name, "score") != 0 && strcmp(name, "classify") != 0 &&
 		strcmp(name, "explain") != 0 && strcmp(name, "qualify") != 0)
 		return NULL;
-	*base_nargs = strcmp(name, "qualify") == 0 ? 3 : 2;
 	return name;
 }
 
-/* leadqual.<name>[_narrowed] with the argument types the rewrite uses. */
+/* The OID of type leadqual.ruleset (InvalidOid if missing). */
 static Oid
-FunctionOid(const char *name, bool narrowed, int base_nargs)
+RulesetTypeOid(void)
 {
-	Oid			argtypes[5] = {RECORDOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID};
-	int			nargs = base_nargs + (narrowed ? 2 : 0);
+	Oid			nsp = get_namespace_oid("leadqual", true);
+
+	if (!OidIsValid(nsp))
+		return InvalidOid;
+	return GetSysCacheOid2(TYPENAMENSP, Anum_pg_type_oid, CStringGetDatum("ruleset"),
+						   ObjectIdGetDatum(nsp));
+}
+
+/* The whole-row function's arity that a narrowed call stands for: (lead, rules [, framework]). */
+static int
+NarrowedBaseArgs(const char *name)
+{
+	return strcmp(name, "qualify") == 0 ? 3 : 2;
+}
+
+/*
+ * leadqual.<name> over a whole row with nargs arguments, or leadqual.<name>_narrowed;
+ * by_value: the variant taking a leadqual.ruleset.
+ */
+static Oid
+FunctionOid(const char *name, bool narrowed, bool by_value, int nargs)
+{
+	Oid			argtypes[7] = {RECORDOID, TEXTOID, TEXTOID};
 	char	   *fname = narrowed ? psprintf("%s%s", name, NARROWED_SUFFIX) : pstrdup(name);
 
+	if (by_value)
+		argtypes[1] = RulesetTypeOid();
 	if (narrowed)
 	{
-		argtypes[base_nargs] = OIDOID;
-		argtypes[base_nargs + 1] = TIDOID;
+		nargs = NarrowedBaseArgs(name);
+		argtypes[nargs] = OIDOID;
+		argtypes[nargs + 1] = TIDOID;
+		argtypes[nargs + 2] = INT2ARRAYOID;
+		argtypes[nargs + 3] = ANYOID;
+		nargs += 4;
 	}
 	return LookupFuncName(list_make2(makeString("leadqual"), makeString(fname)),
 						  nargs, argtypes, true);
@@ -121,19 +153,29 @@ HasForeignPartition(Oid relid)
 	return false;
 }
 
-/* The relation rte names, if it is one whose rows narrowing can read back. */
+/*
+ * Whether varno names a relation whose whole row of type rowtype narrowing may
+ * replace: for a model-name call (read back by ctid if need be) one whose rows
+ * are stored here; for a value (never read back) any table.
+ */
 static bool
-NarrowableRelation(PlannerInfo *root, Index varno, Oid rowtype)
+NarrowableRelation(PlannerInfo *root, Index varno, Oid rowtype, bool by_value)
 {
 	RangeTblEntry *rte;
+	bool		kind;
 
 	if (varno < 1 || varno > list_length(root->parse->rtable))
 		return false;
 	rte = rt_fetch(varno, root->parse->rtable);
-	return rte->rtekind == RTE_RELATION &&
-		(rte->relkind == RELKIND_RELATION || rte->relkind == RELKIND_MATVIEW ||
-		 (rte->relkind == RELKIND_PARTITIONED_TABLE && !HasForeignPartition(rte->relid))) &&
-		get_rel_type_id(rte->relid) == rowtype && SelectsWholeRow(root, rte);
+	if (rte->rtekind != RTE_RELATION)
+		return false;
+	if (by_value)
+		kind = rte->relkind == RELKIND_RELATION || rte->relkind == RELKIND_MATVIEW ||
+			rte->relkind == RELKIND_PARTITIONED_TABLE || rte->relkind == RELKIND_FOREIGN_TABLE;
+	else
+		kind = rte->relkind == RELKIND_RELATION || rte->relkind == RELKIND_MATVIEW ||
+			(rte->relkind == RELKIND_PARTITIONED_TABLE && !HasForeignPartition(rte->relid));
+	return kind && get_rel_type_id(rte->relid) == rowtype && SelectsWholeRow(root, rte);
 }
 
 /*
@@ -180,167 +222,94 @@ OwnVar(PlannerInfo *root, Var *whole)
 	return ctx.found;
 }
 
+/*
+ * score(w, <constant rules>) and the others over a whole row w: the same call
+ * passed only the columns the rules read (narrow.h), or NULL to leave it be.
+ */
 static Node *
-Narrow(PlannerInfo *root, FuncExpr *fexpr, const char *name, int base_nargs)
+Narrow(PlannerInfo *root, FuncExpr *fexpr, const char *name, bool by_value)
 {
 	Var		   *whole = linitial(fexpr->args);
-	Const	   *model = lsecond(fexpr->args);
+	Const	   *rules = lsecond(fexpr->args);
+	Node	   *framework = NULL;
 	TupleDesc	tupdesc;
 	Bitmapset  *needed = NULL;
-	RowExpr    *row;
+	List	   *columns = NIL;
+	Datum	   *attnums;
+	int			nkept = 0;
+	int			ncols = 0;
+	int			attnum = -1;
+	int			base_nargs = NarrowedBaseArgs(name);
 	List	   *args;
 	Oid			narrowed;
 	FuncExpr   *result;
-	int			nkept = 0;
-	int			ncols = 0;
-	bool		ok;
 
 	if (!IsA(whole, Var) || whole->varattno != InvalidAttrNumber ||
 		whole->varlevelsup != 0 || whole->vartype == RECORDOID ||
-		!IsA(model, Const) || model->constisnull || model->consttype != TEXTOID ||
-		root->parse->commandType != CMD_SELECT ||
-		!NarrowableRelation(root, whole->varno, whole->vartype) ||
-		!OwnVar(root, whole) || !ActiveSnapshotSet())
+		!IsA(rules, Const) || rules->constisnull ||
+		(!by_value && root->parse->commandType != CMD_SELECT) ||
+		!NarrowableRelation(root, whole->varno, whole->vartype, by_value) ||
+		!OwnVar(root, whole) || (!by_value && !ActiveSnapshotSet()))
 		return NULL;
+	if (base_nargs == 3)
+	{
+		if (list_length(fexpr->args) == 3)
+			framework = lthird(fexpr->args);
+		else					/* qualify(w, rules): the value's own framework */
+			framework = (Node *) makeNullConst(TEXTOID, -1, DEFAULT_COLLATION_OID);
+		/* the narrowed call takes NULL for "the rule set's own": a strict call's NULL is not that */
+		if (by_value && list_length(fexpr->args) == 3 &&
+			!(IsA(framework, Const) && !((Const *) framework)->constisnull))
+			return NULL;
+	}
 
 	tupdesc = lookup_rowtype_tupdesc_copy(whole->vartype, -1);
-	ok = ruleset_needed_columns(TextDatumGetCString(model->constvalue), tupdesc, &needed);
-	if (!ok)
+	if (!(by_value ? ruleset_value_needed_columns(rules->constvalue, tupdesc, &needed)
+		  : ruleset_needed_columns(TextDatumGetCString(rules->constvalue), tupdesc, &needed)))
 		return NULL;			/* unknown model or column: the call reports it */
 
-	row = makeNode(RowExpr);
-	row->row_typeid = whole->vartype;
-	row->row_format = COERCE_IMPLICIT_CAST;
-	row->location = whole->location;
-	for (int i = 0; i < tupdesc->natts; i++)
+	attnums = palloc(Max(bms_num_members(needed), 1) * sizeof(Datum));
+	while ((attnum = bms_next_member(needed, attnum)) >= 0)
 	{
-		Form_pg_attribute a = TupleDescAttr(tupdesc, i);
-		Node	   *e;
+		Form_pg_attribute a = TupleDescAttr(tupdesc, attnum - 1);
 
-		if (a->attisdropped)
-			e = (Node *) makeNullConst(INT4OID, -1, InvalidOid);
-		else if (bms_is_member(a->attnum, needed))
-		{
-			e = (Node *) makeVar(whole->varno, a->attnum, a->atttypid, a->atttypmod,
-								 a->attcollation, 0);
-			nkept++;
-		}
-		else
-			e = (Node *) makeNullConst(a->atttypid, a->atttypmod, a->attcollation);
-		if (!a->attisdropped)
-			ncols++;
-		row->args = lappend(row->args, e);
+		columns = lappend(columns, makeVar(whole->varno, a->attnum, a->atttypid, a->atttypmod,
+										   a->attcollation, 0));
+		attnums[nkept++] = Int16GetDatum(a->attnum);
 	}
-	if (nkept == ncols)
-		return NULL;			/* the rules read every column */
-	/* trailing columns are left out: the executor fills them with NULLs itself */
-	while (row->args != NIL && IsA(llast(row->args), Const))
-		row->args = list_delete_last(row->args);
-
-	narrowed = FunctionOid(name, true, base_nargs);
+	for (int i = 0; i < tupdesc->natts; i++)
+		if (!TupleDescAttr(tupdesc, i)->attisdropped)
+			ncols++;
+	/* nothing to leave out, nothing read, or more columns than a call takes */
+	if (nkept == ncols || nkept == 0 || base_nargs + 3 + nkept > FUNC_MAX_ARGS)
+		return NULL;
+	narrowed = FunctionOid(name, true, by_value, 0);
 	if (!OidIsValid(narrowed))
 		return NULL;
 
-	args = list_copy(fexpr->args);
-	linitial(args) = row;
+	args = list_make2(makeNullConst(whole->vartype, -1, InvalidOid), rules);
+	if (framework != NULL)
+		args = lappend(args, framework);
 	args = lappend(args, makeVar(whole->varno, TableOidAttributeNumber, OIDOID, -1,
 								 InvalidOid, 0));
-	args = lappend(args, makeVar(whole->varno, SelfItemPointerAttributeNumber, TIDOID, -1,
-								 InvalidOid, 0));
+	/* a value never reads a row back, so it needs no ctid (a foreign table has none) */
+	args = lappend(args, by_value ? (Node *) makeNullConst(TIDOID, -1, InvalidOid) :
+				   (Node *) makeVar(whole->varno, SelfItemPointerAttributeNumber, TIDOID, -1,
+									InvalidOid, 0));
+	args = lappend(args, makeConst(INT2ARRAYOID, -1, InvalidOid, -1,
+								   PointerGetDatum(construct_array(
+									   attnums, nkept, INT2OID, 2, true, TYPALIGN_SHORT)),
+								   false, false));
+	args = list_concat(args, columns);
 	result = makeFuncExpr(narrowed, fexpr->funcresulttype, args, fexpr->funccollid,
 						  fexpr->inputcollid, COERCE_SQL_SYNTAX);
 	result->funcretset = fexpr->funcretset;
 	result->location = fexpr->location;
 
 	/* replan when the rule set changes (config_changed invalidates this relation) */
-	root->glob->relationOids = lappend_oid(root->glob->relationOids,
-										   ruleset_generation_relid());
-	return (Node *) result;
-}
-
-/* The OID of type leadqual.ruleset (InvalidOid if missing). */
-static Oid
-RulesetTypeOid(void)
-{
-	Oid			nsp = get_namespace_oid("leadqual", true);
-
-	if (!OidIsValid(nsp))
-		return InvalidOid;
-	return GetSysCacheOid2(TYPENAMENSP, Anum_pg_type_oid, CStringGetDatum("ruleset"),
-						   ObjectIdGetDatum(nsp));
-}
-
-/*
- * score(w, <constant rule set>) and the others: the same row built of only the
- * columns the value reads, the call otherwise unchanged.  The value cannot
- * change, so the plan depends on nothing and no row is ever read back: any
- * relation whose row the query reads whole qualifies (a foreign table too, so
- * that postgres_fdw fetches only those columns).
- */
-static Node *
-NarrowValue(PlannerInfo *root, FuncExpr *fexpr)
-{
-	Var		   *whole = linitial(fexpr->args);
-	Const	   *value = lsecond(fexpr->args);
-	RangeTblEntry *rte;
-	TupleDesc	tupdesc;
-	Bitmapset  *needed = NULL;
-	RowExpr    *row;
-	List	   *args;
-	FuncExpr   *result;
-	int			nkept = 0;
-	int			ncols = 0;
-
-	if (!IsA(whole, Var) || whole->varattno != InvalidAttrNumber ||
-		whole->varlevelsup != 0 || whole->vartype == RECORDOID ||
-		!IsA(value, Const) || value->constisnull ||
-		whole->varno < 1 || whole->varno > list_length(root->parse->rtable))
-		return NULL;
-	rte = rt_fetch(whole->varno, root->parse->rtable);
-	if (rte->rtekind != RTE_RELATION ||
-		!(rte->relkind == RELKIND_RELATION || rte->relkind == RELKIND_MATVIEW ||
-		  rte->relkind == RELKIND_PARTITIONED_TABLE || rte->relkind == RELKIND_FOREIGN_TABLE) ||
-		get_rel_type_id(rte->relid) != whole->vartype || !SelectsWholeRow(root, rte))
-		return NULL;
-
-	tupdesc = lookup_rowtype_tupdesc_copy(whole->vartype, -1);
-	if (!ruleset_value_needed_columns(value->constvalue, tupdesc, &needed))
-		return NULL;			/* a column the row lacks: the call reports it */
-
-	row = makeNode(RowExpr);
-	row->row_typeid = whole->vartype;
-	row->row_format = COERCE_IMPLICIT_CAST;
-	row->location = whole->location;
-	for (int i = 0; i < tupdesc->natts; i++)
-	{
-		Form_pg_attribute a = TupleDescAttr(tupdesc, i);
-		Node	   *e;
-
-		if (a->attisdropped)
-			e = (Node *) makeNullConst(INT4OID, -1, InvalidOid);
-		else if (bms_is_member(a->attnum, needed))
-		{
-			e = (Node *) makeVar(whole->varno, a->attnum, a->atttypid, a->atttypmod,
-								 a->attcollation, 0);
-			nkept++;
-		}
-		else
-			e = (Node *) makeNullConst(a->atttypid, a->atttypmod, a->attcollation);
-		if (!a->attisdropped)
-			ncols++;
-		row->args = lappend(row->args, e);
-	}
-	if (nkept == ncols)
-		return NULL;			/* the rules read every column */
-	while (row->args != NIL && IsA(llast(row->args), Const))
-		row->args = list_delete_last(row->args);
-
-	args = list_copy(fexpr->args);
-	linitial(args) = row;
-	result = makeFuncExpr(fexpr->funcid, fexpr->funcresulttype, args, fexpr->funccollid,
-						  fexpr->inputcollid, fexpr->funcformat);
-	result->funcretset = fexpr->funcretset;
-	result->location = fexpr->location;
+	if (!by_value)
+		root->glob->relationOids = lappend_oid(root->glob->relationOids,
+											   ruleset_generation_relid());
 	return (Node *) result;
 }
 
@@ -354,10 +323,11 @@ NarrowValue(PlannerInfo *root, FuncExpr *fexpr)
  * is the second line of defence.)
  */
 static Node *
-Recheck(PlannerInfo *root, FuncExpr *fexpr, const char *name, int base_nargs)
+Recheck(PlannerInfo *root, FuncExpr *fexpr, const char *name, bool by_value)
 {
-	RowExpr    *row = linitial(fexpr->args);
-	Var		   *tableoid = list_nth(fexpr->args, base_nargs);
+	int			base_nargs = NarrowedBaseArgs(name);
+	Node	   *rowtype;
+	Var		   *tableoid;
 	Var		   *whole;
 	List	   *args;
 	Oid			plain;
@@ -366,20 +336,31 @@ Recheck(PlannerInfo *root, FuncExpr *fexpr, const char *name, int base_nargs)
 	 * (The support function sees a stand-in FuncExpr without funcformat, so
 	 * the rewrite is recognised by its arguments: a system column Var.)
 	 */
-	if (!IsA(row, RowExpr) || !IsA(tableoid, Var) ||
+	if (list_length(fexpr->args) < base_nargs + 4)
+		return NULL;
+	rowtype = linitial(fexpr->args);
+	tableoid = list_nth(fexpr->args, base_nargs);
+	if (!IsA(rowtype, Const) || !IsA(tableoid, Var) ||
 		tableoid->varattno != TableOidAttributeNumber)
 		return NULL;
 	if (tableoid->varlevelsup == 0 &&
-		NarrowableRelation(root, tableoid->varno, row->row_typeid))
+		NarrowableRelation(root, tableoid->varno, exprType(rowtype), by_value))
 		return NULL;
 
-	plain = FunctionOid(name, false, base_nargs);
+	whole = makeVar(tableoid->varno, InvalidAttrNumber, exprType(rowtype), -1, InvalidOid,
+					tableoid->varlevelsup);
+	args = list_make2(whole, lsecond(fexpr->args));
+	if (base_nargs == 3)
+	{
+		Node	   *framework = lthird(fexpr->args);
+
+		/* qualify(w, rules) was narrowed with a NULL framework: the value's own */
+		if (!(by_value && IsA(framework, Const) && ((Const *) framework)->constisnull))
+			args = lappend(args, framework);
+	}
+	plain = FunctionOid(name, false, by_value, list_length(args));
 	if (!OidIsValid(plain))
 		return NULL;
-	whole = makeVar(tableoid->varno, InvalidAttrNumber, row->row_typeid, -1, InvalidOid,
-					tableoid->varlevelsup);
-	args = list_truncate(list_copy(fexpr->args), base_nargs);
-	linitial(args) = whole;
 	return (Node *) makeFuncExpr(plain, fexpr->funcresulttype, args, fexpr->funccollid,
 								 fexpr->inputcollid, COERCE_EXPLICIT_CALL);
 }
@@ -394,7 +375,7 @@ leadqual_narrow_support(PG_FUNCTION_ARGS)
 	FuncExpr   *fexpr;
 	char	   *name;
 	bool		narrowed;
-	int			base_nargs;
+	bool		by_value;
 
 	if (!IsA(rawreq, SupportRequestSimplify))
 		PG_RETURN_POINTER(NULL);
@@ -402,32 +383,32 @@ leadqual_narrow_support(PG_FUNCTION_ARGS)
 	root = req->root;
 	fexpr = req->fcall;
 	/* without a query there is no plan to depend on (e.g. a constraint expression) */
-	if (root == NULL || root->parse == NULL || root->glob == NULL)
+	if (root == NULL || root->parse == NULL || root->glob == NULL ||
+		list_length(fexpr->args) < 2)
 		PG_RETURN_POINTER(NULL);
-	name = OurFunction(fexpr->funcid, &narrowed, &base_nargs);
+	name = OurFunction(fexpr->funcid, &narrowed);
 	if (name == NULL)
 		PG_RETURN_POINTER(NULL);
-	/* the variants taking a rule set value */
-	if (!narrowed && list_length(fexpr->args) >= 2 &&
-		exprType(lsecond(fexpr->args)) == RulesetTypeOid())
-		PG_RETURN_POINTER(NarrowValue(root, fexpr));
-	if (!narrowed && list_length(fexpr->args) == base_nargs)
-		PG_RETURN_POINTER(Narrow(root, fexpr, name, base_nargs));
-	if (narrowed && list_length(fexpr->args) == base_nargs + 2)
-		PG_RETURN_POINTER(Recheck(root, fexpr, name, base_nargs));
-	PG_RETURN_POINTER(NULL);
+	by_value = exprType(lsecond(fexpr->args)) == RulesetTypeOid();
+	PG_RETURN_POINTER(narrowed ? Recheck(root, fexpr, name, by_value) :
+					  Narrow(root, fexpr, name, by_value));
 }
 
 void
 narrow_init_call(FunctionCallInfo fcinfo, int base_nargs, NarrowedCall *nc)
 {
-	FuncExpr   *fexpr = (FuncExpr *) fcinfo->flinfo->fn_expr;
+	FmgrInfo   *flinfo = fcinfo->flinfo;
+	FuncExpr   *fexpr = (FuncExpr *) flinfo->fn_expr;
+	int			attnums_arg = base_nargs + 2;
+	TupleDesc	desc;
+	ArrayType  *arr;
+	Datum	   *elems;
+	bool	   *elemnulls;
+	int			n;
 	MemoryContext old;
 
 	memset(nc, 0, sizeof(*nc));
-	nc->narrowed = PG_NARGS() == base_nargs + 2;
-	if (!nc->narrowed)
-		return;
+	nc->narrowed = true;
 
 	/*
 	 * Who may score is governed by EXECUTE on score, classify …: the rewrite
@@ -435,13 +416,13 @@ narrow_init_call(FunctionCallInfo fcinfo, int base_nargs, NarrowedCall *nc)
 	 */
 	{
 		bool		narrowed;
-		int			n;
-		char	   *name = OurFunction(fcinfo->flinfo->fn_oid, &narrowed, &n);
-		Oid			plain = name ? FunctionOid(name, false, base_nargs) : InvalidOid;
+		char	   *name = OurFunction(flinfo->fn_oid, &narrowed);
+		Oid			plain = name ? FunctionOid(name, false,
+											   get_fn_expr_argtype(flinfo, 1) != TEXTOID,
+											   base_nargs) : InvalidOid;
 
 		if (!OidIsValid(plain))
-			elog(ERROR, "leadqual: no plain function for narrowed function %u",
-				 fcinfo->flinfo->fn_oid);
+			elog(ERROR, "leadqual: no plain function for narrowed function %u", flinfo->fn_oid);
 		/* (the SQL-level check: the same call on every supported server) */
 		if (!DatumGetBool(DirectFunctionCall2(has_function_privilege_id,
 											  ObjectIdGetDatum(plain),
@@ -450,25 +431,63 @@ narrow_init_call(FunctionCallInfo fcinfo, int base_nargs, NarrowedCall *nc)
 	}
 	nc->trusted = fexpr != NULL && IsA(fexpr, FuncExpr) &&
 		fexpr->funcformat == COERCE_SQL_SYNTAX;
-	if (!nc->trusted)
-		return;					/* the row is what the caller says it is */
 
-	/* a column is passed unless the plan has a NULL constant there */
-	old = MemoryContextSwitchTo(fcinfo->flinfo->fn_mcxt);
-	if (IsA(linitial(fexpr->args), RowExpr))
+	/*
+	 * Whoever made the call, the columns must be what the row type says they
+	 * are: the compiled rules read them as that type.
+	 */
+	nc->typid = get_fn_expr_argtype(flinfo, 0);
+	if (!OidIsValid(nc->typid) || nc->typid == RECORDOID || !type_is_rowtype(nc->typid))
+		ereport(ERROR,
+				(errcode(ERRCODE_DATATYPE_MISMATCH),
+				 errmsg("the first argument of a narrowed call must be a NULL of a table's row type")));
+	if (PG_NARGS() <= attnums_arg || PG_ARGISNULL(attnums_arg) ||
+		!get_fn_expr_arg_stable(flinfo, attnums_arg))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("the attribute numbers of a narrowed call must be a constant")));
+	arr = PG_GETARG_ARRAYTYPE_P(attnums_arg);
+	if (ARR_ELEMTYPE(arr) != INT2OID || ARR_NDIM(arr) > 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATATYPE_MISMATCH),
+				 errmsg("the attribute numbers of a narrowed call must be a smallint[]")));
+	deconstruct_array(arr, INT2OID, 2, true, TYPALIGN_SHORT, &elems, &elemnulls, &n);
+	nc->first_column = attnums_arg + 1;
+	nc->ncolumns = PG_NARGS() - nc->first_column;
+	if (n != nc->ncolumns)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("a narrowed call names %d attributes but passes %d columns", n,
+						nc->ncolumns)));
+
+	old = MemoryContextSwitchTo(flinfo->fn_mcxt);
+	desc = lookup_rowtype_tupdesc_copy(nc->typid, -1);
+	nc->attnums = palloc(Max(n, 1) * sizeof(AttrNumber));
+	for (int k = 0; k < n; k++)
 	{
-		RowExpr    *row = linitial(fexpr->args);
-		ListCell   *lc;
-		int			attnum = 0;
+		int			attnum = elemnulls[k] ? 0 : DatumGetInt16(elems[k]);
+		Form_pg_attribute a;
 
-		foreach(lc, row->args)
-		{
-			Node	   *e = lfirst(lc);
-
-			attnum++;
-			if (!(IsA(e, Const) && ((Const *) e)->constisnull))
-				nc->passed = bms_add_member(nc->passed, attnum);
-		}
+		if (attnum < 1 || attnum > desc->natts || TupleDescAttr(desc, attnum - 1)->attisdropped ||
+			bms_is_member(attnum, nc->passed))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("attribute number %d of a narrowed call is not a column of %s or is repeated",
+							attnum, format_type_be(nc->typid))));
+		a = TupleDescAttr(desc, attnum - 1);
+		if (get_fn_expr_argtype(flinfo, nc->first_column + k) != a->atttypid)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATATYPE_MISMATCH),
+					 errmsg("column \"%s\" of a narrowed call is not of type %s", NameStr(a->attname),
+							format_type_be(a->atttypid))));
+		nc->attnums[k] = attnum;
+		nc->passed = bms_add_member(nc->passed, attnum);
+	}
+	nc->slot = MakeSingleTupleTableSlot(desc, &TTSOpsVirtual);
+	for (int i = 0; i < desc->natts; i++)
+	{
+		nc->slot->tts_values[i] = (Datum) 0;
+		nc->slot->tts_isnull[i] = true;		/* stays so where nothing is passed */
 	}
 	MemoryContextSwitchTo(old);
 }
@@ -508,7 +527,6 @@ BuildMap(FunctionCallInfo fcinfo, NarrowedCall *nc, Relation rel, TupleDesc desc
 		}
 	}
 	nc->map_relid = RelationGetRelid(rel);
-	nc->map_typid = desc->tdtypeid;
 }
 
 /*
@@ -517,30 +535,35 @@ BuildMap(FunctionCallInfo fcinfo, NarrowedCall *nc, Relation rel, TupleDesc desc
  * and it is flattened as a whole-row Var would be.
  */
 static void
-Refetch(FunctionCallInfo fcinfo, NarrowedCall *nc, HeapTupleHeader row, HeapTuple tuple)
+Refetch(FunctionCallInfo fcinfo, NarrowedCall *nc)
 {
-	Oid			relid = PG_GETARG_OID(PG_NARGS() - 2);
-	ItemPointer tid = (ItemPointer) PG_GETARG_POINTER(PG_NARGS() - 1);
-	Oid			typid = HeapTupleHeaderGetTypeId(row);
-	TupleDesc	desc = lookup_rowtype_tupdesc(typid, HeapTupleHeaderGetTypMod(row));
-	Relation	rel = table_open(relid, AccessShareLock);
-	TupleTableSlot *slot = table_slot_create(rel, NULL);
+	int			tableoid_arg = nc->first_column - 3;
+	Oid			relid = PG_GETARG_OID(tableoid_arg);
+	ItemPointer tid;
+	TupleDesc	desc = lookup_rowtype_tupdesc(nc->typid, -1);
+	Relation	rel;
+	TupleTableSlot *slot;
 	Datum	   *values = palloc(Max(desc->natts, 1) * sizeof(Datum));
 	bool	   *nulls = palloc(Max(desc->natts, 1) * sizeof(bool));
-	bool		same = rel->rd_rel->reltype == typid;
+	bool		same;
 	HeapTuple	full;
 
-	/* never planned so (NarrowableRelation): a row without storage here has no ctid */
+	/* never planned so (NarrowableRelation): a value has nothing to read back */
+	if (PG_ARGISNULL(tableoid_arg + 1))
+		elog(ERROR, "leadqual cannot read back a row without its ctid");
+	tid = (ItemPointer) PG_GETARG_POINTER(tableoid_arg + 1);
+	rel = table_open(relid, AccessShareLock);
+	same = rel->rd_rel->reltype == nc->typid;
 	if (rel->rd_tableam == NULL)
 		elog(ERROR, "leadqual cannot read back a row of \"%s\", which is not stored here",
 			 RelationGetRelationName(rel));
+	slot = table_slot_create(rel, NULL);
 	if (!table_tuple_fetch_row_version(rel, tid, SnapshotAny, slot))
 		elog(ERROR, "leadqual could not read back row (%u,%u) of \"%s\"",
 			 ItemPointerGetBlockNumber(tid), ItemPointerGetOffsetNumber(tid),
 			 RelationGetRelationName(rel));
 	slot_getallattrs(slot);
-	if (!same && (nc->map_relid != relid || nc->map_typid != typid ||
-				  nc->map_natts != desc->natts))
+	if (!same && (nc->map_relid != relid || nc->map_natts != desc->natts))
 		BuildMap(fcinfo, nc, rel, desc);
 	for (int i = 0; i < desc->natts; i++)
 	{
@@ -561,14 +584,28 @@ Refetch(FunctionCallInfo fcinfo, NarrowedCall *nc, HeapTupleHeader row, HeapTupl
 	ExecDropSingleTupleTableSlot(slot);
 	table_close(rel, AccessShareLock);
 	ReleaseTupleDesc(desc);
-	*tuple = *full;
+	nc->whole = *full;
 }
 
-void
-narrow_row(FunctionCallInfo fcinfo, NarrowedCall *nc, HeapTupleHeader row, HeapTuple tuple)
+TupleTableSlot *
+narrow_slot(FunctionCallInfo fcinfo, NarrowedCall *nc, CompiledModel *cm)
 {
+	TupleTableSlot *slot = nc->slot;
+
 	if (nc->refetch)
-		Refetch(fcinfo, nc, row, tuple);
-	else
-		ruleset_row_tuple(row, tuple);
+	{
+		Refetch(fcinfo, nc);
+		ExecStoreHeapTuple(&nc->whole, cm->slot, false);
+		return cm->slot;
+	}
+	ExecClearTuple(slot);
+	for (int k = 0; k < nc->ncolumns; k++)
+	{
+		int			arg = nc->first_column + k;
+
+		slot->tts_values[nc->attnums[k] - 1] = PG_GETARG_DATUM(arg);
+		slot->tts_isnull[nc->attnums[k] - 1] = PG_ARGISNULL(arg);
+	}
+	ExecStoreVirtualTuple(slot);
+	return slot;
 }

@@ -1325,14 +1325,14 @@ ruleset_row_tuple(HeapTupleHeader row, HeapTuple tuple)
 }
 
 static double
-EngagementValue(CompiledModel *cm)
+EngagementValue(CompiledModel *cm, TupleTableSlot *slot)
 {
 	Datum		d;
 
-	slot_getsomeattrs(cm->slot, cm->engagement_attno);
-	if (cm->slot->tts_isnull[cm->engagement_attno - 1])
+	slot_getsomeattrs(slot, cm->engagement_attno);
+	if (slot->tts_isnull[cm->engagement_attno - 1])
 		return 0;
-	d = cm->slot->tts_values[cm->engagement_attno - 1];
+	d = slot->tts_values[cm->engagement_attno - 1];
 	switch (cm->engagement_type)
 	{
 		case FLOAT8OID:
@@ -1359,11 +1359,18 @@ EngagementValue(CompiledModel *cm)
 void
 ruleset_eval(CompiledModel *cm, HeapTuple row, LeadResult *res)
 {
+	ExecStoreHeapTuple(row, cm->slot, false);
+	ruleset_eval_slot(cm, cm->slot, res);
+	ExecClearTuple(cm->slot);
+}
+
+void
+ruleset_eval_slot(CompiledModel *cm, TupleTableSlot *slot, LeadResult *res)
+{
 	ModelDef   *def = cm->def;
 
 	MemoryContextReset(cm->scratch);
-	ExecStoreHeapTuple(row, cm->slot, false);
-	predicate_set_eval(cm->rules, cm->slot, cm->matched, cm->scratch);
+	predicate_set_eval(cm->rules, slot, cm->matched, cm->scratch);
 
 	/*
 	 * active[] is in rule_id order, so the sum is deterministic.  Most rules of
@@ -1406,10 +1413,9 @@ ruleset_eval(CompiledModel *cm, HeapTuple row, LeadResult *res)
 	}
 	if (cm->engagement_attno > 0)
 	{
-		res->engagement = EngagementValue(cm);
+		res->engagement = EngagementValue(cm, slot);
 		res->score += res->engagement;
 	}
-	ExecClearTuple(cm->slot);
 }
 
 int
@@ -1423,6 +1429,14 @@ ruleset_find_framework(ModelDef *def, const char *framework)
 
 void
 ruleset_eval_framework(CompiledModel *cm, HeapTuple row, int fw, bool *met)
+{
+	ExecStoreHeapTuple(row, cm->slot, false);
+	ruleset_eval_framework_slot(cm, cm->slot, fw, met);
+	ExecClearTuple(cm->slot);
+}
+
+void
+ruleset_eval_framework_slot(CompiledModel *cm, TupleTableSlot *slot, int fw, bool *met)
 {
 	CompiledFramework *cf = &cm->frameworks[fw];
 	FrameworkDef *def = &cm->def->frameworks[fw];
@@ -1464,9 +1478,7 @@ ruleset_eval_framework(CompiledModel *cm, HeapTuple row, int fw, bool *met)
 
 	MemoryContextReset(cm->scratch);
 	matched = MemoryContextAlloc(cm->scratch, Max(cf->nchecks, 1) * sizeof(bool));
-	ExecStoreHeapTuple(row, cm->slot, false);
-	predicate_set_eval(cf->checks, cm->slot, matched, cm->scratch);
-	ExecClearTuple(cm->slot);
+	predicate_set_eval(cf->checks, slot, matched, cm->scratch);
 	memset(met, 0, def->ncriteria * sizeof(bool));
 	for (int i = 0; i < cf->nchecks; i++)
 		met[cf->criterion_of[i]] = matched[i];

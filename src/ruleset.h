@@ -240,9 +240,14 @@ extern void ruleset_row_tuple(HeapTupleHeader row, HeapTuple tuple);
 /* Evaluates the rules over a row of cm's row type. */
 extern void ruleset_eval(CompiledModel *cm, HeapTuple row, LeadResult *res);
 
-/* Evaluates framework fw (index in def->frameworks) over the row cm last evaluated. */
+/* The same over a slot of cm's tuple descriptor (any slot type: narrow.c fills a virtual one). */
+extern void ruleset_eval_slot(CompiledModel *cm, TupleTableSlot *slot, LeadResult *res);
+
+/* Evaluates framework fw (index in def->frameworks) over a row. */
 extern void ruleset_eval_framework(CompiledModel *cm, HeapTuple row, int fw,
 								   bool *met);
+extern void ruleset_eval_framework_slot(CompiledModel *cm, TupleTableSlot *slot, int fw,
+										bool *met);
 
 extern int	ruleset_find_framework(ModelDef *def, const char *framework);
 

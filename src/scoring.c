@@ -26,60 +26,116 @@ const char *const stage_labels[NUM_STAGES] = {
 	"disqualified", "nurture", "mql", "sql", "won", "lost"
 };
 
+/*
+ * What a call site keeps: the compiled model it used (found by model name
+ * under the statement's snapshot, or by a rule set value's hash), so that a
+ * statement looks the rule set up once and then only evaluates.
+ */
 typedef struct CallCache
 {
+	bool		by_value;		/* the second argument is a leadqual.ruleset */
 	CompiledModel *cm;
+	/* by model name */
 	LookupKey	key;
 	Oid			typid;
 	int32		typmod;
 	char	   *model;
 	int			model_len;
+	/* by value */
+	RulesetCallCache rc;
+
+	HeapTupleData tuple;		/* the whole-row argument, while cm->slot holds it */
 	TupleDesc	explain_desc;	/* explain's result row, built once */
 	NarrowedCall narrow;		/* a call the planner narrowed (narrow.h) */
 } CallCache;
 
-/* The compiled model for this call's row and model, cached per call site. */
-static CompiledModel *
-LookupForCall(FunctionCallInfo fcinfo, HeapTupleHeader row, text *model, int base_nargs)
+static CallCache *
+GetCallCache(FunctionCallInfo fcinfo, int base_nargs, bool narrowed)
 {
 	CallCache  *cc = (CallCache *) fcinfo->flinfo->fn_extra;
-	Oid			typid = HeapTupleHeaderGetTypeId(row);
-	int32		typmod = HeapTupleHeaderGetTypMod(row);
-	int			len = VARSIZE_ANY_EXHDR(model);
-	LookupKey	key;
 
-	ruleset_lookup_key(&key);
 	if (cc == NULL)
 	{
 		cc = MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt, sizeof(CallCache));
+		cc->by_value = get_fn_expr_argtype(fcinfo->flinfo, 1) != TEXTOID;
+		if (narrowed)
+			narrow_init_call(fcinfo, base_nargs, &cc->narrow);
 		fcinfo->flinfo->fn_extra = cc;
-		narrow_init_call(fcinfo, base_nargs, &cc->narrow);
 	}
-	if (cc->cm != NULL && memcmp(&cc->key, &key, sizeof(key)) == 0 &&
-		cc->typid == typid && cc->typmod == typmod &&
-		cc->model_len == len && memcmp(cc->model, VARDATA_ANY(model), len) == 0)
-		return cc->cm;
-
-	cc->cm = NULL;
-	if (cc->model)
-		pfree(cc->model);
-	cc->model = MemoryContextAlloc(fcinfo->flinfo->fn_mcxt, len + 1);
-	memcpy(cc->model, VARDATA_ANY(model), len);
-	cc->model[len] = '\0';
-	cc->model_len = len;
-	cc->typid = typid;
-	cc->typmod = typmod;
-	cc->key = key;
-	cc->cm = ruleset_lookup(cc->model, typid, typmod);
-	narrow_check(&cc->narrow, cc->cm);
-	return cc->cm;
+	return cc;
 }
 
-/* The row to evaluate (for a narrowed call, maybe read back whole). */
-static void
-CallRow(FunctionCallInfo fcinfo, HeapTupleHeader row, HeapTuple tuple)
+/* The compiled model for this call's rule set and row type. */
+static CompiledModel *
+CallModel(FunctionCallInfo fcinfo, CallCache *cc, Oid typid, int32 typmod)
 {
-	narrow_row(fcinfo, &((CallCache *) fcinfo->flinfo->fn_extra)->narrow, row, tuple);
+	CompiledModel *cm;
+
+	if (cc->by_value)
+		cm = ruleset_compiled_cached(&cc->rc, PG_GETARG_DATUM(1), typid, typmod);
+	else
+	{
+		text	   *model = PG_GETARG_TEXT_PP(1);
+		int			len = VARSIZE_ANY_EXHDR(model);
+		LookupKey	key;
+
+		ruleset_lookup_key(&key);
+		if (cc->cm != NULL && memcmp(&cc->key, &key, sizeof(key)) == 0 &&
+			cc->typid == typid && cc->typmod == typmod &&
+			cc->model_len == len && memcmp(cc->model, VARDATA_ANY(model), len) == 0)
+			return cc->cm;
+		cc->cm = NULL;
+		if (cc->model)
+			pfree(cc->model);
+		cc->model = MemoryContextAlloc(fcinfo->flinfo->fn_mcxt, len + 1);
+		memcpy(cc->model, VARDATA_ANY(model), len);
+		cc->model[len] = '\0';
+		cc->model_len = len;
+		cc->typid = typid;
+		cc->typmod = typmod;
+		cc->key = key;
+		cm = ruleset_lookup(cc->model, typid, typmod);
+	}
+	if (cm != cc->cm)
+	{
+		cc->cm = cm;
+		if (cc->narrow.narrowed)
+			narrow_check(&cc->narrow, cm);
+	}
+	return cm;
+}
+
+/*
+ * The row of this call in a slot, and the model to evaluate it with; NULL
+ * for a NULL row.  base_nargs is the arity of the call over a whole row
+ * (lead, rules [, framework]); a narrowed call passes its row's columns
+ * after those (narrow.h).  The caller clears the slot.
+ */
+static TupleTableSlot *
+CallSlot(FunctionCallInfo fcinfo, int base_nargs, bool narrowed, CompiledModel **cmp)
+{
+	CallCache  *cc = GetCallCache(fcinfo, base_nargs, narrowed);
+	HeapTupleHeader row;
+
+	if (!narrowed && PG_ARGISNULL(0))
+		return NULL;
+	if (PG_ARGISNULL(1))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("%s must not be NULL", cc->by_value ? "rules" : "model")));
+	if (narrowed)
+	{
+		/* the table's tableoid is NULL where the whole row would be (outer joins) */
+		if (PG_ARGISNULL(base_nargs))
+			return NULL;
+		*cmp = CallModel(fcinfo, cc, cc->narrow.typid, -1);
+		return narrow_slot(fcinfo, &cc->narrow, *cmp);
+	}
+	row = PG_GETARG_HEAPTUPLEHEADER(0);
+	*cmp = CallModel(fcinfo, cc, HeapTupleHeaderGetTypeId(row), HeapTupleHeaderGetTypMod(row));
+	ruleset_row_tuple(row, &cc->tuple);
+	ExecStoreHeapTuple(&cc->tuple, (*cmp)->slot, false);
+	return (*cmp)->slot;
 }
 
 Oid
@@ -117,7 +173,7 @@ stage_from_label(const char *label)
 
 /* Is the model's framework met by the row? (false when the model has none) */
 static bool
-FrameworkMet(CompiledModel *cm, HeapTuple row)
+FrameworkMet(CompiledModel *cm, TupleTableSlot *slot)
 {
 	int			fw;
 	bool	   *met;
@@ -130,60 +186,79 @@ FrameworkMet(CompiledModel *cm, HeapTuple row)
 		return false;
 	n = cm->def->frameworks[fw].ncriteria;
 	met = palloc(Max(n, 1) * sizeof(bool));
-	ruleset_eval_framework(cm, row, fw, met);
+	ruleset_eval_framework_slot(cm, slot, fw, met);
 	for (int i = 0; i < n; i++)
 		if (!met[i])
 			return false;
 	return n > 0;
 }
 
-Stage
-scoring_classify(CompiledModel *cm, HeapTuple row, LeadResult *res)
+static Stage
+ClassifySlot(CompiledModel *cm, TupleTableSlot *slot, LeadResult *res)
 {
 	ModelDef   *def = cm->def;
 
-	ruleset_eval(cm, row, res);
+	ruleset_eval_slot(cm, slot, res);
 	if (res->knockout || (def->has_fit_threshold && res->fit < def->fit_threshold))
 		return STAGE_DISQUALIFIED;
 	if (res->score >= def->mql_threshold)
-		return FrameworkMet(cm, row) ? STAGE_SQL : STAGE_MQL;
+		return FrameworkMet(cm, slot) ? STAGE_SQL : STAGE_MQL;
 	return STAGE_NURTURE;
 }
 
-/* Points of the matching rules, plus the engagement column where configured. */
-PG_FUNCTION_INFO_V1(leadqual_score);
-Datum
-leadqual_score(PG_FUNCTION_ARGS)
+Stage
+scoring_classify(CompiledModel *cm, HeapTuple row, LeadResult *res)
 {
-	HeapTupleHeader row = PG_GETARG_HEAPTUPLEHEADER(0);
-	CompiledModel *cm = LookupForCall(fcinfo, row, PG_GETARG_TEXT_PP(1), 2);
-	HeapTupleData tuple;
+	Stage		stage;
+
+	ExecStoreHeapTuple(row, cm->slot, false);
+	stage = ClassifySlot(cm, cm->slot, res);
+	ExecClearTuple(cm->slot);
+	return stage;
+}
+
+/* Points of the matching rules, plus the engagement column where configured. */
+static Datum
+ScoreCall(FunctionCallInfo fcinfo, bool narrowed)
+{
+	CompiledModel *cm;
+	TupleTableSlot *slot = CallSlot(fcinfo, 2, narrowed, &cm);
 	LeadResult	res;
 
-	CallRow(fcinfo, row, &tuple);
-	ruleset_eval(cm, &tuple, &res);
+	if (slot == NULL)
+		PG_RETURN_NULL();
+	ruleset_eval_slot(cm, slot, &res);
+	ExecClearTuple(slot);
 	PG_RETURN_FLOAT8(res.score);
 }
 
 /* The stage automation would give the row. */
-PG_FUNCTION_INFO_V1(leadqual_classify);
-Datum
-leadqual_classify(PG_FUNCTION_ARGS)
+static Datum
+ClassifyCall(FunctionCallInfo fcinfo, bool narrowed)
 {
-	HeapTupleHeader row = PG_GETARG_HEAPTUPLEHEADER(0);
-	CompiledModel *cm = LookupForCall(fcinfo, row, PG_GETARG_TEXT_PP(1), 2);
-	HeapTupleData tuple;
+	CompiledModel *cm;
+	TupleTableSlot *slot = CallSlot(fcinfo, 2, narrowed, &cm);
 	LeadResult	res;
+	Stage		stage;
 
-	CallRow(fcinfo, row, &tuple);
-	PG_RETURN_DATUM(stage_datum(scoring_classify(cm, &tuple, &res)));
+	if (slot == NULL)
+		PG_RETURN_NULL();
+	stage = ClassifySlot(cm, slot, &res);
+	ExecClearTuple(slot);
+	PG_RETURN_DATUM(stage_datum(stage));
 }
 
-/* Fills explain's result set: the rules that matched, in rule_id order, and the engagement part. */
-static void
-ExplainRows(FunctionCallInfo fcinfo, CompiledModel *cm, HeapTuple tuple, TupleDesc *descp)
+/*
+ * The rules that matched, in rule_id order, and the engagement part (no rows
+ * for a NULL row).
+ */
+static Datum
+ExplainCall(FunctionCallInfo fcinfo, bool narrowed)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	CompiledModel *cm;
+	TupleTableSlot *slot;
+	CallCache  *cc;
 	LeadResult	res;
 	Datum		values[5];
 	bool		nulls[5] = {false, false, false, false, false};
@@ -194,6 +269,8 @@ ExplainRows(FunctionCallInfo fcinfo, CompiledModel *cm, HeapTuple tuple, TupleDe
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 				 errmsg("set-valued function called in context that cannot accept a set")));
+	slot = CallSlot(fcinfo, 2, narrowed, &cm);
+	cc = (CallCache *) fcinfo->flinfo->fn_extra;
 
 	/*
 	 * Not InitMaterializedSRF: it runs get_call_result_type in per-query
@@ -201,23 +278,26 @@ ExplainRows(FunctionCallInfo fcinfo, CompiledModel *cm, HeapTuple tuple, TupleDe
 	 * leads never frees.  The descriptor is built once per call site; each
 	 * call hands the executor a copy, which it frees.
 	 */
-	if (*descp == NULL)
+	if (cc->explain_desc == NULL)
 	{
 		TupleDesc	desc;
 
 		if (get_call_result_type(fcinfo, NULL, &desc) != TYPEFUNC_COMPOSITE)
 			elog(ERROR, "return type must be a row type");
 		old = MemoryContextSwitchTo(fcinfo->flinfo->fn_mcxt);
-		*descp = CreateTupleDescCopy(BlessTupleDesc(desc));
+		cc->explain_desc = CreateTupleDescCopy(BlessTupleDesc(desc));
 		MemoryContextSwitchTo(old);
 	}
 	old = MemoryContextSwitchTo(rsinfo->econtext->ecxt_per_query_memory);
 	rsinfo->returnMode = SFRM_Materialize;
 	rsinfo->setResult = tuplestore_begin_heap(false, false, work_mem);
-	rsinfo->setDesc = CreateTupleDescCopy(*descp);
+	rsinfo->setDesc = CreateTupleDescCopy(cc->explain_desc);
 	MemoryContextSwitchTo(old);
+	if (slot == NULL)
+		return (Datum) 0;
 
-	ruleset_eval(cm, tuple, &res);
+	ruleset_eval_slot(cm, slot, &res);
+	ExecClearTuple(slot);
 	/* the values are copied into the tuplestore: build them in the per-row scratch */
 	old = MemoryContextSwitchTo(cm->scratch);
 	for (int i = 0; i < cm->nactive; i++)
@@ -244,28 +324,19 @@ ExplainRows(FunctionCallInfo fcinfo, CompiledModel *cm, HeapTuple tuple, TupleDe
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
 	MemoryContextSwitchTo(old);
-}
-
-/* The rules that matched, in rule_id order, and the engagement part. */
-PG_FUNCTION_INFO_V1(leadqual_explain);
-Datum
-leadqual_explain(PG_FUNCTION_ARGS)
-{
-	HeapTupleHeader row = PG_GETARG_HEAPTUPLEHEADER(0);
-	CompiledModel *cm = LookupForCall(fcinfo, row, PG_GETARG_TEXT_PP(1), 2);
-	CallCache  *cc = (CallCache *) fcinfo->flinfo->fn_extra;
-	HeapTupleData tuple;
-
-	CallRow(fcinfo, row, &tuple);
-	ExplainRows(fcinfo, cm, &tuple, &cc->explain_desc);
 	return (Datum) 0;
 }
 
-/* qualify's result: how far the row meets framework (NULL: the model's). */
+/*
+ * How far the row meets a framework's criteria: the named one, or when none
+ * is named (or the model-name call's framework is NULL) the model's own.
+ */
 static Datum
-QualifyRow(FunctionCallInfo fcinfo, CompiledModel *cm, HeapTuple tuple, const char *framework,
-		   const char *how)
+QualifyCall(FunctionCallInfo fcinfo, bool narrowed)
 {
+	CompiledModel *cm;
+	TupleTableSlot *slot;
+	const char *framework = NULL;
 	FrameworkDef *fdef;
 	TupleDesc	resdesc;
 	bool	   *met;
@@ -274,15 +345,25 @@ QualifyRow(FunctionCallInfo fcinfo, CompiledModel *cm, HeapTuple tuple, const ch
 	ArrayBuildState *missing;
 	Datum		values[5];
 	bool		nulls[5] = {false, false, false, false, false};
+	int			base_nargs = narrowed ? 3 : PG_NARGS();
 
+	slot = CallSlot(fcinfo, base_nargs, narrowed, &cm);
+	if (slot == NULL)
+		PG_RETURN_NULL();
+	if (base_nargs > 2 && !PG_ARGISNULL(2))
+		framework = text_to_cstring(PG_GETARG_TEXT_PP(2));
 	if (framework == NULL)
 		framework = cm->def->framework;
 	if (framework == NULL)
+	{
+		bool		by_value = ((CallCache *) fcinfo->flinfo->fn_extra)->by_value;
+
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("model \"%s\" has no framework", cm->def->model),
 				 errhint("Name a framework, e.g. leadqual.qualify(l, %s, 'bant'), or set leadqual.models.framework.",
-						 how)));
+						 by_value ? "rules" : quote_literal_cstr(cm->def->model))));
+	}
 	fw = ruleset_find_framework(cm->def, framework);
 	if (fw < 0)
 		ereport(ERROR,
@@ -296,7 +377,8 @@ QualifyRow(FunctionCallInfo fcinfo, CompiledModel *cm, HeapTuple tuple, const ch
 	resdesc = BlessTupleDesc(resdesc);
 
 	met = palloc(Max(fdef->ncriteria, 1) * sizeof(bool));
-	ruleset_eval_framework(cm, tuple, fw, met);
+	ruleset_eval_framework_slot(cm, slot, fw, met);
+	ExecClearTuple(slot);
 	missing = initArrayResult(TEXTOID, CurrentMemoryContext, false);
 	for (int i = 0; i < fdef->ncriteria; i++)
 	{
@@ -314,103 +396,20 @@ QualifyRow(FunctionCallInfo fcinfo, CompiledModel *cm, HeapTuple tuple, const ch
 	return HeapTupleGetDatum(heap_form_tuple(resdesc, values, nulls));
 }
 
-/* How far the row meets a framework's criteria. */
-PG_FUNCTION_INFO_V1(leadqual_qualify);
-Datum
-leadqual_qualify(PG_FUNCTION_ARGS)
-{
-	HeapTupleHeader row;
-	HeapTupleData tuple;
-	CompiledModel *cm;
-
-	/* a narrowed call's ctid is NULL where the whole row would be (outer joins) */
-	if (PG_ARGISNULL(0) || (PG_NARGS() == 5 && (PG_ARGISNULL(3) || PG_ARGISNULL(4))))
-		PG_RETURN_NULL();
-	if (PG_ARGISNULL(1))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("model must not be NULL")));
-	row = PG_GETARG_HEAPTUPLEHEADER(0);
-	cm = LookupForCall(fcinfo, row, PG_GETARG_TEXT_PP(1), 3);
-	CallRow(fcinfo, row, &tuple);
-	PG_RETURN_DATUM(QualifyRow(fcinfo, cm, &tuple,
-							   PG_ARGISNULL(2) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(2)),
-							   quote_literal_cstr(cm->def->model)));
-}
-
-/* ---------------------------------------------------------------------------
- * The same with a leadqual.ruleset value instead of a model name: IMMUTABLE,
- * compiled once per backend per (content hash, row type) in the value cache.
+/*
+ * The SQL entry points.  Each serves the model-name and the rule-set value
+ * variant (told apart by the second argument's type); the *_narrowed ones are
+ * what the planner rewrites whole-row calls into (narrow.c).
  */
+#define ENTRY_POINT(sqlname, fn, narrowed) \
+PG_FUNCTION_INFO_V1(sqlname); \
+Datum sqlname(PG_FUNCTION_ARGS) { return fn(fcinfo, narrowed); }
 
-typedef struct ValueCallCache
-{
-	RulesetCallCache rc;
-	TupleDesc	explain_desc;
-} ValueCallCache;
-
-static CompiledModel *
-LookupForValue(FunctionCallInfo fcinfo, HeapTupleHeader row, Datum value, HeapTuple tuple)
-{
-	ValueCallCache *vc = (ValueCallCache *) fcinfo->flinfo->fn_extra;
-
-	if (vc == NULL)
-	{
-		vc = MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt, sizeof(ValueCallCache));
-		fcinfo->flinfo->fn_extra = vc;
-	}
-	ruleset_row_tuple(row, tuple);
-	return ruleset_compiled_cached(&vc->rc, value, HeapTupleHeaderGetTypeId(row),
-								   HeapTupleHeaderGetTypMod(row));
-}
-
-PG_FUNCTION_INFO_V1(leadqual_score_rs);
-Datum
-leadqual_score_rs(PG_FUNCTION_ARGS)
-{
-	HeapTupleData tuple;
-	CompiledModel *cm = LookupForValue(fcinfo, PG_GETARG_HEAPTUPLEHEADER(0), PG_GETARG_DATUM(1),
-									   &tuple);
-	LeadResult	res;
-
-	ruleset_eval(cm, &tuple, &res);
-	PG_RETURN_FLOAT8(res.score);
-}
-
-PG_FUNCTION_INFO_V1(leadqual_classify_rs);
-Datum
-leadqual_classify_rs(PG_FUNCTION_ARGS)
-{
-	HeapTupleData tuple;
-	CompiledModel *cm = LookupForValue(fcinfo, PG_GETARG_HEAPTUPLEHEADER(0), PG_GETARG_DATUM(1),
-									   &tuple);
-	LeadResult	res;
-
-	PG_RETURN_DATUM(stage_datum(scoring_classify(cm, &tuple, &res)));
-}
-
-PG_FUNCTION_INFO_V1(leadqual_explain_rs);
-Datum
-leadqual_explain_rs(PG_FUNCTION_ARGS)
-{
-	HeapTupleData tuple;
-	CompiledModel *cm = LookupForValue(fcinfo, PG_GETARG_HEAPTUPLEHEADER(0), PG_GETARG_DATUM(1),
-									   &tuple);
-
-	ExplainRows(fcinfo, cm, &tuple, &((ValueCallCache *) fcinfo->flinfo->fn_extra)->explain_desc);
-	return (Datum) 0;
-}
-
-/* qualify(lead, rules [, framework]): the value's framework when none is named. */
-PG_FUNCTION_INFO_V1(leadqual_qualify_rs);
-Datum
-leadqual_qualify_rs(PG_FUNCTION_ARGS)
-{
-	HeapTupleData tuple;
-	CompiledModel *cm = LookupForValue(fcinfo, PG_GETARG_HEAPTUPLEHEADER(0), PG_GETARG_DATUM(1),
-									   &tuple);
-
-	PG_RETURN_DATUM(QualifyRow(fcinfo, cm, &tuple,
-							   PG_NARGS() > 2 ? text_to_cstring(PG_GETARG_TEXT_PP(2)) : NULL,
-							   "rules"));
-}
+ENTRY_POINT(leadqual_score, ScoreCall, false)
+ENTRY_POINT(leadqual_classify, ClassifyCall, false)
+ENTRY_POINT(leadqual_explain, ExplainCall, false)
+ENTRY_POINT(leadqual_qualify, QualifyCall, false)
+ENTRY_POINT(leadqual_score_narrowed, ScoreCall, true)
+ENTRY_POINT(leadqual_classify_narrowed, ClassifyCall, true)
+ENTRY_POINT(leadqual_explain_narrowed, ExplainCall, true)
+ENTRY_POINT(leadqual_qualify_narrowed, QualifyCall, true)

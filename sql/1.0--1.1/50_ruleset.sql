@@ -62,25 +62,50 @@ CREATE FUNCTION leadqual.ruleset(model text) RETURNS leadqual.ruleset
 
 -- scoring with a value: IMMUTABLE (the value is all they read)
 CREATE FUNCTION leadqual.score(lead record, rules leadqual.ruleset)
-    RETURNS float8 AS 'MODULE_PATHNAME', 'leadqual_score_rs'
+    RETURNS float8 AS 'MODULE_PATHNAME', 'leadqual_score'
     LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE SUPPORT leadqual.narrow_support;
 
 CREATE FUNCTION leadqual.explain(lead record, rules leadqual.ruleset)
     RETURNS TABLE (rule_id bigint, name text, category text, points float8, knockout boolean)
-    AS 'MODULE_PATHNAME', 'leadqual_explain_rs'
+    AS 'MODULE_PATHNAME', 'leadqual_explain'
     LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE ROWS 5 SUPPORT leadqual.narrow_support;
 
 CREATE FUNCTION leadqual.classify(lead record, rules leadqual.ruleset)
-    RETURNS leadqual.stage AS 'MODULE_PATHNAME', 'leadqual_classify_rs'
+    RETURNS leadqual.stage AS 'MODULE_PATHNAME', 'leadqual_classify'
     LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE SUPPORT leadqual.narrow_support;
 
 CREATE FUNCTION leadqual.qualify(lead record, rules leadqual.ruleset, framework text)
-    RETURNS leadqual.qualification AS 'MODULE_PATHNAME', 'leadqual_qualify_rs'
+    RETURNS leadqual.qualification AS 'MODULE_PATHNAME', 'leadqual_qualify'
     LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE SUPPORT leadqual.narrow_support;
 
 CREATE FUNCTION leadqual.qualify(lead record, rules leadqual.ruleset)
-    RETURNS leadqual.qualification AS 'MODULE_PATHNAME', 'leadqual_qualify_rs'
+    RETURNS leadqual.qualification AS 'MODULE_PATHNAME', 'leadqual_qualify'
     LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE SUPPORT leadqual.narrow_support;
+
+-- what the planner rewrites them into over a whole table row (30_wide_rows.sql); the
+-- ctid is NULL: a value cannot change, so no row is ever read back
+CREATE FUNCTION leadqual.score_narrowed(lead record, rules leadqual.ruleset, lead_tableoid oid,
+                                        lead_ctid tid, attnums int2[], VARIADIC columns "any")
+    RETURNS float8 AS 'MODULE_PATHNAME', 'leadqual_score_narrowed'
+    LANGUAGE C IMMUTABLE PARALLEL SAFE SUPPORT leadqual.narrow_support;
+
+CREATE FUNCTION leadqual.explain_narrowed(lead record, rules leadqual.ruleset, lead_tableoid oid,
+                                          lead_ctid tid, attnums int2[], VARIADIC columns "any")
+    RETURNS TABLE (rule_id bigint, name text, category text, points float8, knockout boolean)
+    AS 'MODULE_PATHNAME', 'leadqual_explain_narrowed'
+    LANGUAGE C IMMUTABLE PARALLEL SAFE ROWS 5 SUPPORT leadqual.narrow_support;
+
+CREATE FUNCTION leadqual.classify_narrowed(lead record, rules leadqual.ruleset, lead_tableoid oid,
+                                           lead_ctid tid, attnums int2[], VARIADIC columns "any")
+    RETURNS leadqual.stage AS 'MODULE_PATHNAME', 'leadqual_classify_narrowed'
+    LANGUAGE C IMMUTABLE PARALLEL SAFE SUPPORT leadqual.narrow_support;
+
+-- framework NULL: the value's own (what qualify(lead, rules) is rewritten with)
+CREATE FUNCTION leadqual.qualify_narrowed(lead record, rules leadqual.ruleset, framework text,
+                                          lead_tableoid oid, lead_ctid tid,
+                                          attnums int2[], VARIADIC columns "any")
+    RETURNS leadqual.qualification AS 'MODULE_PATHNAME', 'leadqual_qualify_narrowed'
+    LANGUAGE C IMMUTABLE PARALLEL SAFE SUPPORT leadqual.narrow_support;
 
 -- engagement with a value: its state (version 2 of leadqual.engagement_state) carries the
 -- rule set's hash and each event type's cap, so it is combined and finished anywhere
