@@ -22,9 +22,9 @@
 #include "utils/memutils.h"
 
 #include "citus.h"
+#include "lead_policy.h"
 #include "ruleset.h"
 #include "scoring.h"
-#include "simulate.h"
 #include "subxact.h"
 
 #define RESCORE_TRIES 5
@@ -38,32 +38,6 @@ typedef struct RescoreState
 	char	   *model;
 	Oid			score_type;		/* base type of the score column */
 } RescoreState;
-
-/*
- * The score as the score column stores it: a real or numeric column rounds,
- * and comparing the unrounded score would rewrite such rows on every rescore.
- */
-static double
-StoredScore(double score, Oid type)
-{
-	switch (type)
-	{
-		case FLOAT4OID:
-			return (double) (float4) score;
-		case NUMERICOID:
-			return DatumGetFloat8(DirectFunctionCall1(numeric_float8,
-													  DirectFunctionCall1(float8_numeric,
-																		  Float8GetDatum(score))));
-		default:
-			return score;
-	}
-}
-
-double
-rescore_stored_score(double score, Oid type)
-{
-	return StoredScore(score, type);
-}
 
 /* Does the row need writing: would the trigger change its score or stage? */
 PG_FUNCTION_INFO_V1(leadqual_rescore_needed);
@@ -109,12 +83,13 @@ leadqual_rescore_needed(PG_FUNCTION_ARGS)
 
 	ruleset_row_tuple(row, &tuple);
 	automatic = scoring_classify(st->cm, &tuple, &res);
-	if (PG_ARGISNULL(2) || PG_GETARG_FLOAT8(2) != StoredScore(res.score, st->score_type) ||
+	if (PG_ARGISNULL(2) || PG_GETARG_FLOAT8(2) != lead_stored_score(res.score, st->score_type) ||
 		PG_ARGISNULL(3))
 		PG_RETURN_BOOL(true);
 	stage = stage_from_label(text_to_cstring(PG_GETARG_TEXT_PP(3)));
 	locked = !PG_ARGISNULL(4) && PG_GETARG_BOOL(4);
-	if (locked || stage == STAGE_SQL || stage == STAGE_WON || stage == STAGE_LOST)
+	/* (a label that is no stage: a locked lead is left alone, any other written) */
+	if ((stage < 0 && locked) || lead_stage_kept(stage, locked))
 		PG_RETURN_BOOL(false);
 	PG_RETURN_BOOL(stage != (int) automatic);
 }

@@ -8,7 +8,7 @@
  * recomputes each lead's engagement from its events first, with the event
  * rules the model then has (the candidate's), so the simulation does the same
  * and scores the lead with that engagement.  Per lead the decision is
- * rescore's (rescore_needed and the lead trigger): the new score as the score
+ * rescore's and the lead trigger's (lead_policy.c): the new score as the score
  * column stores it; a lead in sql, won or lost, or locked by a person, keeps
  * its stage; any other lead gets the candidate's stage.  A lead appears when
  * its stage or stored score would change.  Only then is the current model
@@ -36,10 +36,10 @@
 #include "utils/rel.h"
 #include "utils/tuplestore.h"
 
+#include "lead_policy.h"
 #include "lead_trigger.h"
 #include "ruleset.h"
 #include "scoring.h"
-#include "simulate.h"
 
 /* One lead whose stage or score would change. */
 typedef struct SimRow
@@ -80,21 +80,6 @@ SpiText(HeapTuple tup, TupleDesc desc, int col)
 	Datum		d = SPI_getbinval(tup, desc, col, &isnull);
 
 	return isnull ? NULL : TextDatumGetCString(d);
-}
-
-/* The score of a column's type as float8 (the column is float8, float4 or numeric). */
-static double
-ScoreAsFloat8(Datum d, Oid type)
-{
-	switch (type)
-	{
-		case FLOAT4OID:
-			return DatumGetFloat4(d);
-		case NUMERICOID:
-			return DatumGetFloat8(DirectFunctionCall1(numeric_float8, d));
-		default:
-			return DatumGetFloat8(d);
-	}
 }
 
 /*
@@ -259,19 +244,17 @@ SimulateLead(Sim *sim, HeapTuple row, Datum engagement, bool with_engagement,
 	memset(&out, 0, sizeof(out));
 	d = heap_getattr(row, sim->cols.score_att, sim->tupdesc, &isnull);
 	out.old_score_null = isnull;
-	out.old_score = isnull ? 0 : ScoreAsFloat8(d, sim->cols.score_type);
+	out.old_score = isnull ? 0 : lead_score_float8(d, sim->cols.score_type);
 	d = heap_getattr(row, sim->cols.stage_att, sim->tupdesc, &isnull);
 	out.old_stage = lead_stage(&sim->cols, d, isnull);
 	d = heap_getattr(row, sim->cols.locked_att, sim->tupdesc, &isnull);
 	out.locked = !isnull && DatumGetBool(d);
 
 	automatic = scoring_classify(sim->candidate, candidate_row, &res);
-	out.new_score = rescore_stored_score(res.score, sim->cols.score_type);
+	out.new_score = lead_stored_score(res.score, sim->cols.score_type);
 
 	/* the lead trigger's rule for an UPDATE that does not name the stage column */
-	kept = out.old_stage >= 0 &&
-		(out.locked || out.old_stage == STAGE_SQL || out.old_stage == STAGE_WON ||
-		 out.old_stage == STAGE_LOST);
+	kept = lead_stage_kept(out.old_stage, out.locked);
 	out.new_stage = kept ? out.old_stage : (int) automatic;
 	out.locked = kept;
 	if (!out.old_score_null && out.old_score == out.new_score && out.old_stage == out.new_stage)
