@@ -23,6 +23,7 @@
 
 #include "citus.h"
 #include "lead_policy.h"
+#include "pin.h"
 #include "ruleset.h"
 #include "scoring.h"
 #include "subxact.h"
@@ -122,23 +123,14 @@ typedef struct BatchStep
 static int
 PinSettings(bool lock_timeout)
 {
-	int			nestlevel = NewGUCNestLevel();
-
 	/* every name rescore writes resolves in pg_catalog, whatever the caller's path */
-	(void) set_config_option("search_path", "pg_catalog, pg_temp", PGC_USERSET,
-							 PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
+	int			nestlevel = pin_search_path();
+
 	/* rows a person or another job holds: wait briefly, then try the batch again */
 	if (lock_timeout)
 		(void) set_config_option("lock_timeout", "2s", PGC_USERSET,
 								 PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
 	return nestlevel;
-}
-
-/* Pops what PinSettings set. */
-static void
-UnpinSettings(int nestlevel)
-{
-	AtEOXact_GUC(true, nestlevel);
 }
 
 /*
@@ -398,7 +390,7 @@ leadqual_rescore(PG_FUNCTION_ARGS)
 	if (SPI_execute(psprintf("SELECT pg_catalog.count(*) FROM %s", plan->table), true, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not count %s", plan->table);
 	total = DatumGetInt64(DirectFunctionCall1(int8in, CStringGetDatum(SpiGet(0, 1))));
-	UnpinSettings(nestlevel);
+	pin_pop(nestlevel);
 
 	for (;;)
 	{
@@ -421,7 +413,7 @@ leadqual_rescore(PG_FUNCTION_ARGS)
 		n = DatumGetInt64(DirectFunctionCall1(int8in, CStringGetDatum(SpiGet(0, 2))));
 		if (n == 0)
 		{
-			UnpinSettings(nestlevel);
+			pin_pop(nestlevel);
 			break;
 		}
 		old = MemoryContextSwitchTo(cxt);
@@ -430,7 +422,7 @@ leadqual_rescore(PG_FUNCTION_ARGS)
 
 		updated_total += RescoreBatch(plan, lo, hi);
 		done += n;
-		UnpinSettings(nestlevel);
+		pin_pop(nestlevel);
 		SPI_commit();
 		ereport(NOTICE,
 				(errmsg("rescore %s: " INT64_FORMAT " of " INT64_FORMAT " rows, " INT64_FORMAT " updated",

@@ -40,6 +40,7 @@
 #include "compat.h"
 #include "engagement.h"
 #include "leadqual.h"
+#include "pin.h"
 #include "ruleset.h"
 #include "subxact.h"
 
@@ -212,18 +213,14 @@ ruleset_become_owner(OwnerContext *oc)
 						   oc->sec | SECURITY_LOCAL_USERID_CHANGE | SECURITY_RESTRICTED_OPERATION);
 	oc->nestlevel = -1;
 	if (!IsInParallelMode())
-	{
-		oc->nestlevel = NewGUCNestLevel();
-		(void) set_config_option("search_path", "pg_catalog, pg_temp", PGC_USERSET,
-								 PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
-	}
+		oc->nestlevel = pin_search_path();
 }
 
 void
 ruleset_restore_user(OwnerContext *oc)
 {
 	if (oc->nestlevel >= 0)
-		AtEOXact_GUC(true, oc->nestlevel);
+		pin_pop(oc->nestlevel);
 	SetUserIdAndSecContext(oc->userid, oc->sec);
 }
 

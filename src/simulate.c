@@ -38,6 +38,7 @@
 
 #include "lead_policy.h"
 #include "lead_trigger.h"
+#include "pin.h"
 #include "ruleset.h"
 #include "scoring.h"
 
@@ -341,9 +342,7 @@ Simulate(Oid relid, Datum candidate, Oid rulestype, SimEmit emit, void *arg)
 	MemoryContext cxt = CurrentMemoryContext;
 
 	memset(&sim, 0, sizeof(sim));
-	nestlevel = NewGUCNestLevel();
-	(void) set_config_option("search_path", "pg_catalog, pg_temp", PGC_USERSET,
-							 PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
+	nestlevel = pin_search_path();
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	MemoryContextSwitchTo(cxt);
@@ -378,7 +377,7 @@ Simulate(Oid relid, Datum candidate, Oid rulestype, SimEmit emit, void *arg)
 	if (SPI_execute_extended(sim.sql, &options) < 0)
 		elog(ERROR, "could not read %s", sim.table);
 	SPI_finish();
-	AtEOXact_GUC(true, nestlevel);
+	pin_pop(nestlevel);
 	MemoryContextDelete(sim.rowcxt);
 }
 
@@ -469,9 +468,7 @@ leadqual_promote_notice(PG_FUNCTION_ARGS)
 	int			nestlevel;
 
 	/* as the caller: may it change models at all? */
-	nestlevel = NewGUCNestLevel();
-	(void) set_config_option("search_path", "pg_catalog, pg_temp", PGC_USERSET,
-							 PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
+	nestlevel = pin_search_path();
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	args[0] = CStringGetTextDatum(psprintf("promote into model \"%s\"", model));
@@ -479,7 +476,7 @@ leadqual_promote_notice(PG_FUNCTION_ARGS)
 							  1, argtypes, args, NULL, false, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not check privileges");
 	SPI_finish();
-	AtEOXact_GUC(true, nestlevel);
+	pin_pop(nestlevel);
 
 	/* the attached tables (read as the owner, like every read of the configuration) */
 	args[0] = PG_GETARG_DATUM(0);

@@ -26,6 +26,7 @@
 
 #include "predicate.h"
 #include "leadqual.h"
+#include "pin.h"
 #include "ruleset.h"
 
 static bool DdlGuard = true;
@@ -117,11 +118,9 @@ CheckPredicate(const char *model, const char *label, const char *attribute,
 	GetUserIdAndSecContext(&userid, &sec);
 	SetUserIdAndSecContext(LeadTableOwner(lead_table),
 						   sec | SECURITY_LOCAL_USERID_CHANGE | SECURITY_RESTRICTED_OPERATION);
-	nestlevel = NewGUCNestLevel();
-	(void) set_config_option("search_path", "pg_catalog, pg_temp", PGC_USERSET,
-							 PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
+	nestlevel = pin_search_path();
 	canonical = predicate_canonical_value(tupdesc, &spec);
-	AtEOXact_GUC(true, nestlevel);
+	pin_pop(nestlevel);
 	SetUserIdAndSecContext(userid, sec);
 	return canonical;
 }
