@@ -200,20 +200,27 @@ ruleset_generation_relid(void)
 }
 
 /*
- * Runs the following SPI as the extension's owner with search_path pinned to
- * pg_catalog: the caller's path must not choose which operator or function
- * the owner's query runs.  (Parallel mode cannot change settings; the queries
- * run there qualify every name themselves.)
+ * Runs the following code as role, in a security-restricted operation, with
+ * search_path pinned to pg_catalog: the caller's path must not choose which
+ * operator or function role's query runs.  (Parallel mode cannot change
+ * settings; the queries run there qualify every name themselves.)
  */
 void
-ruleset_become_owner(OwnerContext *oc)
+ruleset_become_user(Oid role, OwnerContext *oc)
 {
 	GetUserIdAndSecContext(&oc->userid, &oc->sec);
-	SetUserIdAndSecContext(ruleset_extension_owner(),
+	SetUserIdAndSecContext(role,
 						   oc->sec | SECURITY_LOCAL_USERID_CHANGE | SECURITY_RESTRICTED_OPERATION);
 	oc->nestlevel = -1;
 	if (!IsInParallelMode())
 		oc->nestlevel = pin_search_path();
+}
+
+/* Runs the following SPI as the extension's owner (ruleset_become_user). */
+void
+ruleset_become_owner(OwnerContext *oc)
+{
+	ruleset_become_user(ruleset_extension_owner(), oc);
 }
 
 void

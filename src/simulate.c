@@ -510,8 +510,6 @@ leadqual_promote_notice(PG_FUNCTION_ARGS)
 	{
 		Oid		   *pair = (Oid *) lfirst(lc);
 		int64		moves = 0;
-		Oid			userid;
-		int			sec;
 		char	   *table;
 
 		/*
@@ -528,11 +526,9 @@ leadqual_promote_notice(PG_FUNCTION_ARGS)
 					 errdetail("Only members of the table owner's role see what the simulation expects here; leadqual.simulate shows the rows you may read.")));
 			continue;
 		}
-		GetUserIdAndSecContext(&userid, &sec);
-		SetUserIdAndSecContext(pair[1], sec | SECURITY_LOCAL_USERID_CHANGE |
-							   SECURITY_RESTRICTED_OPERATION);
+		ruleset_become_user(pair[1], &owner);
 		Simulate(pair[0], candidate, get_fn_expr_argtype(fcinfo->flinfo, 1), CountMove, &moves);
-		SetUserIdAndSecContext(userid, sec);
+		ruleset_restore_user(&owner);
 		table = format_type_be(get_rel_type_id(pair[0]));
 		ereport(NOTICE,
 				(errmsg("promoting into model \"%s\": the simulation expects " INT64_FORMAT " leads of %s to change stage",

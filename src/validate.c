@@ -26,7 +26,6 @@
 
 #include "predicate.h"
 #include "leadqual.h"
-#include "pin.h"
 #include "ruleset.h"
 
 static bool DdlGuard = true;
@@ -104,9 +103,7 @@ CheckPredicate(const char *model, const char *label, const char *attribute,
 	Oid			lead_table = ruleset_model_lead_table(model, NULL);
 	TupleDesc	tupdesc = ruleset_lead_tupdesc(lead_table, model);
 	PredicateSpec spec;
-	Oid			userid;
-	int			sec;
-	int			nestlevel;
+	OwnerContext as_owner;
 	char	   *canonical;
 
 	spec.label = label;
@@ -115,13 +112,9 @@ CheckPredicate(const char *model, const char *label, const char *attribute,
 	spec.value = value;
 
 	/* an error on the way restores both at (sub)transaction abort */
-	GetUserIdAndSecContext(&userid, &sec);
-	SetUserIdAndSecContext(LeadTableOwner(lead_table),
-						   sec | SECURITY_LOCAL_USERID_CHANGE | SECURITY_RESTRICTED_OPERATION);
-	nestlevel = pin_search_path();
+	ruleset_become_user(LeadTableOwner(lead_table), &as_owner);
 	canonical = predicate_canonical_value(tupdesc, &spec);
-	pin_pop(nestlevel);
-	SetUserIdAndSecContext(userid, sec);
+	ruleset_restore_user(&as_owner);
 	return canonical;
 }
 
