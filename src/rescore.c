@@ -23,6 +23,7 @@
 
 #include "citus.h"
 #include "lead_policy.h"
+#include "rescore.h"
 #include "pin.h"
 #include "ruleset.h"
 #include "scoring.h"
@@ -225,15 +226,43 @@ KeyRange(const char *alias, const char *key, const char *keytype)
 					alias, key, keytype, alias, key, keytype);
 }
 
+bool
+rescore_events_source(const char *model, MemoryContext cxt, EventsSource *src)
+{
+	Oid			argtypes[1] = {TEXTOID};
+	Datum		args[1];
+	MemoryContext old;
+
+	args[0] = CStringGetTextDatum(model);
+	if (SPI_execute_with_args(
+							  "SELECT a.events_table::pg_catalog.text, pg_catalog.quote_ident(a.lead_column), "
+							  "  pg_catalog.quote_ident(a.type_column), pg_catalog.quote_ident(a.time_column), "
+							  "  m.engagement_column::pg_catalog.text "
+							  "FROM leadqual.event_attachments a JOIN leadqual.models m USING (model) "
+							  "WHERE a.model OPERATOR(pg_catalog.=) $1 AND m.engagement_column IS NOT NULL",
+							  1, argtypes, args, NULL, true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not read leadqual.event_attachments");
+	if (SPI_processed != 1)
+		return false;
+	old = MemoryContextSwitchTo(cxt);
+	src->events_table = SpiGet(0, 1);
+	src->lead_column = SpiGet(0, 2);
+	src->type_column = SpiGet(0, 3);
+	src->time_column = SpiGet(0, 4);
+	src->engagement_column = SpiGet(0, 5);
+	MemoryContextSwitchTo(old);
+	return true;
+}
+
 /* Reads relid's attachment and builds the statements of a run (into the current context). */
 static RescorePlan *
 PlanRescore(Oid relid, int32 batch_size, MemoryContext cxt)
 {
 	Oid			argtypes[1] = {OIDOID};
-	Oid			texttype[1] = {TEXTOID};
 	Datum		args[1];
 	MemoryContext old;
 	RescorePlan *plan;
+	EventsSource ev;
 	char	   *key;
 	char	   *keytype;
 	char	   *score;
@@ -292,16 +321,7 @@ PlanRescore(Oid relid, int32 batch_size, MemoryContext cxt)
 	MemoryContextSwitchTo(old);
 
 	/* where events are attached, engagement is recomputed too: decay moves on */
-	args[0] = CStringGetTextDatum(plan->model);
-	if (SPI_execute_with_args(
-							  "SELECT a.events_table::pg_catalog.text, pg_catalog.quote_ident(a.lead_column), "
-							  "  pg_catalog.quote_ident(a.type_column), pg_catalog.quote_ident(a.time_column), "
-							  "  pg_catalog.quote_ident(m.engagement_column) "
-							  "FROM leadqual.event_attachments a JOIN leadqual.models m USING (model) "
-							  "WHERE a.model OPERATOR(pg_catalog.=) $1 AND m.engagement_column IS NOT NULL",
-							  1, texttype, args, NULL, true, 1) != SPI_OK_SELECT)
-		elog(ERROR, "could not read leadqual.event_attachments");
-	if (SPI_processed == 1)
+	if (rescore_events_source(plan->model, cxt, &ev))
 	{
 		char	   *events;
 		char	   *lead;
@@ -309,11 +329,11 @@ PlanRescore(Oid relid, int32 batch_size, MemoryContext cxt)
 		char	   *eng;
 
 		old = MemoryContextSwitchTo(cxt);
-		events = SpiGet(0, 1);
-		lead = SpiGet(0, 2);
-		eng = SpiGet(0, 5);
+		events = ev.events_table;
+		lead = ev.lead_column;
+		eng = pstrdup(quote_identifier(ev.engagement_column));
 		engagement = psprintf("coalesce(leadqual.engagement(ev.%s, ev.%s, %s), 0)",
-							  SpiGet(0, 3), SpiGet(0, 4), quote_literal_cstr(plan->model));
+							  ev.type_column, ev.time_column, quote_literal_cstr(plan->model));
 		plan->lock_sql = psprintf("SELECT pg_catalog.array_agg(s.k) FROM "
 								  "(SELECT l.%s AS k FROM %s AS l "
 								  "   LEFT JOIN (SELECT k.%s AS id, %s AS engagement "

@@ -39,6 +39,7 @@
 #include "lead_policy.h"
 #include "lead_trigger.h"
 #include "pin.h"
+#include "rescore.h"
 #include "ruleset.h"
 #include "scoring.h"
 
@@ -97,6 +98,7 @@ PlanSim(Sim *sim, Oid relid)
 	TupleDesc	desc;
 	Oid			outfunc;
 	bool		isvarlena;
+	EventsSource ev;
 
 	sim->relid = relid;
 	args[0] = ObjectIdGetDatum(relid);
@@ -132,24 +134,11 @@ PlanSim(Sim *sim, Oid relid)
 	fmgr_info(outfunc, &sim->key_out);
 
 	/* where events are attached, rescore recomputes engagement first (rescore.c) */
-	args[0] = CStringGetTextDatum(sim->att.model);
-	argtypes[0] = TEXTOID;
-	if (SPI_execute_with_args("SELECT a.events_table::pg_catalog.text, pg_catalog.quote_ident(a.lead_column), "
-							  "  pg_catalog.quote_ident(a.type_column), pg_catalog.quote_ident(a.time_column), "
-							  "  m.engagement_column::pg_catalog.text "
-							  "FROM leadqual.event_attachments a JOIN leadqual.models m "
-							  "  ON m.model OPERATOR(pg_catalog.=) a.model "
-							  "WHERE a.model OPERATOR(pg_catalog.=) $1 AND m.engagement_column IS NOT NULL",
-							  1, argtypes, args, NULL, true, 1) != SPI_OK_SELECT)
-		elog(ERROR, "could not read leadqual.event_attachments");
-	if (SPI_processed == 1)
+	if (rescore_events_source(sim->att.model, CurrentMemoryContext, &ev))
 	{
-		char	   *eng;
+		char	   *eng = ev.engagement_column;
 		AttrNumber	att;
 
-		tup = SPI_tuptable->vals[0];
-		desc = SPI_tuptable->tupdesc;
-		eng = SpiText(tup, desc, 5);
 		att = SPI_fnumber(sim->tupdesc, eng);
 		if (att <= 0)
 			ereport(ERROR,
@@ -165,8 +154,8 @@ PlanSim(Sim *sim, Oid relid)
 							"  ON x.id OPERATOR(pg_catalog.=) l.%s",
 							format_type_with_typemod(TupleDescAttr(sim->tupdesc, att - 1)->atttypid,
 													 TupleDescAttr(sim->tupdesc, att - 1)->atttypmod),
-							sim->table, SpiText(tup, desc, 2), SpiText(tup, desc, 3),
-							SpiText(tup, desc, 4), SpiText(tup, desc, 1), SpiText(tup, desc, 2),
+							sim->table, ev.lead_column, ev.type_column,
+							ev.time_column, ev.events_table, ev.lead_column,
 							quote_identifier(sim->att.key_column));
 	}
 	else
