@@ -226,6 +226,7 @@ KeyRange(const char *alias, const char *key, const char *keytype)
 					alias, key, keytype, alias, key, keytype);
 }
 
+/* The events rescore recomputes engagement from (rescore.h); simulate reads them here too. */
 bool
 rescore_events_source(const char *model, MemoryContext cxt, EventsSource *src)
 {
