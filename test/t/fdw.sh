@@ -486,7 +486,8 @@ if [ "$have_rs_agg" = t ]; then
 		q="$odd SELECT e.lead_id, round(leadqual.engagement(e.event_type, e.occurred_at, $r,
 		      (SELECT $as_of))::numeric, 8) FROM :E e GROUP BY 1 ORDER BY 1"
 		same "engagement with rule set $r under DateStyle SQL, DMY" "$q"
-		ships "${q#"$odd"}" 'leadqual\.engagement' || fail "engagement with rule set $r did not ship"
+		ships "${q#"$odd"}" 'leadqual\.engagement' ||
+			fail "engagement with rule set $r did not ship; Remote SQL: $(remote_sql "${q#"$odd"}" | cut -c1-300)"
 	done
 fi
 # (a timestamptz literal in a pushed-down aggregate's arguments is written under the
