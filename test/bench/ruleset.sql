@@ -1,6 +1,7 @@
 -- test/bench/ruleset.sql — rule sets as values (issue 10), as ratios measured in one run:
 --   1. score(l, rules) against score(l, model) over the benchmark table (target <= 1.05x),
---      the value given as a sub-select in FROM, a scalar sub-select and a literal;
+--      the value given as a sub-select in FROM, a scalar sub-select, a literal and a
+--      scalar sub-select reading it from a table (stored compressed or out of line);
 --   2. engagement with a value through a partial-aggregation plan (a parallel aggregate
 --      with one worker doing all partial work; partial states combined by hand, as Citus
 --      does) against the plain aggregate (target <= 1.2x); the model-name aggregate too;
@@ -89,21 +90,27 @@ CREATE TABLE results (part text, label text, ms float8, cpu_ms float8, agree boo
 -- 1. scoring --------------------------------------------------------------------------
 SELECT format('SELECT sum(leadqual.score(l, %L::leadqual.ruleset)) FROM public.bench_leads l',
               leadqual.ruleset('bench'::text)) AS q_literal \gset
+-- the values stored in a table (compressed in line with 20 rules, out of line with 1,000)
+CREATE TABLE stored AS
+SELECT m AS model, leadqual.ruleset(m) AS v FROM unnest(ARRAY['bench', 'bench1000']) m;
 INSERT INTO results
 SELECT 'score (20 rules)', r.* FROM race(
     ARRAY['score(l, model)', 'score(l, rules) FROM (SELECT ruleset(m)) r',
-          'score(l, (SELECT ruleset(m)))', 'score(l, literal value)'],
+          'score(l, (SELECT ruleset(m)))', 'score(l, literal value)', 'score(l, (SELECT v FROM table))'],
     ARRAY[$$SELECT sum(leadqual.score(l, 'bench')) FROM public.bench_leads l$$,
           $$SELECT sum(leadqual.score(l, r.rs)) FROM public.bench_leads l, (SELECT leadqual.ruleset('bench'::text) AS rs) r$$,
           $$SELECT sum(leadqual.score(l, (SELECT leadqual.ruleset('bench'::text)))) FROM public.bench_leads l$$,
-          :'q_literal'],
+          :'q_literal',
+          $$SELECT sum(leadqual.score(l, (SELECT v FROM leadqual_bench_ruleset.stored WHERE model = 'bench'))) FROM public.bench_leads l$$],
     :reps) r;
 INSERT INTO results
 SELECT 'score (1,000 rules)', r.* FROM race(
-    ARRAY['score(l, model)', 'score(l, rules) FROM (SELECT ruleset(m)) r', 'score(l, (SELECT ruleset(m)))'],
+    ARRAY['score(l, model)', 'score(l, rules) FROM (SELECT ruleset(m)) r', 'score(l, (SELECT ruleset(m)))',
+          'score(l, (SELECT v FROM table))'],
     ARRAY[$$SELECT sum(leadqual.score(l, 'bench1000')) FROM public.bench_leads l$$,
           $$SELECT sum(leadqual.score(l, r.rs)) FROM public.bench_leads l, (SELECT leadqual.ruleset('bench1000'::text) AS rs) r$$,
-          $$SELECT sum(leadqual.score(l, (SELECT leadqual.ruleset('bench1000'::text)))) FROM public.bench_leads l$$],
+          $$SELECT sum(leadqual.score(l, (SELECT leadqual.ruleset('bench1000'::text)))) FROM public.bench_leads l$$,
+          $$SELECT sum(leadqual.score(l, (SELECT v FROM leadqual_bench_ruleset.stored WHERE model = 'bench1000'))) FROM public.bench_leads l$$],
     greatest(:reps / 2, 1)) r;
 
 -- 2. engagement -----------------------------------------------------------------------
