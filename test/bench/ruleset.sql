@@ -14,8 +14,9 @@
 --   serial one, so without the 2-planned/1-launched trick it plans the serial aggregate
 --   and the "parallel" row would measure the plain aggregate twice.
 --   Besides wall time, each row shows the backend's own CPU time (/proc/self/schedstat,
---   Linux; NULL elsewhere): on a shared machine the steadier figure for the rows that run
---   in one process (every row but the parallel plans, whose work is in the worker).
+--   Linux; NULL elsewhere; it advances by scheduler ticks, so only queries of many ms
+--   mean something): on a shared machine the steadier figure for the rows that run in
+--   one process (every row but the parallel plans, whose work is in the worker).
 --   4. parse + compile of a 1,000-rule value (target <= 5 ms): distinct values, so every
 --      one misses the cache.
 -- Usage (after generate.sql and rules.sql): psql -v n=1000000 -f test/bench/ruleset.sql
@@ -259,8 +260,8 @@ END $$;
 
 \echo == rule sets as values: ratios against the first row of each part
 SELECT part, label, ms,
-       round((ms / first_value(ms) OVER (PARTITION BY part ORDER BY ord))::numeric, 2) AS ratio,
-       cpu_ms, round((cpu_ms / first_value(cpu_ms) OVER (PARTITION BY part ORDER BY ord))::numeric, 2) AS cpu_ratio,
+       round((ms / nullif(first_value(ms) OVER (PARTITION BY part ORDER BY ord), 0))::numeric, 2) AS ratio,
+       cpu_ms, round((cpu_ms / nullif(first_value(cpu_ms) OVER (PARTITION BY part ORDER BY ord), 0))::numeric, 2) AS cpu_ratio,
        agree
   FROM (SELECT *, row_number() OVER () AS ord FROM results) r ORDER BY ord;
 \echo == parse + compile of a 1,000-rule value (distinct values: every one a cache miss)
