@@ -5,8 +5,10 @@
 --   2. engagement with a value through a partial-aggregation plan (a parallel aggregate
 --      with one worker doing all partial work; partial states combined by hand, as Citus
 --      does) against the plain aggregate (target <= 1.2x); the model-name aggregate too;
---   3. score_quality the same way, and the built-in sum(float8) through the same two plans
---      (what a partial plan costs by itself here: starting a worker, Gather, finalize);
+--   3. score_quality the same way, and built-in aggregates (sum over the scored leads,
+--      count(*) over the events) through the same plans: what a partial plan and the
+--      by-hand split cost by themselves here (starting a worker, Gather, finalize; a
+--      second grouping level);
 --   The partial plan is forced (planned for 2 workers, max_parallel_workers = 1, leader
 --   not participating: one worker does all partial aggregation, the leader combines and
 --   finalizes) and checked to be one; the plain aggregate runs without workers.  With one
@@ -216,11 +218,28 @@ SELECT 'score_quality, 16 segments', r.* FROM race(
 -- the same two plans with a built-in aggregate: what the partial plan costs by itself
 INSERT INTO results
 SELECT 'reference: sum(score), 16 segments', r.* FROM race(
-    ARRAY['sum(score) (built-in)', 'through a parallel plan (1 worker)'],
+    ARRAY['sum(score) (built-in)', 'through a parallel plan (1 worker)',
+          'partial states combined by hand (4 parts)'],
     ARRAY[$$SELECT sum(q) FROM (SELECT segment, sum(score) AS q
               FROM leadqual_bench_ruleset.scored GROUP BY segment) s$$,
           $$SELECT leadqual_bench_ruleset.parallel_one($q$SELECT sum(q) FROM (SELECT segment, sum(score) AS q
-              FROM leadqual_bench_ruleset.scored GROUP BY segment) s$q$)$$],
+              FROM leadqual_bench_ruleset.scored GROUP BY segment) s$q$)$$,
+          $$SELECT sum(q) FROM (SELECT segment, sum(st) AS q FROM
+              (SELECT segment, id % 4, sum(score) AS st
+                 FROM leadqual_bench_ruleset.scored GROUP BY 1, 2) p GROUP BY segment) s$$],
+    :reps) r;
+-- and over the events, for the engagement part
+INSERT INTO results
+SELECT 'reference: count(*), events, 16 segments', r.* FROM race(
+    ARRAY['count(*) (built-in)', 'through a parallel plan (1 worker)',
+          'partial states combined by hand (4 parts)'],
+    ARRAY[$$SELECT sum(q) FROM (SELECT segment, count(*) AS q
+              FROM leadqual_bench_ruleset.events GROUP BY segment) s$$,
+          $$SELECT leadqual_bench_ruleset.parallel_one($q$SELECT sum(q) FROM (SELECT segment, count(*) AS q
+              FROM leadqual_bench_ruleset.events GROUP BY segment) s$q$)$$,
+          $$SELECT sum(q) FROM (SELECT segment, sum(st) AS q FROM
+              (SELECT segment, lead_id % 4, count(*) AS st
+                 FROM leadqual_bench_ruleset.events GROUP BY 1, 2) p GROUP BY segment) s$$],
     :reps) r;
 
 -- 4. parse + compile of a 1,000-rule value --------------------------------------------
