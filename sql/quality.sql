@@ -280,4 +280,25 @@ RESET min_parallel_table_scan_size;
 RESET max_parallel_workers_per_gather;
 RESET parallel_leader_participation;
 
+-- many small partial states combined into one (Citus' many shards; they are appended and
+-- merged in bulk): the same state as one aggregate over all rows, exact scores shared
+-- across states, -0, infinities and NaN among them, in either order of combining
+CREATE AGGREGATE pg_temp.quality_combined(leadqual.quality_state) (
+    SFUNC = leadqual.quality_combine, STYPE = leadqual.quality_state);
+CREATE TEMP TABLE quality_parts AS
+SELECT g AS id, g % 300 AS part,
+       CASE WHEN g % 97 = 0 THEN 'NaN'::float8 WHEN g % 89 = 0 THEN '-Infinity'
+            WHEN g % 83 = 0 THEN 'Infinity' WHEN g % 79 = 0 THEN '-0'
+            WHEN g % 2 = 0 THEN (g % 1000)::float8 ELSE g / 7.0 END AS score,
+       g % 3 = 0 AS converted
+  FROM generate_series(1, 30000) g;
+SELECT c.fwd::text = a.all_rows::text AS combined_same, c.rev::text = a.all_rows::text AS reversed_same,
+       (leadqual.quality_final(c.fwd)).leads AS leads, (leadqual.quality_final(c.fwd)).auc = (leadqual.quality_final(a.all_rows)).auc AS auc_same
+  FROM (SELECT pg_temp.quality_combined(st ORDER BY part) AS fwd,
+               pg_temp.quality_combined(st ORDER BY part DESC) AS rev
+          FROM (SELECT part, pg_temp.quality_state_of(score, converted) AS st
+                  FROM quality_parts GROUP BY part) p) c,
+       (SELECT pg_temp.quality_state_of(score, converted) AS all_rows FROM quality_parts) a;
+DROP TABLE quality_parts;
+
 DROP TABLE quality_small, quality_many, quality_big, quality_states CASCADE;

@@ -363,3 +363,39 @@ SELECT format('SELECT (%s) = (SELECT sum(leadqual.score(l, (SELECT v FROM rs_sma
               :'q_literal', :'q_classify') \gexec
 -- a constant value naming a column the row lacks is left alone, and fails when called
 SELECT pg_temp.err(format('SELECT leadqual.score(n, %L::leadqual.ruleset) FROM rs_narrow n', v)) FROM rs_small;
+
+-- 11. values read from a table, stored compressed in line or out of line (TOAST): three
+-- different ones alternating row by row and one repeated (a remembered datum's raw bytes
+-- stand for its hash), each scored as its plain in-memory copy is
+CREATE TABLE rs_stored (k int, how text, v leadqual.ruleset);
+ALTER TABLE rs_stored ALTER COLUMN v SET STORAGE EXTERNAL;
+CREATE TABLE rs_stored_c (k int, how text, v leadqual.ruleset);	-- default: compressed in line
+CREATE FUNCTION pg_temp.big_value(k int, nrules int) RETURNS leadqual.ruleset LANGUAGE sql AS $$
+SELECT jsonb_build_object('format', 1, 'model', 'big' || k, 'mql_threshold', 10 + k, 'fit_threshold', null,
+    'framework', null, 'engagement_column', null, 'half_life', null, 'frameworks', '[]'::jsonb,
+    'event_rules', '[]'::jsonb,
+    'rules', (SELECT jsonb_agg(jsonb_build_object('rule_id', i, 'name', 'r' || i, 'category', 'fit',
+                  'attribute', 'employees', 'op', 'ge', 'value', (i * 97 % 5000)::text,
+                  'points', k + i % 3, 'knockout', false) ORDER BY i)
+                FROM generate_series(1, nrules) i))::text::leadqual.ruleset
+$$;
+INSERT INTO rs_stored SELECT k, 'out of line', pg_temp.big_value(k, 40) FROM generate_series(1, 3) k;
+INSERT INTO rs_stored_c SELECT k, 'compressed', pg_temp.big_value(k, 40) FROM generate_series(1, 3) k;
+-- what each table holds is what the test is about
+SELECT (SELECT count(*) FROM rs_stored_c WHERE pg_column_compression(v) IS NOT NULL) AS compressed,
+       (SELECT count(*) FROM rs_stored WHERE pg_column_compression(v) IS NULL) AS uncompressed;
+SELECT reltoastrelid::regclass AS rs_toast FROM pg_class WHERE oid = 'rs_stored'::regclass \gset
+SELECT count(DISTINCT chunk_id) AS values_out_of_line FROM :rs_toast;
+SELECT s.how, count(*) AS scored,
+       count(*) FILTER (WHERE leadqual.score(l, s.v) IS DISTINCT FROM leadqual.score(l, s.v::text::leadqual.ruleset)) AS differ,
+       count(DISTINCT leadqual.score(l, s.v)) > 3 AS distinct_scores
+  FROM rs_leads l JOIN (SELECT * FROM rs_stored UNION ALL SELECT * FROM rs_stored_c) s ON s.k = 1 + l.id % 3
+ GROUP BY s.how ORDER BY s.how;
+-- one stored value repeated (an InitPlan's parameter), then another in the same statement
+SELECT (SELECT sum(leadqual.score(l, (SELECT v FROM rs_stored WHERE k = 2))) FROM rs_leads l)
+     = (SELECT sum(leadqual.score(l, (SELECT v FROM rs_stored WHERE k = 2)::text::leadqual.ruleset)) FROM rs_leads l) AS repeated_same,
+       (SELECT sum(leadqual.score(l, (SELECT v FROM rs_stored_c WHERE k = 3))) FROM rs_leads l)
+     = (SELECT sum(leadqual.score(l, (SELECT v FROM rs_stored_c WHERE k = 3)::text::leadqual.ruleset)) FROM rs_leads l) AS other_same,
+       (SELECT sum(leadqual.score(l, (SELECT v FROM rs_stored WHERE k = 2))) FROM rs_leads l)
+     <> (SELECT sum(leadqual.score(l, (SELECT v FROM rs_stored_c WHERE k = 3))) FROM rs_leads l) AS values_differ;
+DROP TABLE rs_stored, rs_stored_c;

@@ -358,6 +358,28 @@ BufferAppend(ExpandedQuality *eq, const QualityEntry *e)
 	eq->buf[eq->nbuf++] = *e;
 }
 
+/* Appends n entries to the buffer (memcpy in chunks, flushing as BufferAppend does). */
+static void
+BufferAppendMany(ExpandedQuality *eq, const QualityEntry *e, Size n)
+{
+	while (n > 0)
+	{
+		Size		c;
+
+		if (eq->nbuf >= eq->buf_cap)
+		{
+			BufferAppend(eq, e++);	/* flushes, grows the buffer */
+			n--;
+			continue;
+		}
+		c = Min(eq->buf_cap - eq->nbuf, n);
+		memcpy(eq->buf + eq->nbuf, e, c * sizeof(QualityEntry));
+		eq->nbuf += c;
+		e += c;
+		n -= c;
+	}
+}
+
 /* Counts one row. */
 static void
 QualityAdd(ExpandedQuality *eq, float8 score, bool converted)
@@ -472,6 +494,21 @@ QualityAbsorb(ExpandedQuality *eq, const QualityView *v)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("cannot combine gains states of %d and %d buckets",
 						eq->buckets, v->buckets)));
+
+	/*
+	 * A state much smaller than the runs (one of many partial states of a group): its
+	 * entries are appended, and merged when the buffer (as large as the runs) fills or
+	 * the state is read.  Merging each on arrival cost O(runs) per state, quadratic in
+	 * the number of states.  (The exact aggregate only: a binned one re-bins as it
+	 * merges.)
+	 */
+	if (eq->bins == 0 && !eq->binned && !v->binned &&
+		v->nruns + v->nbuf <= eq->nruns / 8)
+	{
+		BufferAppendMany(eq, v->runs, v->nruns);
+		BufferAppendMany(eq, v->buf, v->nbuf);
+		return;
+	}
 	QualityFlush(eq);
 	/* bins of width 2^k split no coarser bin, so the other state's k is a lower bound */
 	if (v->binned)

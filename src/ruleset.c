@@ -109,6 +109,22 @@ static ValueEntry *LastValue = NULL;	/* the one used last (a per-row memo) */
 static uint64 UseClock = 0;
 static uint64 ValueEpoch = 1;	/* bumped by eviction, invalidation, transaction end */
 
+/*
+ * The last rule set datum given compressed or as a TOAST pointer (a value read
+ * from a table): its raw bytes and content hash.  Reading the hash from its
+ * header costs a decompression or a TOAST fetch; a repeated datum (an
+ * InitPlan's parameter, a join's or a group's same column value) costs a
+ * memcmp of its raw form instead: at most RAW_MEMO_MAX bytes (a TOAST pointer
+ * is 18).  Equal raw bytes are the same content: the same compressed bytes
+ * decompress alike, and a TOAST pointer names a value that is never changed
+ * in place (its OID is not given to another value while any snapshot of ours
+ * may still see it, and the memo is forgotten at transaction end).
+ */
+#define RAW_MEMO_MAX 4096
+static char *MemoRaw = NULL;	/* RAW_MEMO_MAX bytes in TopMemoryContext */
+static Size MemoLen = 0;		/* 0: nothing remembered */
+static uint8 MemoHash[RULESET_HASH_LEN];
+
 static Bitmapset *NeededColumns(ModelDef *def, TupleDesc tupdesc, bool *complete);
 static void CheckGeneration(void);
 
@@ -137,6 +153,7 @@ FreeRetiredAtXactEnd(XactEvent event, void *arg)
 		RetiredContexts = NIL;
 		ValueEpoch++;
 		LastKeyValid = false;
+		MemoLen = 0;
 	}
 }
 
@@ -1107,12 +1124,42 @@ EntryCompiled(ValueEntry *e, Oid lead_table, Oid typid, int32 typmod)
 	return cm;
 }
 
+/* ruleset_datum_hash, remembering the last compressed or out-of-line datum (MemoRaw) */
+static void
+DatumHash(Datum value, uint8 *hash)
+{
+	struct varlena *v = (struct varlena *) DatumGetPointer(value);
+	Size		len;
+
+	/* a plain datum's header is at hand; an expanded or indirect one has no stable bytes */
+	if (!VARATT_IS_EXTENDED(v) || VARATT_IS_EXTERNAL_EXPANDED(v) ||
+		VARATT_IS_EXTERNAL_INDIRECT(v))
+	{
+		ruleset_datum_hash(value, hash);
+		return;
+	}
+	len = VARSIZE_ANY(v);
+	if (MemoLen == len && memcmp(MemoRaw, v, len) == 0)
+	{
+		memcpy(hash, MemoHash, RULESET_HASH_LEN);
+		return;
+	}
+	ruleset_datum_hash(value, hash);
+	if (len > RAW_MEMO_MAX)
+		return;
+	if (MemoRaw == NULL)
+		MemoRaw = MemoryContextAlloc(TopMemoryContext, RAW_MEMO_MAX);
+	memcpy(MemoRaw, v, len);
+	memcpy(MemoHash, hash, RULESET_HASH_LEN);
+	MemoLen = len;
+}
+
 CompiledModel *
 ruleset_compiled_cached(RulesetCallCache *cc, Datum value, Oid typid, int32 typmod)
 {
 	uint8		hash[RULESET_HASH_LEN];
 
-	ruleset_datum_hash(value, hash);
+	DatumHash(value, hash);
 	if (cc->cm != NULL && cc->epoch == ValueEpoch && cc->typid == typid &&
 		cc->typmod == typmod && memcmp(cc->hash, hash, RULESET_HASH_LEN) == 0)
 		return cc->cm;
@@ -1130,7 +1177,7 @@ ruleset_value_def(Datum value)
 {
 	uint8		hash[RULESET_HASH_LEN];
 
-	ruleset_datum_hash(value, hash);
+	DatumHash(value, hash);
 	return ValueOfDatum(value, hash)->def;
 }
 
@@ -1153,7 +1200,7 @@ ruleset_value_event_rules(Datum value)
 {
 	uint8		hash[RULESET_HASH_LEN];
 
-	ruleset_datum_hash(value, hash);
+	DatumHash(value, hash);
 	return EntryEventRules(ValueOfDatum(value, hash));
 }
 

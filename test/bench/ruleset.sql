@@ -1,10 +1,24 @@
 -- test/bench/ruleset.sql — rule sets as values (issue 10), as ratios measured in one run:
 --   1. score(l, rules) against score(l, model) over the benchmark table (target <= 1.05x),
---      the value given as a sub-select in FROM, a scalar sub-select and a literal;
+--      the value given as a sub-select in FROM, a scalar sub-select, a literal and a
+--      scalar sub-select reading it from a table (stored compressed or out of line);
 --   2. engagement with a value through a partial-aggregation plan (a parallel aggregate
 --      with one worker doing all partial work; partial states combined by hand, as Citus
 --      does) against the plain aggregate (target <= 1.2x); the model-name aggregate too;
---   3. score_quality the same way;
+--   3. score_quality the same way, and built-in aggregates (sum over the scored leads,
+--      count(*) over the events) through the same plans: what a partial plan and the
+--      by-hand split cost by themselves here (starting a worker, Gather, finalize; a
+--      second grouping level);
+--   The partial plan is forced (planned for 2 workers, max_parallel_workers = 1, leader
+--   not participating: one worker does all partial aggregation, the leader combines and
+--   finalizes) and checked to be one; the plain aggregate runs without workers.  With one
+--   worker and the leader out, the planner costs a partial plan no cheaper than the
+--   serial one, so without the 2-planned/1-launched trick it plans the serial aggregate
+--   and the "parallel" row would measure the plain aggregate twice.
+--   Besides wall time, each row shows the backend's own CPU time (/proc/self/schedstat,
+--   Linux; NULL elsewhere; it advances by scheduler ticks, so only queries of many ms
+--   mean something): on a shared machine the steadier figure for the rows that run in
+--   one process (every row but the parallel plans, whose work is in the worker).
 --   4. parse + compile of a 1,000-rule value (target <= 5 ms): distinct values, so every
 --      one misses the cache.
 -- Usage (after generate.sql and rules.sql): psql -v n=1000000 -f test/bench/ruleset.sql
@@ -29,15 +43,25 @@ DROP SCHEMA IF EXISTS leadqual_bench_ruleset CASCADE;
 CREATE SCHEMA leadqual_bench_ruleset;
 SET search_path = leadqual_bench_ruleset, pg_catalog;
 
--- best time of each query over reps rounds, the queries alternating within a round; the
--- results of all queries must agree (to 1e-9 relative)
+-- this backend's CPU time in ns (NULL where /proc/self/schedstat is not there)
+CREATE FUNCTION cpu_ns() RETURNS bigint LANGUAGE plpgsql AS $$
+BEGIN
+    RETURN split_part(pg_read_file('/proc/self/schedstat'), ' ', 1)::bigint;
+EXCEPTION WHEN OTHERS THEN
+    RETURN NULL;
+END $$;
+
+-- best time (wall and this backend's CPU) of each query over reps rounds, the queries
+-- alternating within a round; the results of all queries must agree (to 1e-9 relative)
 CREATE FUNCTION race(labels text[], queries text[], reps int,
-                     OUT label text, OUT ms float8, OUT agree boolean)
+                     OUT label text, OUT ms float8, OUT cpu_ms float8, OUT agree boolean)
 RETURNS SETOF record LANGUAGE plpgsql AS $$
 DECLARE
     best float8[] := array_fill('Infinity'::float8, ARRAY[array_length(queries, 1)]);
+    bestc float8[] := array_fill('Infinity'::float8, ARRAY[array_length(queries, 1)]);
     res float8[] := array_fill(NULL::float8, ARRAY[array_length(queries, 1)]);
     t0 timestamptz;
+    c0 bigint;
     r float8;
 BEGIN
     FOR i IN 1 .. array_length(queries, 1) LOOP
@@ -46,7 +70,9 @@ BEGIN
     FOR k IN 1 .. reps LOOP
         FOR i IN 1 .. array_length(queries, 1) LOOP
             t0 := clock_timestamp();
+            c0 := cpu_ns();
             EXECUTE queries[i] INTO r;
+            bestc[i] := least(bestc[i], (cpu_ns() - c0) / 1e6);
             best[i] := least(best[i], 1000 * extract(epoch FROM clock_timestamp() - t0)::float8);
             res[i] := r;
         END LOOP;
@@ -54,31 +80,40 @@ BEGIN
     FOR i IN 1 .. array_length(queries, 1) LOOP
         label := labels[i];
         ms := round(best[i]::numeric, 1);
+        -- a parallel plan's work is in its worker: the leader's CPU says nothing
+        cpu_ms := CASE WHEN bestc[i] < 'Infinity' AND label NOT LIKE '%parallel plan%'
+                       THEN round(bestc[i]::numeric, 1) END;
         agree := abs(res[i] - res[1]) <= 1e-9 * greatest(abs(res[1]), 1);
         RETURN NEXT;
     END LOOP;
 END $$;
 
-CREATE TABLE results (part text, label text, ms float8, agree boolean);
+CREATE TABLE results (part text, label text, ms float8, cpu_ms float8, agree boolean);
 
 -- 1. scoring --------------------------------------------------------------------------
 SELECT format('SELECT sum(leadqual.score(l, %L::leadqual.ruleset)) FROM public.bench_leads l',
               leadqual.ruleset('bench'::text)) AS q_literal \gset
+-- the values stored in a table (compressed in line with 20 rules, out of line with 1,000)
+CREATE TABLE stored AS
+SELECT m AS model, leadqual.ruleset(m) AS v FROM unnest(ARRAY['bench', 'bench1000']) m;
 INSERT INTO results
 SELECT 'score (20 rules)', r.* FROM race(
     ARRAY['score(l, model)', 'score(l, rules) FROM (SELECT ruleset(m)) r',
-          'score(l, (SELECT ruleset(m)))', 'score(l, literal value)'],
+          'score(l, (SELECT ruleset(m)))', 'score(l, literal value)', 'score(l, (SELECT v FROM table))'],
     ARRAY[$$SELECT sum(leadqual.score(l, 'bench')) FROM public.bench_leads l$$,
           $$SELECT sum(leadqual.score(l, r.rs)) FROM public.bench_leads l, (SELECT leadqual.ruleset('bench'::text) AS rs) r$$,
           $$SELECT sum(leadqual.score(l, (SELECT leadqual.ruleset('bench'::text)))) FROM public.bench_leads l$$,
-          :'q_literal'],
+          :'q_literal',
+          $$SELECT sum(leadqual.score(l, (SELECT v FROM leadqual_bench_ruleset.stored WHERE model = 'bench'))) FROM public.bench_leads l$$],
     :reps) r;
 INSERT INTO results
 SELECT 'score (1,000 rules)', r.* FROM race(
-    ARRAY['score(l, model)', 'score(l, rules) FROM (SELECT ruleset(m)) r', 'score(l, (SELECT ruleset(m)))'],
+    ARRAY['score(l, model)', 'score(l, rules) FROM (SELECT ruleset(m)) r', 'score(l, (SELECT ruleset(m)))',
+          'score(l, (SELECT v FROM table))'],
     ARRAY[$$SELECT sum(leadqual.score(l, 'bench1000')) FROM public.bench_leads l$$,
           $$SELECT sum(leadqual.score(l, r.rs)) FROM public.bench_leads l, (SELECT leadqual.ruleset('bench1000'::text) AS rs) r$$,
-          $$SELECT sum(leadqual.score(l, (SELECT leadqual.ruleset('bench1000'::text)))) FROM public.bench_leads l$$],
+          $$SELECT sum(leadqual.score(l, (SELECT leadqual.ruleset('bench1000'::text)))) FROM public.bench_leads l$$,
+          $$SELECT sum(leadqual.score(l, (SELECT v FROM leadqual_bench_ruleset.stored WHERE model = 'bench1000'))) FROM public.bench_leads l$$],
     greatest(:reps / 2, 1)) r;
 
 -- 2. engagement -----------------------------------------------------------------------
@@ -112,15 +147,27 @@ CREATE AGGREGATE combine_engagement(leadqual.engagement_state) (
     FINALFUNC = leadqual.engagement_rs_final);
 CREATE TABLE rs AS SELECT leadqual.ruleset('bench_rs_engagement'::text) AS v;
 
--- one worker does every partial aggregate, the leader only finalizes: per-worker cost
-CREATE FUNCTION parallel_one(q text) RETURNS float8 LANGUAGE plpgsql AS $$
-DECLARE r float8;
+CREATE TABLE partial_checked (q text);
+-- one worker does every partial aggregate, the leader only combines and finalizes:
+-- per-worker cost.  Planned for 2 workers (else the planner keeps the serial plan, see
+-- above), 1 launched; the function's SET clauses end with the call.
+CREATE FUNCTION parallel_one(q text) RETURNS float8 LANGUAGE plpgsql
+    SET max_parallel_workers_per_gather = 2 SET max_parallel_workers = 1
+    SET parallel_leader_participation = off SET parallel_setup_cost = 0
+    SET parallel_tuple_cost = 0 SET min_parallel_table_scan_size = 0 AS $$
+DECLARE
+    r float8;
+    plan text;
 BEGIN
-    SET LOCAL max_parallel_workers_per_gather = 1;
-    SET LOCAL parallel_leader_participation = off;
-    SET LOCAL parallel_setup_cost = 0;
-    SET LOCAL parallel_tuple_cost = 0;
-    SET LOCAL min_parallel_table_scan_size = 0;
+    -- (the first call of each query: that its plan is a partial aggregation under a
+    -- Gather, else the comparison would be void)
+    IF NOT EXISTS (SELECT FROM leadqual_bench_ruleset.partial_checked c WHERE c.q = parallel_one.q) THEN
+        EXECUTE 'EXPLAIN (FORMAT JSON) ' || q INTO plan;
+        IF plan NOT LIKE '%"Partial Mode": "Partial"%' OR plan NOT LIKE '%"Node Type": "Gather%' THEN
+            RAISE EXCEPTION 'not a partial-aggregation plan: %', q;
+        END IF;
+        INSERT INTO leadqual_bench_ruleset.partial_checked VALUES (q);
+    END IF;
     EXECUTE q INTO r;
     RETURN r;
 END $$;
@@ -168,6 +215,32 @@ SELECT 'score_quality, 16 segments', r.* FROM race(
               (SELECT segment, id % 4, leadqual_bench_ruleset.partial_quality(score, converted) AS st
                  FROM leadqual_bench_ruleset.scored GROUP BY 1, 2) p GROUP BY segment) s$$],
     :reps) r;
+-- the same two plans with a built-in aggregate: what the partial plan costs by itself
+INSERT INTO results
+SELECT 'reference: sum(score), 16 segments', r.* FROM race(
+    ARRAY['sum(score) (built-in)', 'through a parallel plan (1 worker)',
+          'partial states combined by hand (4 parts)'],
+    ARRAY[$$SELECT sum(q) FROM (SELECT segment, sum(score) AS q
+              FROM leadqual_bench_ruleset.scored GROUP BY segment) s$$,
+          $$SELECT leadqual_bench_ruleset.parallel_one($q$SELECT sum(q) FROM (SELECT segment, sum(score) AS q
+              FROM leadqual_bench_ruleset.scored GROUP BY segment) s$q$)$$,
+          $$SELECT sum(q) FROM (SELECT segment, sum(st) AS q FROM
+              (SELECT segment, id % 4, sum(score) AS st
+                 FROM leadqual_bench_ruleset.scored GROUP BY 1, 2) p GROUP BY segment) s$$],
+    :reps) r;
+-- and over the events, for the engagement part
+INSERT INTO results
+SELECT 'reference: count(*), events, 16 segments', r.* FROM race(
+    ARRAY['count(*) (built-in)', 'through a parallel plan (1 worker)',
+          'partial states combined by hand (4 parts)'],
+    ARRAY[$$SELECT sum(q) FROM (SELECT segment, count(*) AS q
+              FROM leadqual_bench_ruleset.events GROUP BY segment) s$$,
+          $$SELECT leadqual_bench_ruleset.parallel_one($q$SELECT sum(q) FROM (SELECT segment, count(*) AS q
+              FROM leadqual_bench_ruleset.events GROUP BY segment) s$q$)$$,
+          $$SELECT sum(q) FROM (SELECT segment, sum(st) AS q FROM
+              (SELECT segment, lead_id % 4, count(*) AS st
+                 FROM leadqual_bench_ruleset.events GROUP BY 1, 2) p GROUP BY segment) s$$],
+    :reps) r;
 
 -- 4. parse + compile of a 1,000-rule value --------------------------------------------
 -- 60 distinct values (mql_threshold 1..60), 20 per round, each read from text and
@@ -206,7 +279,9 @@ END $$;
 
 \echo == rule sets as values: ratios against the first row of each part
 SELECT part, label, ms,
-       round((ms / first_value(ms) OVER (PARTITION BY part ORDER BY ord))::numeric, 2) AS ratio, agree
+       round((ms / nullif(first_value(ms) OVER (PARTITION BY part ORDER BY ord), 0))::numeric, 2) AS ratio,
+       cpu_ms, round((cpu_ms / nullif(first_value(cpu_ms) OVER (PARTITION BY part ORDER BY ord), 0))::numeric, 2) AS cpu_ratio,
+       agree
   FROM (SELECT *, row_number() OVER () AS ord FROM results) r ORDER BY ord;
 \echo == parse + compile of a 1,000-rule value (distinct values: every one a cache miss)
 SELECT 'jsonb input (for comparison)' AS step, * FROM parse_compile('jsonb input (for comparison)')
