@@ -37,6 +37,10 @@ typedef struct LeadTable
 	LookupKey	key;			/* valid while this matches */
 	LeadColumns cols;
 	CompiledModel *cm;
+	/* the new row's values, formed into the returned row (kept: no palloc per row) */
+	int			natts;
+	Datum	   *values;
+	bool	   *nulls;
 	struct LeadTable *next;
 } LeadTable;
 
@@ -196,6 +200,7 @@ leadqual_lead_trigger(PG_FUNCTION_ARGS)
 	bool		manual = false;
 	Datum	   *values;
 	bool	   *nulls;
+	TupleTableSlot *slot;
 
 	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_BEFORE(td->tg_event) ||
 		!TRIGGER_FIRED_FOR_ROW(td->tg_event) || TRIGGER_FIRED_BY_DELETE(td->tg_event))
@@ -206,17 +211,35 @@ leadqual_lead_trigger(PG_FUNCTION_ARGS)
 	lt = GetLeadTable(td);
 
 	/*
-	 * The row is deformed once: stage and lock are read from it and the new
-	 * row is formed from it (heap_modify_tuple would deform it again, and
-	 * heap_getattr walks to the trailing columns once for each).
+	 * The row is deformed once, in the compiled model's slot: the rules read
+	 * it there, stage and lock are read from it and the new row is formed
+	 * from its values (heap_modify_tuple would deform it again, and
+	 * heap_getattr walks to the trailing columns once for each).  cm's row
+	 * type is the table's (GetLeadTable looked it up by the table's type).
 	 */
-	values = palloc(desc->natts * sizeof(Datum));
-	nulls = palloc(desc->natts * sizeof(bool));
-	heap_deform_tuple(newtup, desc, values, nulls);
-	stage = lead_stage(&lt->cols, values[lt->cols.stage_att - 1],
-					   nulls[lt->cols.stage_att - 1]);
-	locked = !nulls[lt->cols.locked_att - 1] &&
-		DatumGetBool(values[lt->cols.locked_att - 1]);
+	if (lt->natts < desc->natts)
+	{
+		if (lt->values)
+		{
+			pfree(lt->values);
+			pfree(lt->nulls);
+		}
+		lt->values = MemoryContextAlloc(TopMemoryContext, desc->natts * sizeof(Datum));
+		lt->nulls = MemoryContextAlloc(TopMemoryContext, desc->natts * sizeof(bool));
+		lt->natts = desc->natts;
+	}
+	values = lt->values;
+	nulls = lt->nulls;
+	slot = lt->cm->slot;
+	if (slot->tts_tupleDescriptor->natts != desc->natts)
+		elog(ERROR, "leadqual: compiled row type of table \"%s\" is out of date",
+			 RelationGetRelationName(td->tg_relation));
+	ExecStoreHeapTuple(newtup, slot, false);
+	slot_getallattrs(slot);
+	stage = lead_stage(&lt->cols, slot->tts_values[lt->cols.stage_att - 1],
+					   slot->tts_isnull[lt->cols.stage_att - 1]);
+	locked = !slot->tts_isnull[lt->cols.locked_att - 1] &&
+		DatumGetBool(slot->tts_values[lt->cols.locked_att - 1]);
 
 	if (TRIGGER_FIRED_BY_INSERT(td->tg_event))
 		manual = stage >= 0;
@@ -229,7 +252,9 @@ leadqual_lead_trigger(PG_FUNCTION_ARGS)
 	else
 		stage = -1;				/* automation decides */
 
-	automatic = scoring_classify(lt->cm, newtup, &res);
+	automatic = scoring_classify_slot(lt->cm, slot, &res);
+	memcpy(values, slot->tts_values, desc->natts * sizeof(Datum));
+	memcpy(nulls, slot->tts_isnull, desc->natts * sizeof(bool));
 	if (stage < 0)
 	{
 		stage = automatic;
@@ -245,11 +270,10 @@ leadqual_lead_trigger(PG_FUNCTION_ARGS)
 	values[lt->cols.locked_att - 1] = BoolGetDatum(locked);
 	nulls[lt->cols.locked_att - 1] = false;
 	result = heap_form_tuple(desc, values, nulls);
+	ExecClearTuple(slot);
 	/* as heap_modify_tuple: the old tuple's identity */
 	result->t_data->t_ctid = newtup->t_data->t_ctid;
 	result->t_self = newtup->t_self;
 	result->t_tableOid = newtup->t_tableOid;
-	pfree(values);
-	pfree(nulls);
 	return PointerGetDatum(result);
 }
