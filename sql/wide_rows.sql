@@ -204,6 +204,26 @@ RESET ROLE;
 -- only the planner calls the support function
 SELECT has_function_privilege('regress_lq_wide', 'leadqual.narrow_support(internal)', 'EXECUTE')
     AS may_call_support;
+-- a _narrowed call a user writes is never turned into a whole-row call: through a view
+-- that hides a column and exposes tableoid and ctid, it scores only what it passes (the
+-- hidden salary stays hidden: 0 for both, not 1 for the one over 100,000)
+CREATE TABLE staff (id int, name text, salary int);
+INSERT INTO staff VALUES (1, 'a', 50000), (2, 'b', 250000);
+CREATE VIEW staff_public AS SELECT id, name, tableoid AS toid, ctid AS tid FROM staff;
+GRANT SELECT ON staff_public TO regress_lq_wide;
+SELECT '{"format": 1, "model": "x", "mql_threshold": 10, "fit_threshold": null, "framework": null,
+  "engagement_column": null, "half_life": null, "frameworks": [], "event_rules": [],
+  "rules": [{"rule_id": 1, "name": "rich", "category": "fit", "attribute": "salary", "op": "gt",
+             "value": "100000", "points": 1, "knockout": false}]}' AS rich_rules \gset
+SET ROLE regress_lq_wide;
+SELECT v.id,
+       leadqual.score_narrowed(NULL::staff, :'rich_rules'::leadqual.ruleset, v.toid, v.tid, '{2}', v.name) AS plain,
+       (SELECT leadqual.score_narrowed(NULL::staff, :'rich_rules'::leadqual.ruleset, v.toid, v.tid,
+                                       '{2}', v.name)) AS correlated
+  FROM staff_public v ORDER BY v.id;
+RESET ROLE;
+DROP VIEW staff_public;
+DROP TABLE staff;
 REVOKE SELECT ON wide FROM regress_lq_wide;
 DROP ROLE regress_lq_wide;
 

@@ -36,6 +36,7 @@
 
 #include "history_write.h"
 #include "leadqual.h"
+#include "lead_policy.h"
 #include "lead_trigger.h"
 #include "versions.h"
 
@@ -122,17 +123,7 @@ ReadScore(History *h, TupleTableSlot *slot, Change *c)
 	c->score = 0;
 	if (isnull)
 		return;
-	switch (h->cols.score_type)
-	{
-		case FLOAT4OID:
-			c->score = DatumGetFloat4(d);
-			break;
-		case NUMERICOID:
-			c->score = DatumGetFloat8(DirectFunctionCall1(numeric_float8, d));
-			break;
-		default:
-			c->score = DatumGetFloat8(d);
-	}
+	c->score = lead_score_float8(d, h->cols.score_type);
 }
 
 static int

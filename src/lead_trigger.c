@@ -28,6 +28,7 @@
 #include "utils/memutils.h"
 #include "utils/rel.h"
 
+#include "lead_policy.h"
 #include "lead_trigger.h"
 
 /* What a lead trigger knows about its table, cached per trigger for one snapshot. */
@@ -172,15 +173,7 @@ StageValue(LeadTable *lt, int stage)
 static Datum
 ScoreValue(LeadTable *lt, double score)
 {
-	switch (lt->cols.score_type)
-	{
-		case FLOAT4OID:
-			return Float4GetDatum((float4) score);
-		case NUMERICOID:
-			return DirectFunctionCall1(float8_numeric, Float8GetDatum(score));
-		default:
-			return Float8GetDatum(score);
-	}
+	return lead_score_datum(score, lt->cols.score_type);
 }
 
 /* Writes score and stage into the new row (see the file comment for the rules). */
@@ -246,8 +239,7 @@ leadqual_lead_trigger(PG_FUNCTION_ARGS)
 	else if (bms_is_member(lt->cols.stage_att - FirstLowInvalidHeapAttributeNumber,
 						   td->tg_updatedcols))
 		manual = stage >= 0;	/* SET stage = NULL releases the lock */
-	else if (stage >= 0 && (locked || stage == STAGE_SQL || stage == STAGE_WON ||
-							stage == STAGE_LOST))
+	else if (lead_stage_kept(stage, locked))
 		manual = locked;		/* kept; stays as locked as it was */
 	else
 		stage = -1;				/* automation decides */

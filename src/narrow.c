@@ -222,6 +222,18 @@ OwnVar(PlannerInfo *root, Var *whole)
 	return ctx.found;
 }
 
+/* A column (or system column) of the row whole is, nulled by the same outer joins. */
+static Var *
+ColumnOf(Var *whole, AttrNumber attnum, Oid type, int32 typmod, Oid collation)
+{
+	Var		   *v = makeVar(whole->varno, attnum, type, typmod, collation, 0);
+
+#if PG_VERSION_NUM >= 160000
+	v->varnullingrels = bms_copy(whole->varnullingrels);
+#endif
+	return v;
+}
+
 /*
  * score(w, <constant rules>) and the others over a whole row w: the same call
  * passed only the columns the rules read (narrow.h), or NULL to leave it be.
@@ -273,8 +285,8 @@ Narrow(PlannerInfo *root, FuncExpr *fexpr, const char *name, bool by_value)
 	{
 		Form_pg_attribute a = TupleDescAttr(tupdesc, attnum - 1);
 
-		columns = lappend(columns, makeVar(whole->varno, a->attnum, a->atttypid, a->atttypmod,
-										   a->attcollation, 0));
+		columns = lappend(columns, ColumnOf(whole, a->attnum, a->atttypid, a->atttypmod,
+											a->attcollation));
 		attnums[nkept++] = Int16GetDatum(a->attnum);
 	}
 	for (int i = 0; i < tupdesc->natts; i++)
@@ -290,12 +302,10 @@ Narrow(PlannerInfo *root, FuncExpr *fexpr, const char *name, bool by_value)
 	args = list_make2(makeNullConst(whole->vartype, -1, InvalidOid), rules);
 	if (framework != NULL)
 		args = lappend(args, framework);
-	args = lappend(args, makeVar(whole->varno, TableOidAttributeNumber, OIDOID, -1,
-								 InvalidOid, 0));
+	args = lappend(args, ColumnOf(whole, TableOidAttributeNumber, OIDOID, -1, InvalidOid));
 	/* a value never reads a row back, so it needs no ctid (a foreign table has none) */
 	args = lappend(args, by_value ? (Node *) makeNullConst(TIDOID, -1, InvalidOid) :
-				   (Node *) makeVar(whole->varno, SelfItemPointerAttributeNumber, TIDOID, -1,
-									InvalidOid, 0));
+				   (Node *) ColumnOf(whole, SelfItemPointerAttributeNumber, TIDOID, -1, InvalidOid));
 	args = lappend(args, makeConst(INT2ARRAYOID, -1, InvalidOid, -1,
 								   PointerGetDatum(construct_array(
 									   attnums, nkept, INT2OID, 2, true, TYPALIGN_SHORT)),
@@ -311,58 +321,6 @@ Narrow(PlannerInfo *root, FuncExpr *fexpr, const char *name, bool by_value)
 		root->glob->relationOids = lappend_oid(root->glob->relationOids,
 											   ruleset_generation_relid());
 	return (Node *) result;
-}
-
-/*
- * A narrowed call seen again: the planner sometimes simplifies an expression
- * with another query's root (convert_EXISTS_to_ANY passes the parent's), so
- * the rewrite is checked against the query that finally plans it, and turned
- * back into the plain call over the whole row if its Vars do not name a
- * narrowable relation there.  (Narrow's OwnVar check keeps such a rewrite
- * from being made in the first place when the Var is not the root's own; this
- * is the second line of defence.)
- */
-static Node *
-Recheck(PlannerInfo *root, FuncExpr *fexpr, const char *name, bool by_value)
-{
-	int			base_nargs = NarrowedBaseArgs(name);
-	Node	   *rowtype;
-	Var		   *tableoid;
-	Var		   *whole;
-	List	   *args;
-	Oid			plain;
-
-	/*
-	 * (The support function sees a stand-in FuncExpr without funcformat, so
-	 * the rewrite is recognised by its arguments: a system column Var.)
-	 */
-	if (list_length(fexpr->args) < base_nargs + 4)
-		return NULL;
-	rowtype = linitial(fexpr->args);
-	tableoid = list_nth(fexpr->args, base_nargs);
-	if (!IsA(rowtype, Const) || !IsA(tableoid, Var) ||
-		tableoid->varattno != TableOidAttributeNumber)
-		return NULL;
-	if (tableoid->varlevelsup == 0 &&
-		NarrowableRelation(root, tableoid->varno, exprType(rowtype), by_value))
-		return NULL;
-
-	whole = makeVar(tableoid->varno, InvalidAttrNumber, exprType(rowtype), -1, InvalidOid,
-					tableoid->varlevelsup);
-	args = list_make2(whole, lsecond(fexpr->args));
-	if (base_nargs == 3)
-	{
-		Node	   *framework = lthird(fexpr->args);
-
-		/* qualify(w, rules) was narrowed with a NULL framework: the value's own */
-		if (!(by_value && IsA(framework, Const) && ((Const *) framework)->constisnull))
-			args = lappend(args, framework);
-	}
-	plain = FunctionOid(name, false, by_value, list_length(args));
-	if (!OidIsValid(plain))
-		return NULL;
-	return (Node *) makeFuncExpr(plain, fexpr->funcresulttype, args, fexpr->funccollid,
-								 fexpr->inputcollid, COERCE_EXPLICIT_CALL);
 }
 
 PG_FUNCTION_INFO_V1(leadqual_narrow_support);
@@ -390,8 +348,14 @@ leadqual_narrow_support(PG_FUNCTION_ARGS)
 	if (name == NULL)
 		PG_RETURN_POINTER(NULL);
 	by_value = exprType(lsecond(fexpr->args)) == RulesetTypeOid();
-	PG_RETURN_POINTER(narrowed ? Recheck(root, fexpr, name, by_value) :
-					  Narrow(root, fexpr, name, by_value));
+	/*
+	 * A *_narrowed call (ours seen again, or one a user wrote) is left as it
+	 * is: turning it back into a whole-row call would read columns its query
+	 * never selected, past column privileges and a view's choice of columns.
+	 */
+	if (narrowed)
+		PG_RETURN_POINTER(NULL);
+	PG_RETURN_POINTER(Narrow(root, fexpr, name, by_value));
 }
 
 void

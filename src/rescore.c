@@ -22,9 +22,11 @@
 #include "utils/memutils.h"
 
 #include "citus.h"
+#include "lead_policy.h"
+#include "rescore.h"
+#include "pin.h"
 #include "ruleset.h"
 #include "scoring.h"
-#include "simulate.h"
 #include "subxact.h"
 
 #define RESCORE_TRIES 5
@@ -38,32 +40,6 @@ typedef struct RescoreState
 	char	   *model;
 	Oid			score_type;		/* base type of the score column */
 } RescoreState;
-
-/*
- * The score as the score column stores it: a real or numeric column rounds,
- * and comparing the unrounded score would rewrite such rows on every rescore.
- */
-static double
-StoredScore(double score, Oid type)
-{
-	switch (type)
-	{
-		case FLOAT4OID:
-			return (double) (float4) score;
-		case NUMERICOID:
-			return DatumGetFloat8(DirectFunctionCall1(numeric_float8,
-													  DirectFunctionCall1(float8_numeric,
-																		  Float8GetDatum(score))));
-		default:
-			return score;
-	}
-}
-
-double
-rescore_stored_score(double score, Oid type)
-{
-	return StoredScore(score, type);
-}
 
 /* Does the row need writing: would the trigger change its score or stage? */
 PG_FUNCTION_INFO_V1(leadqual_rescore_needed);
@@ -109,12 +85,13 @@ leadqual_rescore_needed(PG_FUNCTION_ARGS)
 
 	ruleset_row_tuple(row, &tuple);
 	automatic = scoring_classify(st->cm, &tuple, &res);
-	if (PG_ARGISNULL(2) || PG_GETARG_FLOAT8(2) != StoredScore(res.score, st->score_type) ||
+	if (PG_ARGISNULL(2) || PG_GETARG_FLOAT8(2) != lead_stored_score(res.score, st->score_type) ||
 		PG_ARGISNULL(3))
 		PG_RETURN_BOOL(true);
 	stage = stage_from_label(text_to_cstring(PG_GETARG_TEXT_PP(3)));
 	locked = !PG_ARGISNULL(4) && PG_GETARG_BOOL(4);
-	if (locked || stage == STAGE_SQL || stage == STAGE_WON || stage == STAGE_LOST)
+	/* (a label that is no stage: a locked lead is left alone, any other written) */
+	if ((stage < 0 && locked) || lead_stage_kept(stage, locked))
 		PG_RETURN_BOOL(false);
 	PG_RETURN_BOOL(stage != (int) automatic);
 }
@@ -147,23 +124,14 @@ typedef struct BatchStep
 static int
 PinSettings(bool lock_timeout)
 {
-	int			nestlevel = NewGUCNestLevel();
-
 	/* every name rescore writes resolves in pg_catalog, whatever the caller's path */
-	(void) set_config_option("search_path", "pg_catalog, pg_temp", PGC_USERSET,
-							 PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
+	int			nestlevel = pin_search_path();
+
 	/* rows a person or another job holds: wait briefly, then try the batch again */
 	if (lock_timeout)
 		(void) set_config_option("lock_timeout", "2s", PGC_USERSET,
 								 PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
 	return nestlevel;
-}
-
-/* Pops what PinSettings set. */
-static void
-UnpinSettings(int nestlevel)
-{
-	AtEOXact_GUC(true, nestlevel);
 }
 
 /*
@@ -258,15 +226,44 @@ KeyRange(const char *alias, const char *key, const char *keytype)
 					alias, key, keytype, alias, key, keytype);
 }
 
+/* The events rescore recomputes engagement from (rescore.h); simulate reads them here too. */
+bool
+rescore_events_source(const char *model, MemoryContext cxt, EventsSource *src)
+{
+	Oid			argtypes[1] = {TEXTOID};
+	Datum		args[1];
+	MemoryContext old;
+
+	args[0] = CStringGetTextDatum(model);
+	if (SPI_execute_with_args(
+							  "SELECT a.events_table::pg_catalog.text, pg_catalog.quote_ident(a.lead_column), "
+							  "  pg_catalog.quote_ident(a.type_column), pg_catalog.quote_ident(a.time_column), "
+							  "  m.engagement_column::pg_catalog.text "
+							  "FROM leadqual.event_attachments a JOIN leadqual.models m USING (model) "
+							  "WHERE a.model OPERATOR(pg_catalog.=) $1 AND m.engagement_column IS NOT NULL",
+							  1, argtypes, args, NULL, true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not read leadqual.event_attachments");
+	if (SPI_processed != 1)
+		return false;
+	old = MemoryContextSwitchTo(cxt);
+	src->events_table = SpiGet(0, 1);
+	src->lead_column = SpiGet(0, 2);
+	src->type_column = SpiGet(0, 3);
+	src->time_column = SpiGet(0, 4);
+	src->engagement_column = SpiGet(0, 5);
+	MemoryContextSwitchTo(old);
+	return true;
+}
+
 /* Reads relid's attachment and builds the statements of a run (into the current context). */
 static RescorePlan *
 PlanRescore(Oid relid, int32 batch_size, MemoryContext cxt)
 {
 	Oid			argtypes[1] = {OIDOID};
-	Oid			texttype[1] = {TEXTOID};
 	Datum		args[1];
 	MemoryContext old;
 	RescorePlan *plan;
+	EventsSource ev;
 	char	   *key;
 	char	   *keytype;
 	char	   *score;
@@ -325,16 +322,7 @@ PlanRescore(Oid relid, int32 batch_size, MemoryContext cxt)
 	MemoryContextSwitchTo(old);
 
 	/* where events are attached, engagement is recomputed too: decay moves on */
-	args[0] = CStringGetTextDatum(plan->model);
-	if (SPI_execute_with_args(
-							  "SELECT a.events_table::pg_catalog.text, pg_catalog.quote_ident(a.lead_column), "
-							  "  pg_catalog.quote_ident(a.type_column), pg_catalog.quote_ident(a.time_column), "
-							  "  pg_catalog.quote_ident(m.engagement_column) "
-							  "FROM leadqual.event_attachments a JOIN leadqual.models m USING (model) "
-							  "WHERE a.model OPERATOR(pg_catalog.=) $1 AND m.engagement_column IS NOT NULL",
-							  1, texttype, args, NULL, true, 1) != SPI_OK_SELECT)
-		elog(ERROR, "could not read leadqual.event_attachments");
-	if (SPI_processed == 1)
+	if (rescore_events_source(plan->model, cxt, &ev))
 	{
 		char	   *events;
 		char	   *lead;
@@ -342,11 +330,11 @@ PlanRescore(Oid relid, int32 batch_size, MemoryContext cxt)
 		char	   *eng;
 
 		old = MemoryContextSwitchTo(cxt);
-		events = SpiGet(0, 1);
-		lead = SpiGet(0, 2);
-		eng = SpiGet(0, 5);
+		events = ev.events_table;
+		lead = ev.lead_column;
+		eng = pstrdup(quote_identifier(ev.engagement_column));
 		engagement = psprintf("coalesce(leadqual.engagement(ev.%s, ev.%s, %s), 0)",
-							  SpiGet(0, 3), SpiGet(0, 4), quote_literal_cstr(plan->model));
+							  ev.type_column, ev.time_column, quote_literal_cstr(plan->model));
 		plan->lock_sql = psprintf("SELECT pg_catalog.array_agg(s.k) FROM "
 								  "(SELECT l.%s AS k FROM %s AS l "
 								  "   LEFT JOIN (SELECT k.%s AS id, %s AS engagement "
@@ -423,7 +411,7 @@ leadqual_rescore(PG_FUNCTION_ARGS)
 	if (SPI_execute(psprintf("SELECT pg_catalog.count(*) FROM %s", plan->table), true, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not count %s", plan->table);
 	total = DatumGetInt64(DirectFunctionCall1(int8in, CStringGetDatum(SpiGet(0, 1))));
-	UnpinSettings(nestlevel);
+	pin_pop(nestlevel);
 
 	for (;;)
 	{
@@ -446,7 +434,7 @@ leadqual_rescore(PG_FUNCTION_ARGS)
 		n = DatumGetInt64(DirectFunctionCall1(int8in, CStringGetDatum(SpiGet(0, 2))));
 		if (n == 0)
 		{
-			UnpinSettings(nestlevel);
+			pin_pop(nestlevel);
 			break;
 		}
 		old = MemoryContextSwitchTo(cxt);
@@ -455,7 +443,7 @@ leadqual_rescore(PG_FUNCTION_ARGS)
 
 		updated_total += RescoreBatch(plan, lo, hi);
 		done += n;
-		UnpinSettings(nestlevel);
+		pin_pop(nestlevel);
 		SPI_commit();
 		ereport(NOTICE,
 				(errmsg("rescore %s: " INT64_FORMAT " of " INT64_FORMAT " rows, " INT64_FORMAT " updated",

@@ -40,6 +40,7 @@
 #include "compat.h"
 #include "engagement.h"
 #include "leadqual.h"
+#include "pin.h"
 #include "ruleset.h"
 #include "subxact.h"
 
@@ -199,31 +200,34 @@ ruleset_generation_relid(void)
 }
 
 /*
- * Runs the following SPI as the extension's owner with search_path pinned to
- * pg_catalog: the caller's path must not choose which operator or function
- * the owner's query runs.  (Parallel mode cannot change settings; the queries
- * run there qualify every name themselves.)
+ * Runs the following code as role, in a security-restricted operation, with
+ * search_path pinned to pg_catalog: the caller's path must not choose which
+ * operator or function role's query runs.  (Parallel mode cannot change
+ * settings; the queries run there qualify every name themselves.)
  */
 void
-ruleset_become_owner(OwnerContext *oc)
+ruleset_become_user(Oid role, OwnerContext *oc)
 {
 	GetUserIdAndSecContext(&oc->userid, &oc->sec);
-	SetUserIdAndSecContext(ruleset_extension_owner(),
+	SetUserIdAndSecContext(role,
 						   oc->sec | SECURITY_LOCAL_USERID_CHANGE | SECURITY_RESTRICTED_OPERATION);
 	oc->nestlevel = -1;
 	if (!IsInParallelMode())
-	{
-		oc->nestlevel = NewGUCNestLevel();
-		(void) set_config_option("search_path", "pg_catalog, pg_temp", PGC_USERSET,
-								 PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
-	}
+		oc->nestlevel = pin_search_path();
+}
+
+/* Runs the following SPI as the extension's owner (ruleset_become_user). */
+void
+ruleset_become_owner(OwnerContext *oc)
+{
+	ruleset_become_user(ruleset_extension_owner(), oc);
 }
 
 void
 ruleset_restore_user(OwnerContext *oc)
 {
 	if (oc->nestlevel >= 0)
-		AtEOXact_GUC(true, oc->nestlevel);
+		pin_pop(oc->nestlevel);
 	SetUserIdAndSecContext(oc->userid, oc->sec);
 }
 

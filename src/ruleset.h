@@ -314,7 +314,7 @@ extern TupleDesc ruleset_lead_tupdesc(Oid relid, const char *model);
 /* The owner of the extension's tables: config is read as this role, whatever the caller may read. */
 extern Oid	ruleset_extension_owner(void);
 
-/* Becoming the extension owner (search_path pinned) for SPI, and back. */
+/* Becoming the extension owner, or another role (restricted, search_path pinned), and back. */
 typedef struct OwnerContext
 {
 	Oid			userid;
@@ -323,6 +323,7 @@ typedef struct OwnerContext
 } OwnerContext;
 
 extern void ruleset_become_owner(OwnerContext *oc);
+extern void ruleset_become_user(Oid role, OwnerContext *oc);
 extern void ruleset_restore_user(OwnerContext *oc);
 
 /* leadqual.config_generation */

@@ -8,7 +8,7 @@
  * recomputes each lead's engagement from its events first, with the event
  * rules the model then has (the candidate's), so the simulation does the same
  * and scores the lead with that engagement.  Per lead the decision is
- * rescore's (rescore_needed and the lead trigger): the new score as the score
+ * rescore's and the lead trigger's (lead_policy.c): the new score as the score
  * column stores it; a lead in sql, won or lost, or locked by a person, keeps
  * its stage; any other lead gets the candidate's stage.  A lead appears when
  * its stage or stored score would change.  Only then is the current model
@@ -36,10 +36,12 @@
 #include "utils/rel.h"
 #include "utils/tuplestore.h"
 
+#include "lead_policy.h"
 #include "lead_trigger.h"
+#include "pin.h"
+#include "rescore.h"
 #include "ruleset.h"
 #include "scoring.h"
-#include "simulate.h"
 
 /* One lead whose stage or score would change. */
 typedef struct SimRow
@@ -82,21 +84,6 @@ SpiText(HeapTuple tup, TupleDesc desc, int col)
 	return isnull ? NULL : TextDatumGetCString(d);
 }
 
-/* The score of a column's type as float8 (the column is float8, float4 or numeric). */
-static double
-ScoreAsFloat8(Datum d, Oid type)
-{
-	switch (type)
-	{
-		case FLOAT4OID:
-			return DatumGetFloat4(d);
-		case NUMERICOID:
-			return DatumGetFloat8(DirectFunctionCall1(numeric_float8, d));
-		default:
-			return DatumGetFloat8(d);
-	}
-}
-
 /*
  * Reads relid's attachment and its events attachment, and builds the query
  * (inside the caller's SPI connection).
@@ -111,6 +98,7 @@ PlanSim(Sim *sim, Oid relid)
 	TupleDesc	desc;
 	Oid			outfunc;
 	bool		isvarlena;
+	EventsSource ev;
 
 	sim->relid = relid;
 	args[0] = ObjectIdGetDatum(relid);
@@ -146,24 +134,11 @@ PlanSim(Sim *sim, Oid relid)
 	fmgr_info(outfunc, &sim->key_out);
 
 	/* where events are attached, rescore recomputes engagement first (rescore.c) */
-	args[0] = CStringGetTextDatum(sim->att.model);
-	argtypes[0] = TEXTOID;
-	if (SPI_execute_with_args("SELECT a.events_table::pg_catalog.text, pg_catalog.quote_ident(a.lead_column), "
-							  "  pg_catalog.quote_ident(a.type_column), pg_catalog.quote_ident(a.time_column), "
-							  "  m.engagement_column::pg_catalog.text "
-							  "FROM leadqual.event_attachments a JOIN leadqual.models m "
-							  "  ON m.model OPERATOR(pg_catalog.=) a.model "
-							  "WHERE a.model OPERATOR(pg_catalog.=) $1 AND m.engagement_column IS NOT NULL",
-							  1, argtypes, args, NULL, true, 1) != SPI_OK_SELECT)
-		elog(ERROR, "could not read leadqual.event_attachments");
-	if (SPI_processed == 1)
+	if (rescore_events_source(sim->att.model, CurrentMemoryContext, &ev))
 	{
-		char	   *eng;
+		char	   *eng = ev.engagement_column;
 		AttrNumber	att;
 
-		tup = SPI_tuptable->vals[0];
-		desc = SPI_tuptable->tupdesc;
-		eng = SpiText(tup, desc, 5);
 		att = SPI_fnumber(sim->tupdesc, eng);
 		if (att <= 0)
 			ereport(ERROR,
@@ -179,8 +154,8 @@ PlanSim(Sim *sim, Oid relid)
 							"  ON x.id OPERATOR(pg_catalog.=) l.%s",
 							format_type_with_typemod(TupleDescAttr(sim->tupdesc, att - 1)->atttypid,
 													 TupleDescAttr(sim->tupdesc, att - 1)->atttypmod),
-							sim->table, SpiText(tup, desc, 2), SpiText(tup, desc, 3),
-							SpiText(tup, desc, 4), SpiText(tup, desc, 1), SpiText(tup, desc, 2),
+							sim->table, ev.lead_column, ev.type_column,
+							ev.time_column, ev.events_table, ev.lead_column,
 							quote_identifier(sim->att.key_column));
 	}
 	else
@@ -259,19 +234,17 @@ SimulateLead(Sim *sim, HeapTuple row, Datum engagement, bool with_engagement,
 	memset(&out, 0, sizeof(out));
 	d = heap_getattr(row, sim->cols.score_att, sim->tupdesc, &isnull);
 	out.old_score_null = isnull;
-	out.old_score = isnull ? 0 : ScoreAsFloat8(d, sim->cols.score_type);
+	out.old_score = isnull ? 0 : lead_score_float8(d, sim->cols.score_type);
 	d = heap_getattr(row, sim->cols.stage_att, sim->tupdesc, &isnull);
 	out.old_stage = lead_stage(&sim->cols, d, isnull);
 	d = heap_getattr(row, sim->cols.locked_att, sim->tupdesc, &isnull);
 	out.locked = !isnull && DatumGetBool(d);
 
 	automatic = scoring_classify(sim->candidate, candidate_row, &res);
-	out.new_score = rescore_stored_score(res.score, sim->cols.score_type);
+	out.new_score = lead_stored_score(res.score, sim->cols.score_type);
 
 	/* the lead trigger's rule for an UPDATE that does not name the stage column */
-	kept = out.old_stage >= 0 &&
-		(out.locked || out.old_stage == STAGE_SQL || out.old_stage == STAGE_WON ||
-		 out.old_stage == STAGE_LOST);
+	kept = lead_stage_kept(out.old_stage, out.locked);
 	out.new_stage = kept ? out.old_stage : (int) automatic;
 	out.locked = kept;
 	if (!out.old_score_null && out.old_score == out.new_score && out.old_stage == out.new_stage)
@@ -358,9 +331,7 @@ Simulate(Oid relid, Datum candidate, Oid rulestype, SimEmit emit, void *arg)
 	MemoryContext cxt = CurrentMemoryContext;
 
 	memset(&sim, 0, sizeof(sim));
-	nestlevel = NewGUCNestLevel();
-	(void) set_config_option("search_path", "pg_catalog, pg_temp", PGC_USERSET,
-							 PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
+	nestlevel = pin_search_path();
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	MemoryContextSwitchTo(cxt);
@@ -395,7 +366,7 @@ Simulate(Oid relid, Datum candidate, Oid rulestype, SimEmit emit, void *arg)
 	if (SPI_execute_extended(sim.sql, &options) < 0)
 		elog(ERROR, "could not read %s", sim.table);
 	SPI_finish();
-	AtEOXact_GUC(true, nestlevel);
+	pin_pop(nestlevel);
 	MemoryContextDelete(sim.rowcxt);
 }
 
@@ -486,9 +457,7 @@ leadqual_promote_notice(PG_FUNCTION_ARGS)
 	int			nestlevel;
 
 	/* as the caller: may it change models at all? */
-	nestlevel = NewGUCNestLevel();
-	(void) set_config_option("search_path", "pg_catalog, pg_temp", PGC_USERSET,
-							 PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
+	nestlevel = pin_search_path();
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	args[0] = CStringGetTextDatum(psprintf("promote into model \"%s\"", model));
@@ -496,7 +465,7 @@ leadqual_promote_notice(PG_FUNCTION_ARGS)
 							  1, argtypes, args, NULL, false, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not check privileges");
 	SPI_finish();
-	AtEOXact_GUC(true, nestlevel);
+	pin_pop(nestlevel);
 
 	/* the attached tables (read as the owner, like every read of the configuration) */
 	args[0] = PG_GETARG_DATUM(0);
@@ -530,8 +499,6 @@ leadqual_promote_notice(PG_FUNCTION_ARGS)
 	{
 		Oid		   *pair = (Oid *) lfirst(lc);
 		int64		moves = 0;
-		Oid			userid;
-		int			sec;
 		char	   *table;
 
 		/*
@@ -548,11 +515,9 @@ leadqual_promote_notice(PG_FUNCTION_ARGS)
 					 errdetail("Only members of the table owner's role see what the simulation expects here; leadqual.simulate shows the rows you may read.")));
 			continue;
 		}
-		GetUserIdAndSecContext(&userid, &sec);
-		SetUserIdAndSecContext(pair[1], sec | SECURITY_LOCAL_USERID_CHANGE |
-							   SECURITY_RESTRICTED_OPERATION);
+		ruleset_become_user(pair[1], &owner);
 		Simulate(pair[0], candidate, get_fn_expr_argtype(fcinfo->flinfo, 1), CountMove, &moves);
-		SetUserIdAndSecContext(userid, sec);
+		ruleset_restore_user(&owner);
 		table = format_type_be(get_rel_type_id(pair[0]));
 		ereport(NOTICE,
 				(errmsg("promoting into model \"%s\": the simulation expects " INT64_FORMAT " leads of %s to change stage",

@@ -103,9 +103,7 @@ CheckPredicate(const char *model, const char *label, const char *attribute,
 	Oid			lead_table = ruleset_model_lead_table(model, NULL);
 	TupleDesc	tupdesc = ruleset_lead_tupdesc(lead_table, model);
 	PredicateSpec spec;
-	Oid			userid;
-	int			sec;
-	int			nestlevel;
+	OwnerContext as_owner;
 	char	   *canonical;
 
 	spec.label = label;
@@ -114,15 +112,9 @@ CheckPredicate(const char *model, const char *label, const char *attribute,
 	spec.value = value;
 
 	/* an error on the way restores both at (sub)transaction abort */
-	GetUserIdAndSecContext(&userid, &sec);
-	SetUserIdAndSecContext(LeadTableOwner(lead_table),
-						   sec | SECURITY_LOCAL_USERID_CHANGE | SECURITY_RESTRICTED_OPERATION);
-	nestlevel = NewGUCNestLevel();
-	(void) set_config_option("search_path", "pg_catalog, pg_temp", PGC_USERSET,
-							 PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
+	ruleset_become_user(LeadTableOwner(lead_table), &as_owner);
 	canonical = predicate_canonical_value(tupdesc, &spec);
-	AtEOXact_GUC(true, nestlevel);
-	SetUserIdAndSecContext(userid, sec);
+	ruleset_restore_user(&as_owner);
 	return canonical;
 }
 

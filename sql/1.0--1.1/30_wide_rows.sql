@@ -15,24 +15,24 @@ CREATE FUNCTION leadqual.narrow_support(internal) RETURNS internal
 CREATE FUNCTION leadqual.score_narrowed(lead record, model text, lead_tableoid oid, lead_ctid tid,
                                         attnums int2[], VARIADIC columns "any")
     RETURNS float8 AS 'MODULE_PATHNAME', 'leadqual_score_narrowed'
-    LANGUAGE C STABLE PARALLEL SAFE SUPPORT leadqual.narrow_support;
+    LANGUAGE C STABLE PARALLEL SAFE;
 
 CREATE FUNCTION leadqual.explain_narrowed(lead record, model text, lead_tableoid oid, lead_ctid tid,
                                           attnums int2[], VARIADIC columns "any")
     RETURNS TABLE (rule_id bigint, name text, category text, points float8, knockout boolean)
     AS 'MODULE_PATHNAME', 'leadqual_explain_narrowed'
-    LANGUAGE C STABLE PARALLEL SAFE ROWS 5 SUPPORT leadqual.narrow_support;
+    LANGUAGE C STABLE PARALLEL SAFE ROWS 5;
 
 CREATE FUNCTION leadqual.classify_narrowed(lead record, model text, lead_tableoid oid, lead_ctid tid,
                                            attnums int2[], VARIADIC columns "any")
     RETURNS leadqual.stage AS 'MODULE_PATHNAME', 'leadqual_classify_narrowed'
-    LANGUAGE C STABLE PARALLEL SAFE SUPPORT leadqual.narrow_support;
+    LANGUAGE C STABLE PARALLEL SAFE;
 
 CREATE FUNCTION leadqual.qualify_narrowed(lead record, model text, framework text,
                                           lead_tableoid oid, lead_ctid tid,
                                           attnums int2[], VARIADIC columns "any")
     RETURNS leadqual.qualification AS 'MODULE_PATHNAME', 'leadqual_qualify_narrowed'
-    LANGUAGE C STABLE PARALLEL SAFE SUPPORT leadqual.narrow_support;
+    LANGUAGE C STABLE PARALLEL SAFE;
 
 ALTER FUNCTION leadqual.score(record, text) SUPPORT leadqual.narrow_support;
 ALTER FUNCTION leadqual.explain(record, text) SUPPORT leadqual.narrow_support;

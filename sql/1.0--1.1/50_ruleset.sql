@@ -87,25 +87,25 @@ CREATE FUNCTION leadqual.qualify(lead record, rules leadqual.ruleset)
 CREATE FUNCTION leadqual.score_narrowed(lead record, rules leadqual.ruleset, lead_tableoid oid,
                                         lead_ctid tid, attnums int2[], VARIADIC columns "any")
     RETURNS float8 AS 'MODULE_PATHNAME', 'leadqual_score_narrowed'
-    LANGUAGE C IMMUTABLE PARALLEL SAFE SUPPORT leadqual.narrow_support;
+    LANGUAGE C IMMUTABLE PARALLEL SAFE;
 
 CREATE FUNCTION leadqual.explain_narrowed(lead record, rules leadqual.ruleset, lead_tableoid oid,
                                           lead_ctid tid, attnums int2[], VARIADIC columns "any")
     RETURNS TABLE (rule_id bigint, name text, category text, points float8, knockout boolean)
     AS 'MODULE_PATHNAME', 'leadqual_explain_narrowed'
-    LANGUAGE C IMMUTABLE PARALLEL SAFE ROWS 5 SUPPORT leadqual.narrow_support;
+    LANGUAGE C IMMUTABLE PARALLEL SAFE ROWS 5;
 
 CREATE FUNCTION leadqual.classify_narrowed(lead record, rules leadqual.ruleset, lead_tableoid oid,
                                            lead_ctid tid, attnums int2[], VARIADIC columns "any")
     RETURNS leadqual.stage AS 'MODULE_PATHNAME', 'leadqual_classify_narrowed'
-    LANGUAGE C IMMUTABLE PARALLEL SAFE SUPPORT leadqual.narrow_support;
+    LANGUAGE C IMMUTABLE PARALLEL SAFE;
 
 -- framework NULL: the value's own (what qualify(lead, rules) is rewritten with)
 CREATE FUNCTION leadqual.qualify_narrowed(lead record, rules leadqual.ruleset, framework text,
                                           lead_tableoid oid, lead_ctid tid,
                                           attnums int2[], VARIADIC columns "any")
     RETURNS leadqual.qualification AS 'MODULE_PATHNAME', 'leadqual_qualify_narrowed'
-    LANGUAGE C IMMUTABLE PARALLEL SAFE SUPPORT leadqual.narrow_support;
+    LANGUAGE C IMMUTABLE PARALLEL SAFE;
 
 -- engagement with a value: its state (version 2 of leadqual.engagement_state) carries the
 -- rule set's hash and each event type's cap, so it is combined and finished anywhere

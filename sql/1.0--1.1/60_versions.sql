@@ -162,6 +162,37 @@ RETURNS void
 AS 'MODULE_PATHNAME', 'leadqual_promote_notice'
 LANGUAGE C STRICT;
 
+-- Writes into_model's definition (thresholds, framework, engagement settings, rules,
+-- criterion checks, event rules) from rows: settings' thresholds, framework, engagement
+-- column and half-life; the rows of rules, checks and events in their array order (new
+-- rule_ids in that order: points are summed in rule_id order).  The one writer of both
+-- promote overloads.  Runs as the caller: for those who may change models.
+CREATE FUNCTION leadqual.write_definition(into_model text, settings leadqual.models,
+                                          rules leadqual.rules[],
+                                          checks leadqual.criterion_checks[],
+                                          events leadqual.event_rules[])
+RETURNS void LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    PERFORM leadqual.require_config_write(format('promote into model "%s"', into_model));
+    UPDATE leadqual.models x
+       SET mql_threshold = settings.mql_threshold, fit_threshold = settings.fit_threshold,
+           framework = settings.framework, engagement_column = settings.engagement_column,
+           half_life = settings.half_life
+     WHERE x.model = into_model;
+    DELETE FROM leadqual.rules r WHERE r.model = into_model;
+    DELETE FROM leadqual.criterion_checks c WHERE c.model = into_model;
+    DELETE FROM leadqual.event_rules e WHERE e.model = into_model;
+    INSERT INTO leadqual.rules (model, name, category, attribute, op, value, points, knockout, enabled)
+    SELECT into_model, r.name, r.category, r.attribute, r.op, r.value, r.points, r.knockout, r.enabled
+      FROM pg_catalog.unnest(rules) WITH ORDINALITY AS r ORDER BY r.ordinality;
+    INSERT INTO leadqual.criterion_checks (model, framework, criterion, attribute, op, value)
+    SELECT into_model, c.framework, c.criterion, c.attribute, c.op, c.value
+      FROM pg_catalog.unnest(checks) WITH ORDINALITY AS c ORDER BY c.ordinality;
+    INSERT INTO leadqual.event_rules (model, event_type, points, max_points, half_life)
+    SELECT into_model, e.event_type, e.points, e.max_points, e.half_life
+      FROM pg_catalog.unnest(events) WITH ORDINALITY AS e ORDER BY e.ordinality;
+END $$;
+
 -- Replaces into_model's definition (thresholds, framework, engagement settings, rules,
 -- criterion checks, event rules) with candidate's, in the caller's transaction: one new
 -- version at commit.  Neither rescores: CALL leadqual.rescore afterwards.
@@ -196,35 +227,20 @@ BEGIN
             USING ERRCODE = 'foreign_key_violation',
                   HINT = 'Add the criteria to leadqual.criteria again, or promote a rule set without those checks.';
     END IF;
-    UPDATE leadqual.models x
-       SET mql_threshold = (doc->>'mql_threshold')::float8,
-           fit_threshold = (doc->>'fit_threshold')::float8,
-           framework = doc->>'framework',
-           engagement_column = doc->>'engagement_column',
-           half_life = (doc->>'half_life')::interval
-     WHERE x.model = into_model;
-    DELETE FROM leadqual.rules r WHERE r.model = into_model;
-    DELETE FROM leadqual.criterion_checks c WHERE c.model = into_model;
-    DELETE FROM leadqual.event_rules e WHERE e.model = into_model;
-    -- in the value's order: points are summed in rule_id order
-    INSERT INTO leadqual.rules (model, name, category, attribute, op, value, points, knockout, enabled)
-    SELECT into_model, r->>'name', r->>'category', r->>'attribute', r->>'op', r->>'value',
-           (r->>'points')::float8, (r->>'knockout')::boolean, true
-      FROM jsonb_array_elements(doc->'rules') WITH ORDINALITY AS x(r, n) ORDER BY x.n;
-    INSERT INTO leadqual.criterion_checks (model, framework, criterion, attribute, op, value)
-    SELECT into_model, f->>'framework', c->>'criterion', c->>'attribute', c->>'op', c->>'value'
-      FROM jsonb_array_elements(doc->'frameworks') f, jsonb_array_elements(f->'criteria') c
-     WHERE c->>'attribute' IS NOT NULL;
-    INSERT INTO leadqual.event_rules (model, event_type, points, max_points, half_life)
-    SELECT into_model, e->>'event_type', (e->>'points')::float8, (e->>'max_points')::float8,
-           (e->>'half_life')::interval
-      FROM jsonb_array_elements(doc->'event_rules') e;
+    PERFORM leadqual.write_definition(into_model,
+        jsonb_populate_record(NULL::leadqual.models, doc),
+        ARRAY(SELECT jsonb_populate_record(NULL::leadqual.rules, (r - 'rule_id') || '{"enabled": true}')
+                FROM jsonb_array_elements(doc->'rules') WITH ORDINALITY AS x(r, n) ORDER BY x.n),
+        ARRAY(SELECT jsonb_populate_record(NULL::leadqual.criterion_checks,
+                                           c || jsonb_build_object('framework', f->'framework'))
+                FROM jsonb_array_elements(doc->'frameworks') f, jsonb_array_elements(f->'criteria') c
+               WHERE c->>'attribute' IS NOT NULL),
+        ARRAY(SELECT jsonb_populate_record(NULL::leadqual.event_rules, e)
+                FROM jsonb_array_elements(doc->'event_rules') e));
 END $$;
 
 CREATE FUNCTION leadqual.promote(candidate text, into_model text)
 RETURNS void LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
-DECLARE
-    rules leadqual.ruleset;
 BEGIN
     IF candidate IS NULL OR into_model IS NULL THEN
         RAISE EXCEPTION 'leadqual.promote: arguments must not be NULL'
@@ -245,29 +261,15 @@ BEGIN
         RAISE EXCEPTION 'model "%" does not exist', into_model USING ERRCODE = 'undefined_object',
             HINT = 'Models are rows of leadqual.models.';
     END IF;
-    rules := leadqual.ruleset(candidate);
-    PERFORM leadqual.promote_notice(into_model, rules);
+    PERFORM leadqual.promote_notice(into_model, leadqual.ruleset(candidate));
     -- the candidate's rows as they are (disabled rules too), in their order
-    UPDATE leadqual.models x
-       SET mql_threshold = c.mql_threshold, fit_threshold = c.fit_threshold,
-           framework = c.framework, engagement_column = c.engagement_column,
-           half_life = c.half_life
-      FROM leadqual.models c
-     WHERE x.model = into_model AND c.model = candidate;
-    DELETE FROM leadqual.rules r WHERE r.model = into_model;
-    DELETE FROM leadqual.criterion_checks c WHERE c.model = into_model;
-    DELETE FROM leadqual.event_rules e WHERE e.model = into_model;
-    -- rules keep their order: points are summed in rule_id order
-    INSERT INTO leadqual.rules (model, name, category, attribute, op, value, points, knockout, enabled)
-    SELECT into_model, r.name, r.category, r.attribute, r.op, r.value, r.points, r.knockout, r.enabled
-      FROM leadqual.rules r WHERE r.model = candidate ORDER BY r.rule_id;
-    INSERT INTO leadqual.criterion_checks (model, framework, criterion, attribute, op, value)
-    SELECT into_model, c.framework, c.criterion, c.attribute, c.op, c.value
-      FROM leadqual.criterion_checks c WHERE c.model = candidate
-     ORDER BY c.framework COLLATE "C", c.criterion COLLATE "C";
-    INSERT INTO leadqual.event_rules (model, event_type, points, max_points, half_life)
-    SELECT into_model, e.event_type, e.points, e.max_points, e.half_life
-      FROM leadqual.event_rules e WHERE e.model = candidate ORDER BY e.event_type COLLATE "C";
+    PERFORM leadqual.write_definition(into_model, m,
+        ARRAY(SELECT r FROM leadqual.rules r WHERE r.model = candidate ORDER BY r.rule_id),
+        ARRAY(SELECT c FROM leadqual.criterion_checks c WHERE c.model = candidate
+               ORDER BY c.framework COLLATE "C", c.criterion COLLATE "C"),
+        ARRAY(SELECT e FROM leadqual.event_rules e WHERE e.model = candidate
+               ORDER BY e.event_type COLLATE "C"))
+      FROM leadqual.models m WHERE m.model = candidate;
 END $$;
 
 -- Promotes version of model into model itself.
@@ -286,8 +288,8 @@ END $$;
 -- promotes a value: grant promote(leadqual.ruleset, text) with it) and INSERT, UPDATE,
 -- DELETE on leadqual.models, rules, criterion_checks, event_rules (and USAGE on the rules'
 -- sequence).  simulate, simulate_summary and ruleset(model, version) stay PUBLIC (they
--- read as the caller and change nothing), and so do require_config_write and
--- promote_notice, which refuse whoever may not change models.
+-- read as the caller and change nothing), and so do require_config_write,
+-- promote_notice and write_definition, which refuse whoever may not change models.
 REVOKE EXECUTE ON FUNCTION
     leadqual.copy_model(text, text),
     leadqual.promote(leadqual.ruleset, text), leadqual.promote(text, text),

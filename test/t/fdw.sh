@@ -225,7 +225,9 @@ remote_sql() {
 	                        FROM jsonb_path_query(:'plan'::jsonb, 'strict \$.**.\"Remote SQL\"') r"
 }
 # ships SQL PATTERN: some Remote SQL matches PATTERN (grep -E)
-ships() { remote_sql "$1" | grep -qE "$2"; }
+# (grep reads all of it: with -q it stops at the first match, and under pipefail the
+# writer's SIGPIPE on a long literal rule set failed the check now and then)
+ships() { remote_sql "$1" | grep -E "$2" >/dev/null; }
 
 as_of="TIMESTAMPTZ '2026-06-01 00:00:00+00'"
 
@@ -486,7 +488,8 @@ if [ "$have_rs_agg" = t ]; then
 		q="$odd SELECT e.lead_id, round(leadqual.engagement(e.event_type, e.occurred_at, $r,
 		      (SELECT $as_of))::numeric, 8) FROM :E e GROUP BY 1 ORDER BY 1"
 		same "engagement with rule set $r under DateStyle SQL, DMY" "$q"
-		ships "${q#"$odd"}" 'leadqual\.engagement' || fail "engagement with rule set $r did not ship"
+		ships "${q#"$odd"}" 'leadqual\.engagement' ||
+			fail "engagement with rule set $r did not ship; Remote SQL: $(remote_sql "${q#"$odd"}" | cut -c1-300)"
 	done
 fi
 # (a timestamptz literal in a pushed-down aggregate's arguments is written under the
