@@ -10,6 +10,9 @@
 --    with leadqual.history_write = insert (the history rows by an INSERT statement, the
 --    alternative to the direct bulk write), and COPY of the same rows into the attached
 --    table against COPY into the plain one plus the INSERT of the history rows;
+--    and the PL/pgSQL triggers once more with the history rows and NOTIFYs written by an
+--    AFTER statement trigger over the transition table (ins_ps: the bulk form, as leadqual
+--    writes them) instead of an INSERT per row;
 -- b. CALL leadqual.rescore over n unchanged leads, against SELECT sum(leadqual.score(l));
 -- c. rescore after a rule change that moves ~10 % of the leads ('weak industry', which
 --    matches Education and Public Sector leads, changes its points), against a plain
