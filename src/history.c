@@ -170,7 +170,10 @@ KeyText(History *h, TupleTableSlot *slot)
 static void
 AppendJsonText(StringInfo buf, const char *key, const char *value)
 {
-	appendStringInfo(buf, ", \"%s\" : ", key);
+	/* plain appends: no format string to interpret per key */
+	appendStringInfoString(buf, ", \"");
+	appendStringInfoString(buf, key);
+	appendStringInfoString(buf, "\" : ");
 	if (value == NULL)
 		appendStringInfoString(buf, "null");
 	else
@@ -214,7 +217,7 @@ ChangePayload(StringInfo buf, const char *table_json, Change *c, bool with_key)
 		escape_json(buf, float8out_internal(c->score));
 	else
 		appendStringInfoString(buf, float8out_internal(c->score));
-	appendStringInfo(buf, ", \"manual\" : %s}", c->manual ? "true" : "false");
+	appendStringInfoString(buf, c->manual ? ", \"manual\" : true}" : ", \"manual\" : false}");
 }
 
 /*

@@ -38,10 +38,17 @@ typedef struct LeadTable
 	LookupKey	key;			/* valid while this matches */
 	LeadColumns cols;
 	CompiledModel *cm;
+	/* the new row's values, formed into the returned row (kept: no palloc per row) */
+	int			natts;
+	Datum	   *values;
+	bool	   *nulls;
 	struct LeadTable *next;
 } LeadTable;
 
 static LeadTable *LeadTables = NULL;
+
+/* lead triggers scoring a row right now (a rule's comparison function may fire more) */
+static int	TriggerDepth = 0;
 
 static AttrNumber
 AttnumOf(Relation rel, const char *column, const char *what)
@@ -172,6 +179,25 @@ ScoreValue(LeadTable *lt, double score)
 	return lead_score_datum(score, lt->cols.score_type);
 }
 
+/* scoring_classify_slot, counted in TriggerDepth while it runs */
+static Stage
+Classify(CompiledModel *cm, TupleTableSlot *slot, LeadResult *res)
+{
+	Stage		stage = STAGE_NURTURE;
+
+	TriggerDepth++;
+	PG_TRY();
+	{
+		stage = scoring_classify_slot(cm, slot, res);
+	}
+	PG_FINALLY();
+	{
+		TriggerDepth--;
+	}
+	PG_END_TRY();
+	return stage;
+}
+
 /* Writes score and stage into the new row (see the file comment for the rules). */
 PG_FUNCTION_INFO_V1(leadqual_lead_trigger);
 Datum
@@ -189,6 +215,7 @@ leadqual_lead_trigger(PG_FUNCTION_ARGS)
 	bool		manual = false;
 	Datum	   *values;
 	bool	   *nulls;
+	TupleTableSlot *slot;
 
 	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_BEFORE(td->tg_event) ||
 		!TRIGGER_FIRED_FOR_ROW(td->tg_event) || TRIGGER_FIRED_BY_DELETE(td->tg_event))
@@ -199,17 +226,47 @@ leadqual_lead_trigger(PG_FUNCTION_ARGS)
 	lt = GetLeadTable(td);
 
 	/*
-	 * The row is deformed once: stage and lock are read from it and the new
-	 * row is formed from it (heap_modify_tuple would deform it again, and
-	 * heap_getattr walks to the trailing columns once for each).
+	 * The row is deformed once, in the compiled model's slot: its values are
+	 * copied out (stage and lock are read from them, the new row is formed
+	 * from them), then the rules read the slot (heap_modify_tuple would deform
+	 * the row again, and heap_getattr walks to the trailing columns once for
+	 * each).  cm's row type is the table's (GetLeadTable looked it up by the
+	 * table's type).  The value arrays are kept for the next row; a nested
+	 * firing (a rule's comparison function may be a user's, and write leads)
+	 * takes arrays of its own.
 	 */
-	values = palloc(desc->natts * sizeof(Datum));
-	nulls = palloc(desc->natts * sizeof(bool));
-	heap_deform_tuple(newtup, desc, values, nulls);
+	if (TriggerDepth > 0)
+	{
+		values = palloc(desc->natts * sizeof(Datum));
+		nulls = palloc(desc->natts * sizeof(bool));
+	}
+	else
+	{
+		if (lt->natts < desc->natts)
+		{
+			if (lt->values)
+			{
+				pfree(lt->values);
+				pfree(lt->nulls);
+			}
+			lt->values = MemoryContextAlloc(TopMemoryContext, desc->natts * sizeof(Datum));
+			lt->nulls = MemoryContextAlloc(TopMemoryContext, desc->natts * sizeof(bool));
+			lt->natts = desc->natts;
+		}
+		values = lt->values;
+		nulls = lt->nulls;
+	}
+	slot = lt->cm->slot;
+	if (slot->tts_tupleDescriptor->natts != desc->natts)
+		elog(ERROR, "leadqual: compiled row type of table \"%s\" is out of date",
+			 RelationGetRelationName(td->tg_relation));
+	ExecStoreHeapTuple(newtup, slot, false);
+	slot_getallattrs(slot);
+	memcpy(values, slot->tts_values, desc->natts * sizeof(Datum));
+	memcpy(nulls, slot->tts_isnull, desc->natts * sizeof(bool));
 	stage = lead_stage(&lt->cols, values[lt->cols.stage_att - 1],
 					   nulls[lt->cols.stage_att - 1]);
-	locked = !nulls[lt->cols.locked_att - 1] &&
-		DatumGetBool(values[lt->cols.locked_att - 1]);
+	locked = !nulls[lt->cols.locked_att - 1] && DatumGetBool(values[lt->cols.locked_att - 1]);
 
 	if (TRIGGER_FIRED_BY_INSERT(td->tg_event))
 		manual = stage >= 0;
@@ -221,7 +278,8 @@ leadqual_lead_trigger(PG_FUNCTION_ARGS)
 	else
 		stage = -1;				/* automation decides */
 
-	automatic = scoring_classify(lt->cm, newtup, &res);
+	automatic = Classify(lt->cm, slot, &res);
+	ExecClearTuple(slot);
 	if (stage < 0)
 	{
 		stage = automatic;
@@ -241,7 +299,5 @@ leadqual_lead_trigger(PG_FUNCTION_ARGS)
 	result->t_data->t_ctid = newtup->t_data->t_ctid;
 	result->t_self = newtup->t_self;
 	result->t_tableOid = newtup->t_tableOid;
-	pfree(values);
-	pfree(nulls);
 	return PointerGetDatum(result);
 }

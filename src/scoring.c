@@ -217,6 +217,12 @@ scoring_classify(CompiledModel *cm, HeapTuple row, LeadResult *res)
 	return stage;
 }
 
+Stage
+scoring_classify_slot(CompiledModel *cm, TupleTableSlot *slot, LeadResult *res)
+{
+	return ClassifySlot(cm, slot, res);
+}
+
 /* Points of the matching rules, plus the engagement column where configured. */
 static Datum
 ScoreCall(FunctionCallInfo fcinfo, bool narrowed)

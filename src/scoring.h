@@ -17,6 +17,8 @@ extern const char *const stage_labels[NUM_STAGES];
 
 /* Evaluates the rules over row and classifies it; res receives the points. */
 extern Stage scoring_classify(CompiledModel *cm, HeapTuple row, LeadResult *res);
+/* The same for a row already in a slot of cm's row type (cm->slot, deformed or not). */
+extern Stage scoring_classify_slot(CompiledModel *cm, TupleTableSlot *slot, LeadResult *res);
 
 /* The enum value of a stage (leadqual.stage), and a label's stage (-1 if none). */
 extern Datum stage_datum(Stage stage);

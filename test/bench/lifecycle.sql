@@ -10,6 +10,9 @@
 --    with leadqual.history_write = insert (the history rows by an INSERT statement, the
 --    alternative to the direct bulk write), and COPY of the same rows into the attached
 --    table against COPY into the plain one plus the INSERT of the history rows;
+--    and the PL/pgSQL triggers once more with the history rows and NOTIFYs written by an
+--    AFTER statement trigger over the transition table (ins_ps: the bulk form, as leadqual
+--    writes them) instead of an INSERT per row;
 -- b. CALL leadqual.rescore over n unchanged leads, against SELECT sum(leadqual.score(l));
 -- c. rescore after a rule change that moves ~10 % of the leads ('weak industry', which
 --    matches Education and Public Sector leads, changes its points), against a plain
@@ -69,6 +72,8 @@ CREATE TABLE ins_plain (LIKE src INCLUDING ALL, score float8, stage leadqual.sta
 CREATE TABLE ins_lq (LIKE ins_plain INCLUDING ALL) WITH (autovacuum_enabled = false);
 CREATE TABLE ins_pl (LIKE ins_plain INCLUDING ALL) WITH (autovacuum_enabled = false);
 CREATE TABLE ins_sc (LIKE ins_plain INCLUDING ALL) WITH (autovacuum_enabled = false);
+-- the PL/pgSQL contender written as leadqual is: history and NOTIFY by a statement trigger
+CREATE TABLE ins_ps (LIKE ins_plain INCLUDING ALL) WITH (autovacuum_enabled = false);
 -- the floor of what the spec asks for: the lead and its history row as two plain INSERTs
 CREATE TABLE ins_fl (LIKE ins_plain INCLUDING ALL) WITH (autovacuum_enabled = false);
 CREATE TABLE rs_lq (LIKE ins_plain INCLUDING ALL) WITH (autovacuum_enabled = false);
@@ -76,6 +81,7 @@ CREATE TABLE rs_plain (LIKE ins_plain INCLUDING ALL) WITH (autovacuum_enabled = 
 -- the PL/pgSQL contender's history: leadqual.stage_history's shape, indexes and defaults
 CREATE TABLE pl_history (LIKE leadqual.stage_history INCLUDING ALL) WITH (autovacuum_enabled = false);
 CREATE TABLE fl_history (LIKE leadqual.stage_history INCLUDING ALL) WITH (autovacuum_enabled = false);
+CREATE TABLE ps_history (LIKE leadqual.stage_history INCLUDING ALL) WITH (autovacuum_enabled = false);
 
 \set lead_rows_table src
 \set lead_rows_lo 1
@@ -162,6 +168,25 @@ END
 $f$;
 CREATE TRIGGER pl_score BEFORE INSERT OR UPDATE ON ins_pl FOR EACH ROW EXECUTE FUNCTION pl_score();
 CREATE TRIGGER pl_history AFTER INSERT ON ins_pl FOR EACH ROW EXECUTE FUNCTION pl_history();
+-- The same history and notifications the way leadqual writes them: one statement trigger
+-- over the transition table, one INSERT ... SELECT for all rows (the competent bulk form
+-- of pl_history; a row trigger runs an INSERT per lead).
+CREATE FUNCTION ps_history() RETURNS trigger LANGUAGE plpgsql AS $f$
+BEGIN
+    INSERT INTO leadqual_bench_lifecycle.ps_history
+        (lead_table, lead_id, model, old_stage, new_stage, score, manual, changed_by)
+    SELECT TG_RELID, n.id::text, 'bench_lc_insert', NULL, n.stage, n.score, n.stage_locked, current_user
+    FROM ps_new n WHERE n.stage IS NOT NULL;
+    PERFORM pg_notify('leadqual_stage', json_build_object('table', TG_RELID::regclass::text,
+                'lead_id', n.id::text, 'old_stage', NULL, 'new_stage', n.stage,
+                'score', n.score, 'manual', n.stage_locked)::text)
+       FROM ps_new n WHERE n.stage IN ('mql', 'sql');
+    RETURN NULL;
+END
+$f$;
+CREATE TRIGGER pl_score BEFORE INSERT OR UPDATE ON ins_ps FOR EACH ROW EXECUTE FUNCTION pl_score();
+CREATE TRIGGER ps_history AFTER INSERT ON ins_ps REFERENCING NEW TABLE AS ps_new
+    FOR EACH STATEMENT EXECUTE FUNCTION ps_history();
 
 -- (c) the plain UPDATE's score and stage, as SQL over the row's columns, with the
 -- 'weak industry' points as a parameter
@@ -231,8 +256,8 @@ DECLARE
     -- INSERT over parameter arrays, as before the direct write);
     -- copy_*: COPY FROM the file instead of INSERT ... SELECT
     contenders text[] := ARRAY['ins_plain', 'ins_lq', 'ins_pl', 'ins_sc', 'ins_floor', 'ins_lq_all',
-                               'ins_lq_spi', 'copy_plain', 'copy_lq', 'copy_floor'];
-    nc int := 10;
+                               'ins_lq_spi', 'copy_plain', 'copy_lq', 'copy_floor', 'ins_ps'];
+    nc int := 11;
     file text := current_setting('data_directory') || '/leadqual_bench_lifecycle_src.copy';
     cols text := (SELECT string_agg(quote_ident(attname), ', ' ORDER BY attnum) FROM pg_attribute
                   WHERE attrelid = 'leadqual_bench_lifecycle.src'::regclass AND attnum > 0
@@ -255,6 +280,8 @@ BEGIN
                 TRUNCATE leadqual_bench_lifecycle.fl_history;
             ELSIF tab = 'ins_pl' THEN
                 TRUNCATE leadqual_bench_lifecycle.pl_history;
+            ELSIF tab = 'ins_ps' THEN
+                TRUNCATE leadqual_bench_lifecycle.ps_history;
             ELSIF tab = 'ins_lq' AND EXISTS (SELECT FROM leadqual.stage_history
                         WHERE lead_table <> 'leadqual_bench_lifecycle.ins_lq'::regclass) THEN
                 DELETE FROM leadqual.stage_history
@@ -308,6 +335,12 @@ BEGIN
       FROM leadqual_bench_lifecycle.differ('leadqual_bench_lifecycle.ins_lq', 'leadqual_bench_lifecycle.ins_pl') d;
     IF bad IS NOT NULL THEN
         RAISE EXCEPTION 'lifecycle bench: leadqual.attach and the PL/pgSQL triggers disagree' USING DETAIL = bad;
+    END IF;
+    SELECT string_agg(format('id %s: row triggers %s, statement trigger %s', d.id, d.a, d.b), '; ') INTO bad
+      FROM leadqual_bench_lifecycle.differ('leadqual_bench_lifecycle.ins_pl', 'leadqual_bench_lifecycle.ins_ps') d;
+    IF bad IS NOT NULL OR (SELECT count(*) FROM leadqual_bench_lifecycle.ps_history)
+                          IS DISTINCT FROM (SELECT count(*) FROM leadqual_bench_lifecycle.src) THEN
+        RAISE EXCEPTION 'lifecycle bench: the two PL/pgSQL contenders disagree' USING DETAIL = coalesce(bad, 'history rows');
     END IF;
     SELECT string_agg(format('id %s: with history %s, without %s', d.id, d.a, d.b), '; ') INTO bad
       FROM leadqual_bench_lifecycle.differ('leadqual_bench_lifecycle.ins_lq', 'leadqual_bench_lifecycle.ins_sc') d;
@@ -426,6 +459,7 @@ $f$;
 -- Warm-up: one of each insert (the first statement compiles the rules and PL/pgSQL)
 INSERT INTO ins_lq SELECT * FROM src WHERE id <= 100;
 INSERT INTO ins_pl SELECT * FROM src WHERE id <= 100;
+INSERT INTO ins_ps SELECT * FROM src WHERE id <= 100;
 INSERT INTO ins_sc SELECT * FROM src WHERE id <= 100;
 CALL run_inserts(:runs);
 
@@ -455,7 +489,8 @@ WITH best AS (
 ), line (ord, part, what, label, base_part, base_what, lower_is_better, target, aim) AS (VALUES
     (1, 'insert', 'ins_plain', format('INSERT %s leads, no trigger', :n / 5), NULL, NULL, NULL, NULL::float8, NULL::float8),
     (2, 'insert', 'ins_lq', format('INSERT %s leads, leadqual.attach (vs no trigger)', :n / 5), 'insert', 'ins_plain', true, 1.5, 1.15),
-    (3, 'insert', 'ins_pl', format('INSERT %s leads, PL/pgSQL triggers (vs leadqual)', :n / 5), 'insert', 'ins_lq', false, 3, 5),
+    (3, 'insert', 'ins_pl', format('INSERT %s leads, PL/pgSQL triggers, history by a row trigger (vs leadqual)', :n / 5), 'insert', 'ins_lq', false, 3, 5),
+    (3.1, 'insert', 'ins_ps', format('INSERT %s leads, PL/pgSQL triggers, history by a statement trigger (vs leadqual)', :n / 5), 'insert', 'ins_lq', false, 3, 5),
     (2.5, 'insert', 'ins_floor', format('INSERT %s leads + INSERT of their history rows, no trigger (floor, vs no trigger)', :n / 5), 'insert', 'ins_plain', NULL, NULL, NULL),
     (2.6, 'insert', 'ins_lq', format('INSERT %s leads, leadqual.attach, notify = handoff (vs floor)', :n / 5), 'insert', 'ins_floor', true, 1.3, NULL),
     (2.7, 'insert', 'ins_lq_all', format('INSERT %s leads, leadqual.attach, notify = all (vs floor)', :n / 5), 'insert', 'ins_floor', NULL, NULL, NULL),
