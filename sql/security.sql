@@ -388,4 +388,31 @@ DROP TABLE public.sec_rl, public.sec_rule_log;
 -- 3. a rule set literal's error quotes at most 64 bytes, never half a character (the
 -- message must stay valid UTF-8 for the client and the log)
 SELECT public.sec_try2($$SELECT (repeat('a', 63) || 'é…')::leadqual.ruleset$$) AS clipped;
+-- 4. fit's holdout reads the lead's key by its type's output function: a cast to text that
+-- the key type's owner wrote never runs as whoever fits (here a superuser)
+CREATE ROLE regress_fitcast;
+CREATE SCHEMA fitcast AUTHORIZATION regress_fitcast;
+CREATE TABLE public.sec_cast_ran (who text);
+GRANT INSERT ON public.sec_cast_ran TO regress_fitcast;
+SET SESSION AUTHORIZATION regress_fitcast;
+CREATE TYPE fitcast.k AS ENUM ('a', 'b', 'c', 'd', 'e', 'f');
+CREATE FUNCTION fitcast.k_text(fitcast.k) RETURNS text LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO public.sec_cast_ran VALUES (current_user);
+    RETURN 'x';
+END $$;
+CREATE CAST (fitcast.k AS text) WITH FUNCTION fitcast.k_text(fitcast.k);
+CREATE TABLE fitcast.leads (id fitcast.k PRIMARY KEY, title text, converted boolean);
+INSERT INTO fitcast.leads VALUES ('a', 'CTO', true), ('b', 'CTO', false), ('c', 'CTO', true),
+    ('d', 'x', false), ('e', 'x', true), ('f', 'x', false);
+RESET SESSION AUTHORIZATION;
+INSERT INTO leadqual.models (model, lead_table) VALUES ('sec_fit', 'fitcast.leads');
+INSERT INTO leadqual.rules (model, name, attribute, op, value, points)
+VALUES ('sec_fit', 'cto', 'title', 'eq', 'CTO', 1);
+SELECT public.sec_try2($$SELECT count(*) FROM leadqual.fit('sec_fit', holdout => 0.5)$$) AS fit;
+SELECT count(*) AS casts_run_by_fit FROM public.sec_cast_ran;
+DELETE FROM leadqual.models WHERE model = 'sec_fit';
+DROP SCHEMA fitcast CASCADE;
+DROP TABLE public.sec_cast_ran;
+DROP ROLE regress_fitcast;
 DROP FUNCTION public.sec_try2(text);
