@@ -348,3 +348,71 @@ REVOKE ALL ON FUNCTION leadqual.attach(regclass, text, name, name, name), leadqu
     leadqual.lead_trigger(), leadqual.history_trigger() FROM regress_del;
 DROP SCHEMA del CASCADE;
 DROP ROLE regress_del;
+
+-- secreview (the parts the first review left): three doors closed
+CREATE FUNCTION public.sec_try2(stmt text) RETURNS text LANGUAGE plpgsql AS $$
+BEGIN
+    EXECUTE stmt;
+    RETURN 'ok';
+EXCEPTION WHEN OTHERS THEN
+    RETURN SQLSTATE || ': ' || SQLERRM;
+END $$;
+-- 1. refuse_citus_attach reads its table's columns by position (a regclass, a text): wired
+-- to any other table it refuses (it used to read an int as text on a Citus node: a crash)
+CREATE TABLE public.sec_cit (a oid, b int);
+CREATE TRIGGER sec_cit BEFORE INSERT ON public.sec_cit
+    FOR EACH ROW EXECUTE FUNCTION leadqual.refuse_citus_attach();
+SELECT public.sec_try2($$INSERT INTO public.sec_cit VALUES (1, 12345)$$);
+SELECT count(*) AS sec_cit_rows FROM public.sec_cit;
+DROP TABLE public.sec_cit;
+-- 2. a rule on stage_history (the owner's: DO ALSO) is applied as an INSERT applies it:
+-- the direct write falls back to the INSERT instead of skipping the rewriter
+CREATE TABLE public.sec_rule_log (lead_id text, new_stage leadqual.stage);
+CREATE RULE sec_log AS ON INSERT TO leadqual.stage_history
+    DO ALSO INSERT INTO public.sec_rule_log VALUES (NEW.lead_id, NEW.new_stage);
+CREATE TABLE public.sec_rl (id int PRIMARY KEY, score float8, stage leadqual.stage,
+                            stage_locked boolean NOT NULL DEFAULT false);
+INSERT INTO leadqual.models (model, lead_table, mql_threshold) VALUES ('sec_rl', 'public.sec_rl', 10);
+SELECT leadqual.attach('public.sec_rl', 'sec_rl');
+INSERT INTO public.sec_rl (id) VALUES (1), (2);
+UPDATE public.sec_rl SET stage = 'won' WHERE id = 1;
+SELECT h.lead_id, h.new_stage, l.lead_id IS NOT NULL AS rule_applied
+  FROM leadqual.stage_history h
+  LEFT JOIN public.sec_rule_log l ON l.lead_id = h.lead_id AND l.new_stage = h.new_stage
+ WHERE h.lead_table = 'public.sec_rl'::regclass ORDER BY h.id;
+DROP RULE sec_log ON leadqual.stage_history;
+SELECT leadqual.detach('public.sec_rl');
+DELETE FROM leadqual.stage_history WHERE lead_table = 'public.sec_rl'::regclass;
+DELETE FROM leadqual.models WHERE model = 'sec_rl';
+DROP TABLE public.sec_rl, public.sec_rule_log;
+-- 3. a rule set literal's error quotes at most 64 bytes, never half a character (the
+-- message must stay valid UTF-8 for the client and the log)
+SELECT public.sec_try2($$SELECT (repeat('a', 63) || 'é…')::leadqual.ruleset$$) AS clipped;
+-- 4. fit's holdout reads the lead's key by its type's output function: a cast to text that
+-- the key type's owner wrote never runs as whoever fits (here a superuser)
+CREATE ROLE regress_fitcast;
+CREATE SCHEMA fitcast AUTHORIZATION regress_fitcast;
+CREATE TABLE public.sec_cast_ran (who text);
+GRANT INSERT ON public.sec_cast_ran TO regress_fitcast;
+SET SESSION AUTHORIZATION regress_fitcast;
+CREATE TYPE fitcast.k AS ENUM ('a', 'b', 'c', 'd', 'e', 'f');
+CREATE FUNCTION fitcast.k_text(fitcast.k) RETURNS text LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO public.sec_cast_ran VALUES (current_user);
+    RETURN 'x';
+END $$;
+CREATE CAST (fitcast.k AS text) WITH FUNCTION fitcast.k_text(fitcast.k);
+CREATE TABLE fitcast.leads (id fitcast.k PRIMARY KEY, title text, converted boolean);
+INSERT INTO fitcast.leads VALUES ('a', 'CTO', true), ('b', 'CTO', false), ('c', 'CTO', true),
+    ('d', 'x', false), ('e', 'x', true), ('f', 'x', false);
+RESET SESSION AUTHORIZATION;
+INSERT INTO leadqual.models (model, lead_table) VALUES ('sec_fit', 'fitcast.leads');
+INSERT INTO leadqual.rules (model, name, attribute, op, value, points)
+VALUES ('sec_fit', 'cto', 'title', 'eq', 'CTO', 1);
+SELECT public.sec_try2($$SELECT count(*) FROM leadqual.fit('sec_fit', holdout => 0.5)$$) AS fit;
+SELECT count(*) AS casts_run_by_fit FROM public.sec_cast_ran;
+DELETE FROM leadqual.models WHERE model = 'sec_fit';
+DROP SCHEMA fitcast CASCADE;
+DROP TABLE public.sec_cast_ran;
+DROP ROLE regress_fitcast;
+DROP FUNCTION public.sec_try2(text);

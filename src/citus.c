@@ -20,9 +20,12 @@
 #include "postgres.h"
 
 #include "access/htup_details.h"
+#include "catalog/dependency.h"
 #include "catalog/namespace.h"
+#include "catalog/pg_class.h"
 #include "catalog/pg_namespace.h"
 #include "catalog/pg_type.h"
+#include "commands/extension.h"
 #include "commands/trigger.h"
 #include "executor/spi.h"
 #include "fmgr.h"
@@ -198,12 +201,24 @@ leadqual_refuse_citus_attach(PG_FUNCTION_ARGS)
 	const char *what;
 	char	   *model;
 	bool		events;
+	Oid			ext;
 
 	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_BEFORE(td->tg_event) ||
 		!TRIGGER_FIRED_FOR_ROW(td->tg_event))
 		ereport(ERROR,
 				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
 				 errmsg("leadqual.refuse_citus_attach() must be a BEFORE ROW trigger")));
+	/* it reads its table's columns by position: only leadqual's two attachment tables */
+	ext = get_extension_oid("leadqual", true);
+	if (!OidIsValid(ext) ||
+		getExtensionOfObject(RelationRelationId, RelationGetRelid(td->tg_relation)) != ext ||
+		(strcmp(RelationGetRelationName(td->tg_relation), "attachments") != 0 &&
+		 strcmp(RelationGetRelationName(td->tg_relation), "event_attachments") != 0))
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("leadqual.refuse_citus_attach() runs only on leadqual.attachments and leadqual.event_attachments, not on table \"%s\"",
+						RelationGetRelationName(td->tg_relation)),
+				 errhint("Drop this trigger.")));
 	tuple = TRIGGER_FIRED_BY_UPDATE(td->tg_event) ? td->tg_newtuple : td->tg_trigtuple;
 	if (!citus_present())
 		return PointerGetDatum(tuple);

@@ -530,10 +530,15 @@ ScanLeads(FitData *fd, CompiledModel *cm, Oid relid, const char *outcome, float8
 								  NULL, true, 1) != SPI_OK_SELECT)
 			elog(ERROR, "primary key lookup failed");
 		SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
-		/* the key's text; a table without a single-column primary key: the whole row's */
-		keyexpr = isnull ? pstrdup("l::text")
-			: psprintf("l.%s::text", quote_identifier(SPI_getvalue(SPI_tuptable->vals[0],
-																   SPI_tuptable->tupdesc, 1)));
+		/*
+		 * the key (a table without a single-column primary key: the whole
+		 * row), as text by its type's output function, never a cast: a cast to
+		 * text is anybody's function who owns the type, and must not run as
+		 * whoever fits (as the history trigger writes keys)
+		 */
+		keyexpr = isnull ? pstrdup("l")
+			: psprintf("l.%s", quote_identifier(SPI_getvalue(SPI_tuptable->vals[0],
+															 SPI_tuptable->tupdesc, 1)));
 	}
 	sql = psprintf("SELECT l, l.%s%s%s FROM %s l", quote_identifier(outcome),
 				   keyexpr ? ", " : "", keyexpr ? keyexpr : "", qualified);
@@ -582,15 +587,11 @@ ScanLeads(FitData *fd, CompiledModel *cm, Oid relid, const char *outcome, float8
 						key[j >> 3] |= 1 << (j & 7);
 			if (keyexpr)
 			{
-				d = SPI_getbinval(spitup, spidesc, 3, &isnull);
-				if (!isnull)
-				{
-					text	   *k = DatumGetTextPP(d);
+				char	   *k = SPI_getvalue(spitup, spidesc, 3);
 
-					if (hash_bytes_extended((unsigned char *) VARDATA_ANY(k),
-											VARSIZE_ANY_EXHDR(k), FIT_SEED) < cut)
-						key[nbytes] |= KEY_HOLDOUT;
-				}
+				if (k != NULL &&
+					hash_bytes_extended((unsigned char *) k, strlen(k), FIT_SEED) < cut)
+					key[nbytes] |= KEY_HOLDOUT;
 			}
 			entry = fitpat_insert(htab, key, &found);
 			if (!found)

@@ -10,7 +10,7 @@
  * constraints checked, table_multi_insert through a BulkInsertState a batch
  * at a time (one WAL record per page), then each row's index entries —
  * CopyMultiInsertBufferFlush's sequence.  What an INSERT would do beyond
- * that (triggers, row security, generated columns, partition routing, a
+ * that (triggers, rules, row security, generated columns, partition routing, a
  * column of another type that would need a cast) makes history_write_direct
  * return false, and the caller runs its INSERT.
  *
@@ -112,6 +112,7 @@ Writable(Relation rel)
 
 	return rel->rd_rel->relkind == RELKIND_RELATION &&
 		rel->trigdesc == NULL &&
+		rel->rd_rules == NULL &&	/* CREATE RULE ... ON INSERT: the rewriter's */
 		!(constr && (constr->has_generated_stored
 #if PG_VERSION_NUM >= 180000
 					 || constr->has_generated_virtual

@@ -1053,7 +1053,8 @@ ValueFromText(const char *doc, int len)
 	if (i == len || doc[i] != '{')
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
-				 errmsg("invalid input syntax for type %s: \"%.*s\"", TYPE_NAME, Min(len, 64), doc),
+				 errmsg("invalid input syntax for type %s: \"%.*s\"", TYPE_NAME,
+						pg_mbcliplen(doc, len, 64), doc),
 				 errdetail("A rule set's text form is a JSON object."),
 				 errhint("To get a model's rule set, pass the name as text: leadqual.ruleset('m'::text) or leadqual.ruleset(model => 'm'); leadqual.ruleset('m') alone is read as a rule set literal.")));
 	/* parsed in a context of its own, which the value cache adopts (no second parse) */

@@ -28,8 +28,9 @@
  * read leadqual's own tables with pg_catalog operators; leadqual.ruleset()
  * and the type's output are leadqual's C code.
  *
- * A dump's restore (check_function_bodies = off, as pg_dump's scripts set it)
- * records nothing: the versions come from the dump itself.
+ * A dump's restore (check_function_bodies = off, as pg_dump's scripts set it,
+ * by a superuser or the extension's owner) records nothing: the versions come
+ * from the dump itself.  Anybody else's change is versioned whatever it set.
  */
 #include "postgres.h"
 
@@ -44,6 +45,7 @@
 #include "executor/spi.h"
 #include "miscadmin.h"
 #include "storage/proc.h"
+#include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/datum.h"
 #include "utils/guc.h"
@@ -251,6 +253,16 @@ VersionOne(const char *model, const char *created_by)
 	if (IsHandled(model))
 		return;
 	edata = subxact_run(VersionModel, &step);
+	/*
+	 * A lock not granted in time (lock_timeout: any role sets it), a deadlock,
+	 * a serialization failure, a concurrent version: nothing wrong with the
+	 * model, and no commit may go through without its version.
+	 */
+	if (edata != NULL &&
+		(edata->sqlerrcode == ERRCODE_LOCK_NOT_AVAILABLE ||
+		 edata->sqlerrcode == ERRCODE_UNIQUE_VIOLATION ||
+		 ERRCODE_TO_CATEGORY(edata->sqlerrcode) == ERRCODE_TRANSACTION_ROLLBACK))
+		ReThrowError(edata);
 	if (edata != NULL)
 	{
 		ereport(WARNING,
@@ -339,8 +351,12 @@ leadqual_ruleset_version_trigger(PG_FUNCTION_ARGS)
 						RelationGetRelationName(rel)),
 				 errhint("Drop this trigger.")));
 
-	/* restoring a dump: its versions are restored with it */
-	if (!check_function_bodies)
+	/*
+	 * Restoring a dump: its versions are restored with it.  Restores run as a
+	 * superuser or the owner; anybody else may set check_function_bodies too,
+	 * and a rule editor must not change rules without leaving a version.
+	 */
+	if (!check_function_bodies && has_privs_of_role(GetUserId(), ruleset_extension_owner()))
 		return PointerGetDatum(NULL);
 
 	table = RelationGetRelationName(rel);
