@@ -244,6 +244,15 @@ UPDATE leadqual.rules SET points = 18 WHERE model = 'vx' AND name = 'head';
 RESET check_function_bodies;
 SELECT (v.rules::text::jsonb->'rules'->0->>'points') AS head_points_of_latest
   FROM leadqual.ruleset_versions v WHERE v.model = 'vx' ORDER BY v.version DESC LIMIT 1;
+-- but only for a role that may write versions itself: an editor who sets it still gets
+-- a version (else any editor could change rules without a trace)
+SET SESSION AUTHORIZATION regress_vx_editor;
+SET check_function_bodies = off;
+UPDATE leadqual.rules SET points = 19 WHERE model = 'vx' AND name = 'head';
+RESET check_function_bodies;
+RESET SESSION AUTHORIZATION;
+SELECT (v.rules::text::jsonb->'rules'->0->>'points') AS head_points_of_latest, v.created_by
+  FROM leadqual.ruleset_versions v WHERE v.model = 'vx' ORDER BY v.version DESC LIMIT 1;
 
 -- clean up
 SELECT leadqual.detach('vx_leads');

@@ -29,7 +29,8 @@
  * and the type's output are leadqual's C code.
  *
  * A dump's restore (check_function_bodies = off, as pg_dump's scripts set it)
- * records nothing: the versions come from the dump itself.
+ * records nothing: the versions come from the dump itself.  That holds only
+ * for a role that may insert versions itself; any other gets its versions.
  */
 #include "postgres.h"
 
@@ -44,6 +45,7 @@
 #include "executor/spi.h"
 #include "miscadmin.h"
 #include "storage/proc.h"
+#include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/datum.h"
 #include "utils/guc.h"
@@ -309,6 +311,17 @@ ModelOf(TriggerData *td, HeapTuple tup)
 	return isnull ? NULL : TextDatumGetCString(d);
 }
 
+/* Whether the current role may insert into leadqual.ruleset_versions itself. */
+static bool
+MayWriteVersions(void)
+{
+	Oid			relid = get_relname_relid("ruleset_versions",
+										  get_namespace_oid("leadqual", false));
+
+	return OidIsValid(relid) &&
+		pg_class_aclcheck(relid, GetUserId(), ACL_INSERT) == ACLCHECK_OK;
+}
+
 /*
  * The versions trigger: a deferred constraint trigger on models, rules,
  * criterion_checks and event_rules (the rows' models), criteria and
@@ -339,8 +352,12 @@ leadqual_ruleset_version_trigger(PG_FUNCTION_ARGS)
 						RelationGetRelationName(rel)),
 				 errhint("Drop this trigger.")));
 
-	/* restoring a dump: its versions are restored with it */
-	if (!check_function_bodies)
+	/*
+	 * Restoring a dump: its versions are restored with it.  Only for a role
+	 * that may write the versions itself (the restore's): check_function_bodies
+	 * is any user's to set, and an editor must not change rules unversioned.
+	 */
+	if (!check_function_bodies && MayWriteVersions())
 		return PointerGetDatum(NULL);
 
 	table = RelationGetRelationName(rel);
