@@ -131,9 +131,11 @@ CallSlot(FunctionCallInfo fcinfo, int base_nargs, bool narrowed, CompiledModel *
 		/*
 		 * The row type changed under a call site that lives on (a plpgsql
 		 * expression across ALTER TYPE): the columns were checked against the
-		 * old one, so check them again, and look the model up anew.
+		 * old one, so check them again, and look the model up anew.  (A call
+		 * the planner made reads a table's columns: the table cannot be
+		 * altered while its statement runs, so it is spared the check.)
 		 */
-		if (narrow_stale(&cc->narrow))
+		if (!cc->narrow.trusted && narrow_stale(&cc->narrow))
 		{
 			narrow_init_call(fcinfo, base_nargs, &cc->narrow);
 			cc->cm = NULL;
