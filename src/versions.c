@@ -255,6 +255,17 @@ VersionOne(const char *model, const char *created_by)
 	edata = subxact_run(VersionModel, &step);
 	if (edata != NULL)
 	{
+		int			category = ERRCODE_TO_CATEGORY(edata->sqlerrcode);
+
+		/*
+		 * Not the model's fault but the transaction's (SET TRANSACTION READ
+		 * ONLY after the change, a lock_timeout, a deadlock or serialization
+		 * failure): the change must not commit without its version.
+		 */
+		if (category == ERRCODE_INVALID_TRANSACTION_STATE ||
+			category == ERRCODE_TRANSACTION_ROLLBACK ||
+			edata->sqlerrcode == ERRCODE_LOCK_NOT_AVAILABLE)
+			ReThrowError(edata);
 		ereport(WARNING,
 				(errcode(edata->sqlerrcode),
 				 errmsg("no version of model \"%s\" recorded: %s", model, edata->message),
