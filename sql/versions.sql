@@ -253,6 +253,17 @@ RESET check_function_bodies;
 RESET SESSION AUTHORIZATION;
 SELECT (v.rules::text::jsonb->'rules'->0->>'points') AS head_points_of_latest, v.created_by
   FROM leadqual.ruleset_versions v WHERE v.model = 'vx' ORDER BY v.version DESC LIMIT 1;
+-- nor can an editor make the version's write fail and commit the change without it
+SET SESSION AUTHORIZATION regress_vx_editor;
+BEGIN;
+UPDATE leadqual.rules SET points = 20 WHERE model OPERATOR(pg_catalog.=) 'vx' AND name OPERATOR(pg_catalog.=) 'head';
+SET TRANSACTION READ ONLY;
+COMMIT;
+RESET SESSION AUTHORIZATION;
+SELECT r.points AS head_points,
+       (SELECT v.rules::text::jsonb->'rules'->0->>'points' FROM leadqual.ruleset_versions v
+         WHERE v.model = 'vx' ORDER BY v.version DESC LIMIT 1) AS head_points_of_latest
+  FROM leadqual.rules r WHERE r.model = 'vx' AND r.name = 'head';
 
 -- clean up
 SELECT leadqual.detach('vx_leads');

@@ -222,6 +222,38 @@ SELECT v.id,
                                        '{2}', v.name)) AS correlated
   FROM staff_public v ORDER BY v.id;
 RESET ROLE;
+-- a call site that lives on (a plpgsql expression, one per transaction) across ALTER TYPE
+-- of its row type, which any owner of a composite type may do: its columns are checked
+-- again (the rules read salary as text after it: the integer passed was a crash)
+INSERT INTO leadqual.models (model, lead_table, mql_threshold) VALUES ('staff_m', 'staff', 1);
+INSERT INTO leadqual.rules (model, name, attribute, op, value, points, knockout)
+VALUES ('staff_m', 'rich', 'salary', 'gt', '100000', 1, false);
+CREATE TYPE staff_t AS (id int, name text, salary int);
+CREATE FUNCTION staff_t_score(by_value boolean, rules leadqual.ruleset) RETURNS void
+LANGUAGE plpgsql AS $$
+DECLARE
+    r float8;
+BEGIN
+    FOR i IN 1..2 LOOP
+        IF by_value THEN
+            r := leadqual.score_narrowed(NULL::staff_t, rules, 'staff'::regclass, '(0,1)', '{3}', 250000);
+        ELSE
+            r := leadqual.score_narrowed(NULL::staff_t, 'staff_m', 'staff'::regclass, '(0,1)', '{3}', 250000);
+        END IF;
+        RAISE NOTICE 'call %: %', i, r;
+        IF i = 1 THEN
+            ALTER TYPE staff_t ALTER ATTRIBUTE salary TYPE text;
+        END IF;
+    END LOOP;
+END $$;
+SET client_min_messages = notice;
+SELECT staff_t_score(false, NULL);
+ALTER TYPE staff_t ALTER ATTRIBUTE salary TYPE int;
+SELECT staff_t_score(true, :'rich_rules');
+SET client_min_messages = warning;
+DROP FUNCTION staff_t_score(boolean, leadqual.ruleset);
+DROP TYPE staff_t;
+DELETE FROM leadqual.models WHERE model = 'staff_m';
 DROP VIEW staff_public;
 DROP TABLE staff;
 REVOKE SELECT ON wide FROM regress_lq_wide;

@@ -426,6 +426,7 @@ narrow_init_call(FunctionCallInfo fcinfo, int base_nargs, NarrowedCall *nc)
 
 	old = MemoryContextSwitchTo(flinfo->fn_mcxt);
 	desc = lookup_rowtype_tupdesc_copy(nc->typid, -1);
+	nc->tupdesc_id = lookup_type_cache(nc->typid, TYPECACHE_TUPDESC)->tupDesc_identifier;
 	nc->attnums = palloc(Max(n, 1) * sizeof(AttrNumber));
 	for (int k = 0; k < n; k++)
 	{
@@ -454,6 +455,14 @@ narrow_init_call(FunctionCallInfo fcinfo, int base_nargs, NarrowedCall *nc)
 		nc->slot->tts_isnull[i] = true;		/* stays so where nothing is passed */
 	}
 	MemoryContextSwitchTo(old);
+}
+
+bool
+narrow_stale(NarrowedCall *nc)
+{
+	TypeCacheEntry *tc = lookup_type_cache(nc->typid, TYPECACHE_TUPDESC);
+
+	return tc->tupDesc == NULL || tc->tupDesc_identifier != nc->tupdesc_id;
 }
 
 void

@@ -32,6 +32,7 @@ typedef struct NarrowedCall
 	bool		narrowed;		/* called as a *_narrowed function */
 	bool		trusted;		/* made by the support function, not typed by a user */
 	Oid			typid;			/* the row type the columns belong to */
+	uint64		tupdesc_id;		/* its typcache tupDesc_identifier when checked */
 	int			first_column;	/* argument number of the first column */
 	int			ncolumns;
 	AttrNumber *attnums;		/* the columns' attnums, in argument order */
@@ -46,6 +47,12 @@ typedef struct NarrowedCall
 
 /* Sets nc up for a call site; base_nargs is the whole-row function's arity. */
 extern void narrow_init_call(FunctionCallInfo fcinfo, int base_nargs, NarrowedCall *nc);
+
+/*
+ * Whether the row type changed since nc was set up (ALTER TYPE between two
+ * calls of one plpgsql expression): its checks must be made again.
+ */
+extern bool narrow_stale(NarrowedCall *nc);
 
 /* After a (new) rule set lookup: does this call site have to read rows back? */
 extern void narrow_check(NarrowedCall *nc, CompiledModel *cm);

@@ -128,6 +128,19 @@ CallSlot(FunctionCallInfo fcinfo, int base_nargs, bool narrowed, CompiledModel *
 		/* the table's tableoid is NULL where the whole row would be (outer joins) */
 		if (PG_ARGISNULL(base_nargs))
 			return NULL;
+		/*
+		 * The row type changed under a call site that lives on (a plpgsql
+		 * expression across ALTER TYPE): the columns were checked against the
+		 * old one, so check them again, and look the model up anew.  (A call
+		 * the planner made reads a table's columns: the table cannot be
+		 * altered while its statement runs, so it is spared the check.)
+		 */
+		if (!cc->narrow.trusted && narrow_stale(&cc->narrow))
+		{
+			narrow_init_call(fcinfo, base_nargs, &cc->narrow);
+			cc->cm = NULL;
+			cc->rc.cm = NULL;
+		}
 		*cmp = CallModel(fcinfo, cc, cc->narrow.typid, -1);
 		return narrow_slot(fcinfo, &cc->narrow, *cmp);
 	}

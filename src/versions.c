@@ -254,14 +254,16 @@ VersionOne(const char *model, const char *created_by)
 		return;
 	edata = subxact_run(VersionModel, &step);
 	/*
-	 * A lock not granted in time (lock_timeout: any role sets it), a deadlock,
-	 * a serialization failure, a concurrent version: nothing wrong with the
-	 * model, and no commit may go through without its version.
+	 * Not the model's fault but the transaction's: a lock not granted in time
+	 * (lock_timeout: any role sets it), a deadlock, a serialization failure, a
+	 * concurrent version, SET TRANSACTION READ ONLY after the change.  No
+	 * commit may go through without its version.
 	 */
 	if (edata != NULL &&
 		(edata->sqlerrcode == ERRCODE_LOCK_NOT_AVAILABLE ||
 		 edata->sqlerrcode == ERRCODE_UNIQUE_VIOLATION ||
-		 ERRCODE_TO_CATEGORY(edata->sqlerrcode) == ERRCODE_TRANSACTION_ROLLBACK))
+		 ERRCODE_TO_CATEGORY(edata->sqlerrcode) == ERRCODE_TRANSACTION_ROLLBACK ||
+		 ERRCODE_TO_CATEGORY(edata->sqlerrcode) == ERRCODE_INVALID_TRANSACTION_STATE))
 		ReThrowError(edata);
 	if (edata != NULL)
 	{
