@@ -198,7 +198,6 @@ DELETE FROM leadqual.stage_history WHERE lead_table = 'eve.leads'::regclass;
 DELETE FROM leadqual.models WHERE model = 'eve';
 DROP TABLE sec_before;
 DROP SCHEMA eve CASCADE;
-DROP FUNCTION public.sec_try(text);
 DROP ROLE regress_eve;
 
 -- ---------------------------------------------------------------------------------------
@@ -350,19 +349,12 @@ DROP SCHEMA del CASCADE;
 DROP ROLE regress_del;
 
 -- secreview (the parts the first review left): three doors closed
-CREATE FUNCTION public.sec_try2(stmt text) RETURNS text LANGUAGE plpgsql AS $$
-BEGIN
-    EXECUTE stmt;
-    RETURN 'ok';
-EXCEPTION WHEN OTHERS THEN
-    RETURN SQLSTATE || ': ' || SQLERRM;
-END $$;
 -- 1. refuse_citus_attach reads its table's columns by position (a regclass, a text): wired
 -- to any other table it refuses (it used to read an int as text on a Citus node: a crash)
 CREATE TABLE public.sec_cit (a oid, b int);
 CREATE TRIGGER sec_cit BEFORE INSERT ON public.sec_cit
     FOR EACH ROW EXECUTE FUNCTION leadqual.refuse_citus_attach();
-SELECT public.sec_try2($$INSERT INTO public.sec_cit VALUES (1, 12345)$$);
+SELECT public.sec_try($$INSERT INTO public.sec_cit VALUES (1, 12345)$$);
 SELECT count(*) AS sec_cit_rows FROM public.sec_cit;
 DROP TABLE public.sec_cit;
 -- 2. a rule on stage_history (the owner's: DO ALSO) is applied as an INSERT applies it:
@@ -387,7 +379,7 @@ DELETE FROM leadqual.models WHERE model = 'sec_rl';
 DROP TABLE public.sec_rl, public.sec_rule_log;
 -- 3. a rule set literal's error quotes at most 64 bytes, never half a character (the
 -- message must stay valid UTF-8 for the client and the log)
-SELECT public.sec_try2($$SELECT (repeat('a', 63) || 'é…')::leadqual.ruleset$$) AS clipped;
+SELECT public.sec_try($$SELECT (repeat('a', 63) || 'é…')::leadqual.ruleset$$) AS clipped;
 -- 4. fit's holdout reads the lead's key by its type's output function: a cast to text that
 -- the key type's owner wrote never runs as whoever fits (here a superuser)
 CREATE ROLE regress_fitcast;
@@ -409,10 +401,10 @@ RESET SESSION AUTHORIZATION;
 INSERT INTO leadqual.models (model, lead_table) VALUES ('sec_fit', 'fitcast.leads');
 INSERT INTO leadqual.rules (model, name, attribute, op, value, points)
 VALUES ('sec_fit', 'cto', 'title', 'eq', 'CTO', 1);
-SELECT public.sec_try2($$SELECT count(*) FROM leadqual.fit('sec_fit', holdout => 0.5)$$) AS fit;
+SELECT public.sec_try($$SELECT count(*) FROM leadqual.fit('sec_fit', holdout => 0.5)$$) AS fit;
 SELECT count(*) AS casts_run_by_fit FROM public.sec_cast_ran;
 DELETE FROM leadqual.models WHERE model = 'sec_fit';
 DROP SCHEMA fitcast CASCADE;
 DROP TABLE public.sec_cast_ran;
 DROP ROLE regress_fitcast;
-DROP FUNCTION public.sec_try2(text);
+DROP FUNCTION public.sec_try(text);

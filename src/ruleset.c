@@ -623,6 +623,12 @@ ruleset_attachment(Oid relid, bool ancestors, const char *trigger)
 	return def;
 }
 
+AttachmentDef *
+ruleset_find_attachment(Oid relid)
+{
+	return CachedAttachmentOf(ATTACHMENT_LEAD, relid, false);
+}
+
 EventAttachmentDef *
 ruleset_event_attachment(Oid relid, const char *trigger)
 {

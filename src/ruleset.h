@@ -274,6 +274,9 @@ typedef struct AttachmentDef
  */
 extern AttachmentDef *ruleset_attachment(Oid relid, bool ancestors, const char *trigger);
 
+/* The same for relid itself, NULL if leadqual.attach did not set it up (no error). */
+extern AttachmentDef *ruleset_find_attachment(Oid relid);
+
 /*
  * What leadqual.attach_events recorded for an events table
  * (leadqual.event_attachments), with its model's lead table and engagement

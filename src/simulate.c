@@ -75,15 +75,6 @@ typedef struct Sim
 	MemoryContext rowcxt;
 } Sim;
 
-static char *
-SpiText(HeapTuple tup, TupleDesc desc, int col)
-{
-	bool		isnull;
-	Datum		d = SPI_getbinval(tup, desc, col, &isnull);
-
-	return isnull ? NULL : TextDatumGetCString(d);
-}
-
 /*
  * Reads relid's attachment and its events attachment, and builds the query
  * (inside the caller's SPI connection).
@@ -91,40 +82,29 @@ SpiText(HeapTuple tup, TupleDesc desc, int col)
 static void
 PlanSim(Sim *sim, Oid relid)
 {
-	Oid			argtypes[1] = {OIDOID};
-	Datum		args[1];
+	AttachmentDef *att;
 	Relation	rel;
-	HeapTuple	tup;
-	TupleDesc	desc;
 	Oid			outfunc;
 	bool		isvarlena;
 	EventsSource ev;
 
 	sim->relid = relid;
-	args[0] = ObjectIdGetDatum(relid);
-	if (SPI_execute_with_args("SELECT a.lead_table::pg_catalog.text, a.model, "
-							  "  a.score_column::pg_catalog.text, a.stage_column::pg_catalog.text, "
-							  "  a.locked_column::pg_catalog.text, a.key_column::pg_catalog.text "
-							  "FROM leadqual.attachments a "
-							  "WHERE a.lead_table OPERATOR(pg_catalog.=) $1",
-							  1, argtypes, args, NULL, true, 1) != SPI_OK_SELECT)
-		elog(ERROR, "could not read leadqual.attachments");
-	if (SPI_processed != 1)
+	att = ruleset_find_attachment(relid);
+	if (att == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("table \"%s\" is not attached to a leadqual model",
 						format_type_be(get_rel_type_id(relid))),
 				 errdetail("leadqual.simulate shows what a rescore of an attached table would do."),
 				 errhint("Score any table with leadqual.score(l, candidate) and leadqual.classify(l, candidate).")));
-	tup = SPI_tuptable->vals[0];
-	desc = SPI_tuptable->tupdesc;
-	sim->table = SpiText(tup, desc, 1);
+	sim->table = DatumGetCString(DirectFunctionCall1(regclassout, ObjectIdGetDatum(relid)));
+	/* copied: the cache's entry lasts only as long as its rule-set generation */
 	sim->att.lead_table = relid;
-	sim->att.model = SpiText(tup, desc, 2);
-	sim->att.score_column = SpiText(tup, desc, 3);
-	sim->att.stage_column = SpiText(tup, desc, 4);
-	sim->att.locked_column = SpiText(tup, desc, 5);
-	sim->att.key_column = SpiText(tup, desc, 6);
+	sim->att.model = pstrdup(att->model);
+	sim->att.score_column = pstrdup(att->score_column);
+	sim->att.stage_column = pstrdup(att->stage_column);
+	sim->att.locked_column = att->locked_column ? pstrdup(att->locked_column) : NULL;
+	sim->att.key_column = pstrdup(att->key_column);
 
 	rel = table_open(relid, AccessShareLock);
 	lead_columns(rel, &sim->att, true, &sim->cols);
