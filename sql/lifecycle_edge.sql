@@ -277,6 +277,10 @@ SELECT leadqual.attach('empty_leads', 'empty');
 CALL leadqual.rescore('empty_leads');
 -- a real score column: rescore compares the score as the column stores it
 CALL leadqual.rescore('text_leads');
+-- a column the attachment names, renamed since: rescore names it (42703)
+ALTER TABLE text_leads RENAME COLUMN score TO score_renamed;
+CALL leadqual.rescore('text_leads');
+ALTER TABLE text_leads RENAME COLUMN score_renamed TO score;
 -- detach leaves the data and the history; later writes are not scored
 SELECT leadqual.detach('text_leads');
 INSERT INTO text_leads (id, title) VALUES (9, 'Head');

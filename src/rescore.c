@@ -255,56 +255,61 @@ rescore_events_source(const char *model, MemoryContext cxt, EventsSource *src)
 	return true;
 }
 
-/* Reads relid's attachment and builds the statements of a run (into the current context). */
+/* The type of an attached table's column, as SQL writes it; refuses if it is gone. */
+static char *
+AttachedColumnType(Oid relid, const char *column, Oid *typid)
+{
+	AttrNumber	attnum = get_attnum(relid, column);
+	int32		typmod;
+	Oid			collation;
+
+	if (attnum == InvalidAttrNumber)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_COLUMN),
+				 errmsg("column \"%s\" of attached table \"%s\" does not exist",
+						column, get_rel_name(relid)),
+				 errhint("Rename the column back, or run leadqual.attach again naming the current one.")));
+	get_atttypetypmodcoll(relid, attnum, typid, &typmod, &collation);
+	return format_type_with_typemod(*typid, typmod);
+}
+
+/* Reads relid's attachment and builds the statements of a run (into cxt). */
 static RescorePlan *
 PlanRescore(Oid relid, int32 batch_size, MemoryContext cxt)
 {
-	Oid			argtypes[1] = {OIDOID};
-	Datum		args[1];
 	MemoryContext old;
+	AttachmentDef *att = ruleset_find_attachment(relid);
 	RescorePlan *plan;
 	EventsSource ev;
 	char	   *key;
 	char	   *keytype;
 	char	   *score;
 	char	   *needed;
+	Oid			key_type;
+	Oid			score_type;
 
-	args[0] = ObjectIdGetDatum(relid);
-	if (SPI_execute_with_args(
-							  "SELECT a.lead_table::pg_catalog.text, a.model, "
-							  "  pg_catalog.quote_ident(a.key_column), "
-							  "  pg_catalog.format_type(t.atttypid, t.atttypmod), "
-							  "  pg_catalog.quote_ident(a.score_column), "
-							  "  pg_catalog.quote_ident(a.stage_column), "
-							  "  pg_catalog.quote_ident(a.locked_column), "
-							  "  s.atttypid::pg_catalog.text "
-							  "FROM leadqual.attachments a JOIN pg_catalog.pg_attribute t "
-							  "  ON t.attrelid OPERATOR(pg_catalog.=) a.lead_table "
-							  " AND t.attname OPERATOR(pg_catalog.=) a.key_column "
-							  "JOIN pg_catalog.pg_attribute s "
-							  "  ON s.attrelid OPERATOR(pg_catalog.=) a.lead_table "
-							  " AND s.attname OPERATOR(pg_catalog.=) a.score_column "
-							  "WHERE a.lead_table OPERATOR(pg_catalog.=) $1",
-							  1, argtypes, args, NULL, true, 1) != SPI_OK_SELECT)
-		elog(ERROR, "could not read leadqual.attachments");
-	if (SPI_processed != 1)
+	if (att == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("table \"%s\" is not attached to a leadqual model",
 						format_type_be(get_rel_type_id(relid))),
 				 errhint("Run leadqual.attach first.")));
 
+	/* att lives in the rule-set cache, which a later batch may rebuild: copied here */
 	old = MemoryContextSwitchTo(cxt);
 	plan = palloc0(sizeof(RescorePlan));
-	plan->table = SpiGet(0, 1);
-	plan->model = SpiGet(0, 2);
-	key = SpiGet(0, 3);
-	keytype = SpiGet(0, 4);
-	score = SpiGet(0, 5);
+	plan->table = quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)),
+											 get_rel_name(relid));
+	plan->model = pstrdup(att->model);
+	key = pstrdup(quote_identifier(att->key_column));
+	keytype = AttachedColumnType(relid, att->key_column, &key_type);
+	score = pstrdup(quote_identifier(att->score_column));
+	(void) AttachedColumnType(relid, att->score_column, &score_type);
 	needed = psprintf("leadqual.rescore_needed(l, %s, l.%s::pg_catalog.float8, "
-					  "l.%s::pg_catalog.text, l.%s, %s::pg_catalog.oid)",
-					  quote_literal_cstr(plan->model), score, SpiGet(0, 6), SpiGet(0, 7),
-					  SpiGet(0, 8));
+					  "l.%s::pg_catalog.text, l.%s, %u::pg_catalog.oid)",
+					  quote_literal_cstr(plan->model), score,
+					  quote_identifier(att->stage_column), quote_identifier(att->locked_column),
+					  score_type);
 	plan->first_sql = psprintf("WITH b AS (SELECT %s AS k FROM %s ORDER BY 1 LIMIT %d) "
 							   "SELECT pg_catalog.max(k)::pg_catalog.text, pg_catalog.count(*) FROM b",
 							   key, plan->table, batch_size);
