@@ -10,7 +10,10 @@ INSERT INTO pat_leads VALUES
  (17, 'studentstudent', 'l'), (18, 'abc', 'm'), (19, 'xabc', 'n'), (20, 'abcx', 'o'),
  -- literals sharing their first byte: found at a later occurrence of it, or at none
  (21, 'a@gm@gmx.net', 'p'), (22, 'x@web.de', 'q'), (23, '@', 'r'), (24, 'x@webde', 's'),
- (25, 'a@@gmail.', 't'), (26, 'ax', 'u'), (27, 'xa', 'v');
+ (25, 'a@@gmail.', 't'), (26, 'ax', 'u'), (27, 'xa', 'v'),
+ -- up to 256 bytes one pass finds several literals; longer values are searched per literal
+ (28, repeat('x', 300) || ' HEAD OF Größe Student x@gmail.com abc', 'w'),
+ (29, repeat('é', 200) || 'Intern abc', 'x'), (30, repeat('y', 249) || 'head of', 'y'), (31, repeat('y', 250) || 'head of', 'z');
 CREATE TABLE pats (op text, pattern text);
 INSERT INTO pats VALUES
  ('like', '%head of%'), ('like', 'Head%'), ('like', '%ing'), ('like', 'abc'), ('like', '%'),

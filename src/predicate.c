@@ -79,7 +79,40 @@ typedef struct Predicate
 	char	  **lits;			/* any of these (lower-cased for iregex) */
 	int		   *litlens;
 	int			lit_first;		/* LIT_CONTAINS: the first byte all lits share, else -1 */
+	int			scan;			/* SCAN_*: matched by its column's ContainsScan */
 } Predicate;
+
+/*
+ * The contains-literals of several predicates on one column — ilike
+ * '%head of%', '%director%', '%vp%', iregex '(intern|student)' on a job
+ * title — are found in one pass over the value's bytes instead of one search
+ * per predicate: a table from a byte to the literals that start with it.
+ * Literal matches are searched in one of three forms of the value: its bytes
+ * (like, regex), lower() of it (ilike) and its ASCII folding (iregex, when
+ * the value is ASCII).  One table holds the raw form's literals, another the
+ * two lower-case forms', which are the same bytes when the value is ASCII.
+ */
+#define SCAN_NONE 0
+#define SCAN_RAW 1
+#define SCAN_LOWER 2
+#define SCAN_FOLD 3
+
+/* Values longer than this are searched per literal, by memchr: faster on long text. */
+#define SCAN_MAX_LEN 256
+
+typedef struct ScanEntry
+{
+	const char *lit;
+	int			len;
+	int			pred;			/* its predicate's index in the spec array */
+	bool		fold;			/* SCAN_FOLD: valid only over the ASCII folding */
+} ScanEntry;
+
+typedef struct ContainsScan
+{
+	ScanEntry  *entries;		/* ordered by first byte */
+	int			start[257];		/* entries starting with byte b: start[b] .. start[b + 1] - 1 */
+} ContainsScan;
 
 /* eq/in/not_in values of one column, hashed: value -> predicates. */
 typedef struct ValueEntry
@@ -138,6 +171,11 @@ typedef struct ColumnPlan
 	valuehash_hash *hash;		/* hashed eq/in/not_in, or NULL */
 	int			npreds;			/* predicates evaluated one by one */
 	Predicate  *preds;
+	struct varlena *row_numeric;	/* numeric: the row's short value, 4-byte header */
+	text	   *row_lower;		/* strings: the row's value ASCII-folded, as text */
+	int			row_lower_cap;	/* bytes of row_lower's data it has room for */
+	ContainsScan *raw_scan;		/* SCAN_RAW predicates, if two or more */
+	ContainsScan *lower_scan;	/* SCAN_LOWER and SCAN_FOLD predicates, if two or more */
 } ColumnPlan;
 
 struct PredicateSet
@@ -295,6 +333,28 @@ MakeKey(ColumnPlan *col, Datum d, Key *k)
 		k->s = VARDATA_ANY(v);
 		k->len = VARSIZE_ANY_EXHDR(v);
 	}
+}
+
+/*
+ * MakeKey for a row's value.  A short numeric would be copied by MakeKey's
+ * detoast into a fresh palloc per row; it goes into the column's buffer
+ * instead, the row's key living only until the next row's.
+ */
+static inline void
+MakeRowKey(ColumnPlan *col, Datum d, Key *k)
+{
+	struct varlena *v = (struct varlena *) DatumGetPointer(d);
+
+	if (col->row_numeric != NULL && VARATT_IS_SHORT(v))
+	{
+		Size		len = VARSIZE_SHORT(v) - VARHDRSZ_SHORT;
+
+		memcpy(VARDATA(col->row_numeric), VARDATA_SHORT(v), len);
+		SET_VARSIZE(col->row_numeric, VARHDRSZ + len);
+		k->d = PointerGetDatum(col->row_numeric);
+		return;
+	}
+	MakeKey(col, d, k);
 }
 
 static inline int
@@ -872,6 +932,13 @@ InitColumn(ColumnPlan *col, ParsedSpec *ps)
 	col->collation = ps->collation;
 	col->kind = KindOf(ps->basetype, ps->collation);
 	col->is_string = IsStringType(ps->basetype);
+	if (col->typid == NUMERICOID)
+		col->row_numeric = palloc(VARHDRSZ + VARATT_SHORT_MAX);
+	if (col->is_string)
+	{
+		col->row_lower_cap = 128;
+		col->row_lower = palloc(VARHDRSZ + col->row_lower_cap);
+	}
 
 	tce = lookup_type_cache(ps->basetype, TYPECACHE_CMP_PROC_FINFO | TYPECACHE_HASH_PROC_FINFO);
 	if (OidIsValid(tce->cmp_proc_finfo.fn_oid))
@@ -1094,7 +1161,11 @@ ContainsSharedFirst(Predicate *p, const char *s, int len)
 		{
 			int			l = p->litlens[a];
 
-			if (l <= end - c && memcmp(c + 1, p->lits[a] + 1, l - 1) == 0)
+			const char *lit = p->lits[a];
+
+			/* the last byte first: it rules out most places without a call */
+			if (l <= end - c && c[l - 1] == lit[l - 1] &&
+				memcmp(c + 1, lit + 1, l - 1) == 0)
 				return true;
 		}
 		c++;
@@ -1150,7 +1221,7 @@ MatchLiterals(Predicate *p, const char *s, int len)
 					c = memchr(c, lit[0], (s + len - l) - c + 1);
 					if (c == NULL)
 						break;
-					if (memcmp(c, lit, l) == 0)
+					if (c[l - 1] == lit[l - 1] && memcmp(c, lit, l) == 0)
 						return true;
 				}
 				break;
@@ -1159,6 +1230,109 @@ MatchLiterals(Predicate *p, const char *s, int len)
 		}
 	}
 	return false;
+}
+
+/* The form of the value p's literals are searched in, if a scan can match them. */
+static int
+ScanFormOf(ColumnPlan *col, Predicate *p)
+{
+	if (p->lit != LIT_CONTAINS)
+		return SCAN_NONE;
+	for (int a = 0; a < p->nlits; a++)
+		if (p->litlens[a] == 0)
+			return SCAN_NONE;	/* matches anything: EvalPredicate says so */
+	switch (p->op)
+	{
+		case PRED_LIKE:
+		case PRED_REGEX:
+			return SCAN_RAW;
+		case PRED_ILIKE:
+			return col->need_lower ? SCAN_LOWER : SCAN_NONE;
+		case PRED_IREGEX:
+			return SCAN_FOLD;
+		default:
+			return SCAN_NONE;
+	}
+}
+
+/* The scan of col's predicates of forms a or b, NULL (none marked) if fewer than two. */
+static ContainsScan *
+BuildScan(ColumnPlan *col, int a, int b)
+{
+	ContainsScan *cs;
+	int			npreds = 0;
+	int			nentries = 0;
+	int			fill[256] = {0};
+
+	for (int i = 0; i < col->npreds; i++)
+	{
+		int			form = ScanFormOf(col, &col->preds[i]);
+
+		if (form != SCAN_NONE && (form == a || form == b))
+		{
+			npreds++;
+			nentries += col->preds[i].nlits;
+		}
+	}
+	if (npreds < 2)
+		return NULL;
+
+	cs = palloc0(sizeof(ContainsScan));
+	cs->entries = palloc(nentries * sizeof(ScanEntry));
+	/* count the literals per first byte, then place them */
+	for (int pass = 0; pass < 2; pass++)
+	{
+		for (int i = 0; i < col->npreds; i++)
+		{
+			Predicate  *p = &col->preds[i];
+			int			form = ScanFormOf(col, p);
+
+			if (form == SCAN_NONE || (form != a && form != b))
+				continue;
+			for (int l = 0; l < p->nlits; l++)
+			{
+				unsigned char first = (unsigned char) p->lits[l][0];
+
+				if (pass == 0)
+					cs->start[first + 1]++;
+				else
+					cs->entries[cs->start[first] + fill[first]++] = (ScanEntry) {
+						.lit = p->lits[l], .len = p->litlens[l], .pred = p->index,
+						.fold = form == SCAN_FOLD
+					};
+			}
+			if (pass == 1)
+				p->scan = form;
+		}
+		if (pass == 0)
+			for (int c = 1; c <= 256; c++)
+				cs->start[c] += cs->start[c - 1];
+	}
+	return cs;
+}
+
+/*
+ * Marks the predicates of cs whose literals occur in s; fold_ok says whether
+ * s is the value's ASCII folding (else SCAN_FOLD literals do not count).
+ */
+static void
+ScanContains(const ContainsScan *cs, const char *s, int len, bool fold_ok, bool *matched)
+{
+	for (int i = 0; i < len; i++)
+	{
+		unsigned char b = (unsigned char) s[i];
+
+		for (int e = cs->start[b]; e < cs->start[b + 1]; e++)
+		{
+			const ScanEntry *se = &cs->entries[e];
+			int			l = se->len;
+
+			if (l <= len - i && !matched[se->pred] && (fold_ok || !se->fold) &&
+				s[i + l - 1] == se->lit[l - 1] &&
+				memcmp(s + i + 1, se->lit + 1, l - 1) == 0)
+				matched[se->pred] = true;
+		}
+	}
 }
 
 PredicateSet *
@@ -1311,6 +1485,12 @@ predicate_set_compile(TupleDesc tupdesc, PredicateSpec *specs, int n)
 			MakeKey(col, ps->values[v], &p->keys[v]);
 	}
 
+	for (int c = 0; c < set->ncols; c++)
+	{
+		set->cols[c].raw_scan = BuildScan(&set->cols[c], SCAN_RAW, SCAN_NONE);
+		set->cols[c].lower_scan = BuildScan(&set->cols[c], SCAN_LOWER, SCAN_FOLD);
+	}
+
 	error_context_stack = errcb.previous;
 	return set;
 }
@@ -1319,46 +1499,6 @@ int
 predicate_set_max_attno(PredicateSet *set)
 {
 	return set->max_attno;
-}
-
-/*
- * lower(value) under the column's collation, as a text datum; *ascii says
- * whether it is the value's ASCII folding (which iregex literals can share).
- */
-static Datum
-LowerValue(ColumnPlan *col, const Key *k, bool *ascii_folded)
-{
-	text	   *t;
-
-	*ascii_folded = false;
-	if (col->ascii_lower_ok)
-	{
-		bool		ascii = true;
-
-		for (int i = 0; i < k->len; i++)
-			if ((unsigned char) k->s[i] >= 0x80)
-			{
-				ascii = false;
-				break;
-			}
-		if (ascii)
-		{
-			char	   *dst;
-
-			t = palloc(VARHDRSZ + k->len);
-			SET_VARSIZE(t, VARHDRSZ + k->len);
-			dst = VARDATA(t);
-			for (int i = 0; i < k->len; i++)
-			{
-				char		ch = k->s[i];
-
-				dst[i] = (ch >= 'A' && ch <= 'Z') ? ch + ('a' - 'A') : ch;
-			}
-			*ascii_folded = true;
-			return PointerGetDatum(t);
-		}
-	}
-	return DirectFunctionCall1Coll(lower, col->collation, k->d);
 }
 
 /* Per-row forms of a string value that several predicates share. */
@@ -1370,13 +1510,52 @@ typedef struct RowForms
 	int			wlen;
 } RowForms;
 
-/* The value's bytes with ASCII letters lower-cased; NULL if it is not all ASCII. */
-static const char *
-AsciiFold(const Key *k)
-{
-	char	   *dst = palloc(k->len + 1);
+/* Longer values are folded into the row's scratch memory: a buffer would keep them. */
+#define ROW_LOWER_MAX 65536
 
-	for (int i = 0; i < k->len; i++)
+/*
+ * The value with ASCII letters lower-cased, as text, NULL if it is not all
+ * ASCII.  In the column's buffer, grown as needed in the set's context, so
+ * that a row allocates nothing.
+ */
+static text *
+AsciiFold(ColumnPlan *col, const Key *k)
+{
+	text	   *t = col->row_lower;
+	char	   *dst;
+	int			i;
+
+	if (k->len > col->row_lower_cap)
+	{
+		if (k->len > ROW_LOWER_MAX)
+			t = palloc(VARHDRSZ + k->len);
+		else
+		{
+			col->row_lower_cap = Min(Max(k->len, 2 * col->row_lower_cap), ROW_LOWER_MAX);
+			t = col->row_lower = repalloc(col->row_lower, VARHDRSZ + col->row_lower_cap);
+		}
+	}
+	dst = VARDATA(t);
+	i = 0;
+	/*
+	 * Eight bytes at a time: with no high bit set, adding 0x80 - 'A' sets the
+	 * high bit of the bytes >= 'A', adding 0x7f - 'Z' of those > 'Z', without
+	 * a carry into the next byte; 0x20 is added to the bytes in between.
+	 */
+	for (; i + 8 <= k->len; i += 8)
+	{
+		uint64		w;
+		uint64		upper;
+
+		memcpy(&w, k->s + i, 8);
+		if (w & UINT64CONST(0x8080808080808080))
+			return NULL;
+		upper = ((w + UINT64CONST(0x3f3f3f3f3f3f3f3f)) ^ (w + UINT64CONST(0x2525252525252525))) &
+			UINT64CONST(0x8080808080808080);
+		w |= upper >> 2;
+		memcpy(dst + i, &w, 8);
+	}
+	for (; i < k->len; i++)
 	{
 		unsigned char ch = (unsigned char) k->s[i];
 
@@ -1384,7 +1563,29 @@ AsciiFold(const Key *k)
 			return NULL;
 		dst[i] = (ch >= 'A' && ch <= 'Z') ? ch + ('a' - 'A') : ch;
 	}
-	return dst;
+	SET_VARSIZE(t, VARHDRSZ + k->len);
+	return t;
+}
+
+/*
+ * lower(value) under the column's collation, as a text datum; *ascii says
+ * whether it is the value's ASCII folding (which iregex literals can share).
+ */
+static Datum
+LowerValue(ColumnPlan *col, const Key *k, bool *ascii_folded)
+{
+	*ascii_folded = false;
+	if (col->ascii_lower_ok)
+	{
+		text	   *folded = AsciiFold(col, k);
+
+		if (folded != NULL)
+		{
+			*ascii_folded = true;
+			return PointerGetDatum(folded);
+		}
+	}
+	return DirectFunctionCall1Coll(lower, col->collation, k->d);
 }
 
 static inline bool
@@ -1479,6 +1680,7 @@ predicate_set_eval(PredicateSet *set, TupleTableSlot *slot, bool *matched,
 		Key			k;
 		RowForms	rf = {0};
 		bool		folded = false;
+		bool		scanned[SCAN_FOLD + 1];
 
 		if (slot->tts_isnull[col->attno - 1])
 		{
@@ -1486,7 +1688,7 @@ predicate_set_eval(PredicateSet *set, TupleTableSlot *slot, bool *matched,
 				matched[col->null_preds[i]] = true;
 			continue;
 		}
-		MakeKey(col, slot->tts_values[col->attno - 1], &k);
+		MakeRowKey(col, slot->tts_values[col->attno - 1], &k);
 
 		for (int i = 0; i < col->nnotnull; i++)
 			matched[col->notnull_preds[i]] = true;
@@ -1511,11 +1713,43 @@ predicate_set_eval(PredicateSet *set, TupleTableSlot *slot, bool *matched,
 		if (col->need_lower)
 			rf.lowered = LowerValue(col, &k, &folded);
 		if (col->need_ascii_lower)
-			rf.folded = folded ? VARDATA(DatumGetPointer(rf.lowered)) : AsciiFold(&k);
+		{
+			text	   *t = folded ? (text *) DatumGetPointer(rf.lowered) : AsciiFold(col, &k);
+
+			rf.folded = t ? VARDATA(t) : NULL;
+		}
+		/* the scans, for values short enough; scanned[form]: its predicates are done */
+		memset(scanned, 0, sizeof(scanned));
+		if (col->raw_scan && k.len <= SCAN_MAX_LEN)
+		{
+			ScanContains(col->raw_scan, k.s, k.len, false, matched);
+			scanned[SCAN_RAW] = true;
+		}
+		if (col->lower_scan)
+		{
+			const char *bytes = rf.folded;
+			int			len = k.len;
+
+			if (rf.lowered != (Datum) 0)
+			{
+				bytes = VARDATA_ANY(DatumGetPointer(rf.lowered));
+				len = VARSIZE_ANY_EXHDR(DatumGetPointer(rf.lowered));
+			}
+			if (bytes != NULL && len <= SCAN_MAX_LEN)
+			{
+				bool		fold_ok = rf.folded == bytes;
+
+				ScanContains(col->lower_scan, bytes, len, fold_ok, matched);
+				scanned[SCAN_LOWER] = rf.lowered != (Datum) 0;
+				scanned[SCAN_FOLD] = fold_ok;
+			}
+		}
 		for (int i = 0; i < col->npreds; i++)
 		{
 			Predicate  *p = &col->preds[i];
 
+			if (scanned[p->scan])
+				continue;
 			matched[p->index] = EvalPredicate(col, p, &k, &rf);
 		}
 	}

@@ -134,6 +134,10 @@ typedef struct CompiledModel
 	int			nactive;
 	int		   *active;			/* predicate index -> index in def->rules */
 	bool	   *matched;		/* scratch: predicate results */
+	/* per predicate index, zero-padded to a multiple of 8 like matched */
+	double	   *points;			/* its rule's points */
+	double	   *fit_points;		/* the same for fit rules, else 0 */
+	bool	   *knocks;			/* its rule is a knockout */
 
 	Bitmapset  *needed;			/* attnums any rule, criterion check or the
 								 * engagement column reads (see narrow.c) */

@@ -6,14 +6,7 @@
 -- extension's owner). Builds its data in schema leadqual_bench_analytics and drops it again,
 -- with the history rows it wrote. Each query runs 3 times; the best time counts. Parallel
 -- query is off so that both sides of a ratio use one core.
-\set ON_ERROR_STOP on
-\if :{?n}
-\else
-\set n 1000000
-\endif
-\pset footer off
-SET client_min_messages = warning;
-SET max_parallel_workers_per_gather = 0;
+\ir preamble.psql
 
 -- a previous run that failed half-way leaves its schema and history behind
 DO $$

@@ -7,14 +7,7 @@
 -- (the extension's owner). Builds n leads and a 20-rule model like a classic one in
 -- schema leadqual_bench_calibrate, and drops both again. Each query runs twice; the best
 -- time counts. Parallel query is off so that both sides of the ratio use one core.
-\set ON_ERROR_STOP on
-\if :{?n}
-\else
-\set n 1000000
-\endif
-\pset footer off
-SET client_min_messages = warning;
-SET max_parallel_workers_per_gather = 0;
+\ir preamble.psql
 
 DELETE FROM leadqual.models WHERE model = 'bench_calibrate';
 DROP SCHEMA IF EXISTS leadqual_bench_calibrate CASCADE;

@@ -7,18 +7,7 @@
 -- Runs serially (no parallel workers), JIT off, work_mem large enough that no
 -- aggregate spills; each timing is the best of a few runs. Generates its own data in
 -- the schema leadqual_bench_engagement and drops it at the end.
-\set ON_ERROR_STOP on
-\if :{?n}
-\else
-\set n 1000000
-\endif
-\if :{?runs}
-\else
-\set runs 3
-\endif
-SET client_min_messages = warning;
-SET max_parallel_workers_per_gather = 0;
-SET jit = off;
+\ir preamble.psql
 SET work_mem = '512MB';
 
 DROP SCHEMA IF EXISTS leadqual_bench_engagement CASCADE;

@@ -9,14 +9,7 @@
 -- builds an exact histogram of the scores: it is measured against avg(converted::int) on
 -- the same rows (target: at most 2x).  Each query runs 3 times; the best time counts.
 -- Parallel query is off so that both sides of a ratio use one core.
-\set ON_ERROR_STOP on
-\if :{?n}
-\else
-\set n 1000000
-\endif
-\pset footer off
-SET client_min_messages = warning;
-SET max_parallel_workers_per_gather = 0;
+\ir preamble.psql
 
 DELETE FROM leadqual.models WHERE model = 'bench_fitted';
 DROP TABLE IF EXISTS public.bench_learned_scored;

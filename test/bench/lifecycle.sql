@@ -25,26 +25,9 @@
 -- change. Serial (no parallel workers), JIT off. Works in the schema
 -- leadqual_bench_lifecycle and drops it at the end; the rules are the 20 of model
 -- 'bench' (rules.sql), copied to models of its own.
-\set ON_ERROR_STOP on
-\if :{?n}
-\else
-\set n 1000000
-\endif
-\if :{?runs}
-\else
-\set runs 3
-\endif
-SET client_min_messages = warning;
-SET max_parallel_workers_per_gather = 0;
-SET jit = off;
-\pset footer off
+\ir preamble.psql
 
-SELECT count(*) = 20 AS have_bench FROM leadqual.rules WHERE model = 'bench' \gset
-\if :have_bench
-\else
-\echo 'lifecycle.sql: model bench (test/bench/rules.sql) must have its 20 rules'
-SELECT 1/0 AS "model bench is missing";
-\endif
+\ir need_bench.psql
 
 -- a rerun: models first (the DDL guard refuses to drop a table rules still use)
 DELETE FROM leadqual.stage_history WHERE lead_table::oid IN

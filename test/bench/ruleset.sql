@@ -24,20 +24,12 @@
 -- Usage (after generate.sql and rules.sql): psql -v n=1000000 -f test/bench/ruleset.sql
 -- Runs alternate between the two sides of a ratio (best of BENCH_REPS-like :reps), so a
 -- change in machine load hits both.
-\set ON_ERROR_STOP on
-\if :{?n}
-\else
-\set n 1000000
-\endif
+\ir preamble.psql
 \if :{?reps}
 \else
 \set reps 5
 \endif
-\pset footer off
-SET client_min_messages = warning;
-SET jit = off;
 SET work_mem = '256MB';
-SET max_parallel_workers_per_gather = 0;
 
 DROP SCHEMA IF EXISTS leadqual_bench_ruleset CASCADE;
 CREATE SCHEMA leadqual_bench_ruleset;

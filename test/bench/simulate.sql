@@ -11,19 +11,7 @@
 -- Best of `runs` (default 3), alternating; serial (no parallel workers), JIT off.  The
 -- simulation's count is checked against the same decision written in SQL.  Works in the
 -- schema leadqual_bench_simulate and drops it at the end.
-\set ON_ERROR_STOP on
-\if :{?n}
-\else
-\set n 1000000
-\endif
-\if :{?runs}
-\else
-\set runs 3
-\endif
-SET client_min_messages = warning;
-SET max_parallel_workers_per_gather = 0;
-SET jit = off;
-\pset footer off
+\ir preamble.psql
 
 -- a rerun: models first (the DDL guard refuses to drop a table rules still use)
 DELETE FROM leadqual.attachments WHERE model = 'bench_sim';

@@ -8,15 +8,7 @@
 -- is the call the planner support function cannot rewrite (the model comes from a
 -- sub-select), i.e. what every whole-row call cost before the rewrite. Best of 3, one
 -- core (parallel query off), JIT off; all ratios from this run.
-\set ON_ERROR_STOP on
-\if :{?n}
-\else
-\set n 1000000
-\endif
-\pset footer off
-SET client_min_messages = warning;
-SET max_parallel_workers_per_gather = 0;
-SET jit = off;
+\ir preamble.psql
 
 DELETE FROM leadqual.models WHERE model = 'bench_wide';
 DROP SCHEMA IF EXISTS leadqual_bench_wide CASCADE;
