@@ -572,12 +572,19 @@ narrow_slot(FunctionCallInfo fcinfo, NarrowedCall *nc, CompiledModel *cm)
 		return cm->slot;
 	}
 	ExecClearTuple(slot);
-	for (int k = 0; k < nc->ncolumns; k++)
 	{
-		int			arg = nc->first_column + k;
+		/* in locals: stores into the slot could alias nc and fcinfo for the compiler */
+		const NullableDatum *args = &fcinfo->args[nc->first_column];
+		const AttrNumber *attnums = nc->attnums;
+		Datum	   *values = slot->tts_values;
+		bool	   *isnull = slot->tts_isnull;
+		int			n = nc->ncolumns;
 
-		slot->tts_values[nc->attnums[k] - 1] = PG_GETARG_DATUM(arg);
-		slot->tts_isnull[nc->attnums[k] - 1] = PG_ARGISNULL(arg);
+		for (int k = 0; k < n; k++)
+		{
+			values[attnums[k] - 1] = args[k].value;
+			isnull[attnums[k] - 1] = args[k].isnull;
+		}
 	}
 	ExecStoreVirtualTuple(slot);
 	return slot;
