@@ -1588,6 +1588,43 @@ LowerValue(ColumnPlan *col, const Key *k, bool *ascii_folded)
 	return DirectFunctionCall1Coll(lower, col->collation, k->d);
 }
 
+/* EvalPredicate for a KIND_INT column: the comparisons without KeyCompare's dispatch. */
+static inline bool
+EvalIntPredicate(const Predicate *p, int64 v)
+{
+	const Key  *keys = p->keys;
+
+	switch (p->op)
+	{
+		case PRED_EQ:
+			return v == keys[0].i;
+		case PRED_NE:
+			return v != keys[0].i;
+		case PRED_LT:
+			return v < keys[0].i;
+		case PRED_LE:
+			return v <= keys[0].i;
+		case PRED_GT:
+			return v > keys[0].i;
+		case PRED_GE:
+			return v >= keys[0].i;
+		case PRED_BETWEEN:
+			return v >= keys[0].i && v <= keys[1].i;
+		case PRED_IN:
+		case PRED_NOT_IN:
+			{
+				bool		found = false;
+
+				for (int j = 0; j < p->nkeys; j++)
+					found |= v == keys[j].i;
+				return p->op == PRED_IN ? found : !found;
+			}
+		default:
+			Assert(false);		/* no pattern or null ops on these types */
+			return false;
+	}
+}
+
 static inline bool
 EvalPredicate(ColumnPlan *col, Predicate *p, const Key *k, RowForms *rf)
 {
@@ -1710,6 +1747,12 @@ predicate_set_eval(PredicateSet *set, TupleTableSlot *slot, bool *matched,
 
 		if (col->npreds == 0)
 			continue;
+		if (col->kind == KIND_INT)
+		{
+			for (int i = 0; i < col->npreds; i++)
+				matched[col->preds[i].index] = EvalIntPredicate(&col->preds[i], k.i);
+			continue;
+		}
 		if (col->need_lower)
 			rf.lowered = LowerValue(col, &k, &folded);
 		if (col->need_ascii_lower)
