@@ -332,7 +332,9 @@ SELECT count(*) FILTER (WHERE leadqual.score(l, k.v) IS DISTINCT FROM s.s) AS di
   FROM rs_leads l JOIN rs_scores s USING (id), rs_kept k;
 
 -- 10. a constant value narrows the whole-row argument to the columns its rules read (no
--- plan dependency: the value cannot change); a value from a sub-select is left alone
+-- plan dependency: the value cannot change); a value known only at run time (a
+-- sub-select, a joined column) gets every column, so no row is built either; the whole
+-- row of a sub-query (no table to take columns of) is left alone
 CREATE FUNCTION pg_temp.plan_has(q text, pat text) RETURNS boolean LANGUAGE plpgsql AS $$
 DECLARE
     line text;
@@ -355,11 +357,18 @@ SELECT format('SELECT sum(leadqual.score(l, %L::leadqual.ruleset)) FROM rs_leads
   FROM rs_small \gset
 SELECT pg_temp.plan_has(:'q_literal', 'smallint[], industry, employees)') AS literal_narrowed,
        pg_temp.plan_has(:'q_classify', 'smallint[], industry, employees)') AS classify_narrowed,
-       pg_temp.plan_has('SELECT sum(leadqual.score(l, (SELECT v FROM rs_small))) FROM rs_leads l', 'l.*') AS subselect_whole_row,
-       pg_temp.plan_has('SELECT sum(leadqual.score(l, r.v)) FROM rs_leads l, rs_small r', 'l.*') AS join_whole_row;
--- the narrowed calls score as the whole row does
-SELECT format('SELECT (%s) = (SELECT sum(leadqual.score(l, (SELECT v FROM rs_small))) FROM rs_leads l) AS narrowed_score_same, '
-              '(%s) = (SELECT count(*) FROM rs_leads l WHERE leadqual.classify(l, (SELECT v FROM rs_small)) = ''nurture'') AS narrowed_classify_same',
+       pg_temp.plan_has('SELECT sum(leadqual.score(l, (SELECT v FROM rs_small))) FROM rs_leads l',
+                        'smallint[], l.id, l.industry, l.employees, l.country, l.title, l.budget_confirmed, l.engagement)') AS subselect_every_column,
+       pg_temp.plan_has('SELECT sum(leadqual.score(l, r.v)) FROM rs_leads l, rs_small r',
+                        'smallint[], l.id, l.industry, l.employees, l.country, l.title, l.budget_confirmed, l.engagement)') AS join_every_column,
+       pg_temp.plan_has('SELECT sum(leadqual.score(l, r.v)) FROM (SELECT * FROM rs_leads OFFSET 0) l, rs_small r', 'l.*') AS subquery_whole_row;
+-- the narrowed calls score as the whole row does (of a sub-query: not narrowed)
+SELECT format('SELECT (%s) = (SELECT sum(leadqual.score(l, (SELECT v FROM rs_small))) FROM (SELECT * FROM rs_leads OFFSET 0) l) AS narrowed_score_same, '
+              '(%s) = (SELECT count(*) FROM (SELECT * FROM rs_leads OFFSET 0) l WHERE leadqual.classify(l, (SELECT v FROM rs_small)) = ''nurture'') AS narrowed_classify_same, '
+              '(SELECT sum(leadqual.score(l, (SELECT v FROM rs_small))) FROM rs_leads l) = '
+              '(SELECT sum(leadqual.score(l, (SELECT v FROM rs_small))) FROM (SELECT * FROM rs_leads OFFSET 0) l) AS every_column_score_same, '
+              '(SELECT array_agg(e ORDER BY l.id, e.rule_id) FROM rs_leads l, rs_small r, leadqual.explain(l, r.v) e) = '
+              '(SELECT array_agg(e ORDER BY l.id, e.rule_id) FROM (SELECT * FROM rs_leads OFFSET 0) l, rs_small r, leadqual.explain(l, r.v) e) AS every_column_explain_same',
               :'q_literal', :'q_classify') \gexec
 -- a constant value naming a column the row lacks is left alone, and fails when called
 SELECT pg_temp.err(format('SELECT leadqual.score(n, %L::leadqual.ruleset) FROM rs_narrow n', v)) FROM rs_small;

@@ -237,12 +237,17 @@ ColumnOf(Var *whole, AttrNumber attnum, Oid type, int32 typmod, Oid collation)
 /*
  * score(w, <constant rules>) and the others over a whole row w: the same call
  * passed only the columns the rules read (narrow.h), or NULL to leave it be.
+ * A rule set value known only when the statement runs (a sub-select, a
+ * parameter, a column) gets every column: the row is still not built and
+ * taken apart again, nor its out-of-line values detoasted.
  */
 static Node *
 Narrow(PlannerInfo *root, FuncExpr *fexpr, const char *name, bool by_value)
 {
 	Var		   *whole = linitial(fexpr->args);
-	Const	   *rules = lsecond(fexpr->args);
+	Node	   *rules = lsecond(fexpr->args);
+	bool		constant = IsA(rules, Const);
+	bool		every_column = by_value && !constant;
 	Node	   *framework = NULL;
 	TupleDesc	tupdesc;
 	Bitmapset  *needed = NULL;
@@ -258,7 +263,7 @@ Narrow(PlannerInfo *root, FuncExpr *fexpr, const char *name, bool by_value)
 
 	if (!IsA(whole, Var) || whole->varattno != InvalidAttrNumber ||
 		whole->varlevelsup != 0 || whole->vartype == RECORDOID ||
-		!IsA(rules, Const) || rules->constisnull ||
+		(constant ? ((Const *) rules)->constisnull : !by_value) ||
 		(!by_value && root->parse->commandType != CMD_SELECT) ||
 		!NarrowableRelation(root, whole->varno, whole->vartype, by_value) ||
 		!OwnVar(root, whole) || (!by_value && !ActiveSnapshotSet()))
@@ -276,8 +281,15 @@ Narrow(PlannerInfo *root, FuncExpr *fexpr, const char *name, bool by_value)
 	}
 
 	tupdesc = lookup_rowtype_tupdesc_copy(whole->vartype, -1);
-	if (!(by_value ? ruleset_value_needed_columns(rules->constvalue, tupdesc, &needed)
-		  : ruleset_needed_columns(TextDatumGetCString(rules->constvalue), tupdesc, &needed)))
+	if (every_column)
+	{
+		for (int i = 0; i < tupdesc->natts; i++)
+			if (!TupleDescAttr(tupdesc, i)->attisdropped)
+				needed = bms_add_member(needed, i + 1);
+	}
+	else if (!(by_value ? ruleset_value_needed_columns(((Const *) rules)->constvalue, tupdesc, &needed)
+			   : ruleset_needed_columns(TextDatumGetCString(((Const *) rules)->constvalue),
+										tupdesc, &needed)))
 		return NULL;			/* unknown model or column: the call reports it */
 
 	attnums = palloc(Max(bms_num_members(needed), 1) * sizeof(Datum));
@@ -293,7 +305,7 @@ Narrow(PlannerInfo *root, FuncExpr *fexpr, const char *name, bool by_value)
 		if (!TupleDescAttr(tupdesc, i)->attisdropped)
 			ncols++;
 	/* nothing to leave out, nothing read, or more columns than a call takes */
-	if (nkept == ncols || nkept == 0 || base_nargs + 3 + nkept > FUNC_MAX_ARGS)
+	if ((nkept == ncols && !every_column) || nkept == 0 || base_nargs + 3 + nkept > FUNC_MAX_ARGS)
 		return NULL;
 	narrowed = FunctionOid(name, true, by_value, 0);
 	if (!OidIsValid(narrowed))

@@ -3,7 +3,7 @@
  *
  * The planner support function (narrow.c) rewrites leadqual.score(w, rules),
  * where w is a whole row of a table and rules a constant model name or rule
- * set value, into
+ * set value (or a rule set value computed at run time: then every column), into
  *     leadqual.score_narrowed(NULL::w, rules, w.tableoid, w.ctid,
  *                             '{attnums}', w.col, w.col, ...)
  * passing the columns the rules read as separate arguments: no row is built
