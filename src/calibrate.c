@@ -38,7 +38,7 @@
 #include "ruleset.h"
 
 #define CAL_GRID		20		/* alpha = 0, 1/20, ..., 1 */
-#define CAL_FETCH		1000	/* rows per cursor fetch */
+#define SCAN_FETCH		1000	/* rows per cursor fetch */
 #define CAL_NCOLS		12
 
 /* One distinct rule-hit pattern and how many converted and lost leads share it. */
@@ -167,6 +167,105 @@ analytics_check_outcome_column(Oid relid, const char *column, const char *model)
 	ReleaseSysCache(tup);
 }
 
+int64
+analytics_scan_leads(CompiledModel *cm, const char *sql, LeadVisitor visit, void *arg)
+{
+	MemoryContext batchcxt = AllocSetContextCreate(CurrentMemoryContext, "leadqual lead scan",
+												   ALLOCSET_DEFAULT_SIZES);
+	Portal		portal = SPI_cursor_open_with_args(NULL, sql, 0, NULL, NULL, NULL, true, 0);
+	int64		null_outcomes = 0;
+
+	for (;;)
+	{
+		MemoryContext old;
+
+		SPI_cursor_fetch(portal, true, SCAN_FETCH);
+		if (SPI_processed == 0)
+			break;
+		old = MemoryContextSwitchTo(batchcxt);
+		for (uint64 t = 0; t < SPI_processed; t++)
+		{
+			HeapTuple	row = SPI_tuptable->vals[t];
+			TupleDesc	desc = SPI_tuptable->tupdesc;
+			bool		isnull;
+			bool		converted;
+			Datum		lead;
+			HeapTupleData tuple;
+			LeadResult	res;
+
+			converted = DatumGetBool(SPI_getbinval(row, desc, 2, &isnull));
+			if (isnull)
+			{
+				null_outcomes++;
+				continue;
+			}
+			lead = SPI_getbinval(row, desc, 1, &isnull);
+			if (isnull)
+				continue;		/* cannot happen: a whole-row value is never NULL */
+			ruleset_row_tuple(DatumGetHeapTupleHeader(lead), &tuple);
+			ruleset_eval(cm, &tuple, &res);
+			visit(arg, converted, &res, row, desc);
+		}
+		MemoryContextSwitchTo(old);
+		MemoryContextReset(batchcxt);
+		SPI_freetuptable(SPI_tuptable);
+		CHECK_FOR_INTERRUPTS();
+	}
+	SPI_cursor_close(portal);
+	MemoryContextDelete(batchcxt);
+	return null_outcomes;
+}
+
+/* calibrate's scan: each lead's hit pattern, an outcome byte after it (see CalVisit) */
+typedef struct CalScan
+{
+	const CompiledModel *cm;
+	const char *model;
+	MemoryContext cxt;			/* holds records */
+	int			nrules;
+	int			nbytes;			/* of a hit bitmap */
+	int			stride;			/* of a record: the bitmap, then the outcome byte */
+	uint8	   *records;
+	int64		nleads;
+	int64		cap;
+	int64		pos_total;
+	int64	   *hits;			/* per rule */
+	int64	   *conv_hit;
+} CalScan;
+
+static void
+CalVisit(void *arg, bool converted, const LeadResult *res, HeapTuple row, TupleDesc desc)
+{
+	CalScan    *cs = arg;
+	uint8	   *rec;
+
+	if (cs->nleads == cs->cap)
+	{
+		cs->cap = cs->cap == 0 ? 65536 : cs->cap * 2;
+		if ((Size) cs->cap * cs->stride > MaxAllocHugeSize)
+			ereport(ERROR,
+					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+					 errmsg("too many leads to calibrate model \"%s\"", cs->model)));
+		cs->records = cs->records == NULL
+			? MemoryContextAllocHuge(cs->cxt, (Size) cs->cap * cs->stride)
+			: repalloc_huge(cs->records, (Size) cs->cap * cs->stride);
+	}
+	rec = cs->records + cs->nleads * cs->stride;
+	memset(rec, 0, cs->stride);
+	for (int i = 0; i < cs->nrules; i++)
+	{
+		if (!cs->cm->matched[i])
+			continue;
+		rec[i >> 3] |= 1 << (i & 7);
+		cs->hits[i]++;
+		if (converted)
+			cs->conv_hit[i]++;
+	}
+	rec[cs->nbytes] = converted;
+	cs->pos_total += converted;
+	cs->nleads++;
+}
+
 /* One row per enabled rule: hit and conversion counts, lift, and suggested points. */
 PG_FUNCTION_INFO_V1(leadqual_calibrate);
 Datum
@@ -183,17 +282,14 @@ leadqual_calibrate(PG_FUNCTION_ARGS)
 	int			nbytes;
 	int			stride;
 	MemoryContext cxt,
-				batchcxt,
 				old;
-	uint8	   *records = NULL;
-	int64		nleads = 0,
-				cap = 0;
-	int64		pos_total = 0;
+	uint8	   *records;
+	int64		nleads;
+	int64		pos_total;
 	int64	   *hits,
 			   *conv_hit;
 	bool	   *is_knockout;
 	char	   *sql;
-	Portal		portal;
 	CalPattern *pats;
 	CalPattern **order;
 	int64		npats = 0;
@@ -228,8 +324,6 @@ leadqual_calibrate(PG_FUNCTION_ARGS)
 	/* everything below lives here and is freed before returning */
 	cxt = AllocSetContextCreate(CurrentMemoryContext, "leadqual calibrate",
 								ALLOCSET_DEFAULT_SIZES);
-	batchcxt = AllocSetContextCreate(cxt, "leadqual calibrate batch",
-									 ALLOCSET_DEFAULT_SIZES);
 	old = MemoryContextSwitchTo(cxt);
 	nbytes = (nrules + 7) / 8;
 	stride = nbytes + 1;		/* the bitmap, then the outcome byte */
@@ -247,67 +341,14 @@ leadqual_calibrate(PG_FUNCTION_ARGS)
 	/* the caller's query: SECURITY INVOKER, so row-level security applies */
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	portal = SPI_cursor_open_with_args(NULL, sql, 0, NULL, NULL, NULL, true, 0);
-	for (;;)
 	{
-		SPI_cursor_fetch(portal, true, CAL_FETCH);
-		if (SPI_processed == 0)
-			break;
-		MemoryContextSwitchTo(batchcxt);
-		for (uint64 t = 0; t < SPI_processed; t++)
-		{
-			HeapTuple	spitup = SPI_tuptable->vals[t];
-			TupleDesc	spidesc = SPI_tuptable->tupdesc;
-			bool		isnull;
-			Datum		rowd;
-			bool		converted;
-			HeapTupleHeader row;
-			HeapTupleData tuple;
-			LeadResult	res;
-			uint8	   *rec;
+		CalScan		cs = {cm, model, cxt, nrules, nbytes, stride, NULL, 0, 0, 0, hits, conv_hit};
 
-			converted = DatumGetBool(SPI_getbinval(spitup, spidesc, 2, &isnull));
-			if (isnull)
-				continue;
-			rowd = SPI_getbinval(spitup, spidesc, 1, &isnull);
-			if (isnull)
-				continue;		/* cannot happen: a whole-row value is never NULL */
-			row = DatumGetHeapTupleHeader(rowd);
-			ruleset_row_tuple(row, &tuple);
-			ruleset_eval(cm, &tuple, &res);
-
-			if (nleads == cap)
-			{
-				cap = cap == 0 ? 65536 : cap * 2;
-				if ((Size) cap * stride > MaxAllocHugeSize)
-					ereport(ERROR,
-							(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-							 errmsg("too many leads to calibrate model \"%s\"", model)));
-				records = records == NULL
-					? MemoryContextAllocHuge(cxt, (Size) cap * stride)
-					: repalloc_huge(records, (Size) cap * stride);
-			}
-			rec = records + nleads * stride;
-			memset(rec, 0, stride);
-			for (int i = 0; i < nrules; i++)
-			{
-				if (!cm->matched[i])
-					continue;
-				rec[i >> 3] |= 1 << (i & 7);
-				hits[i]++;
-				if (converted)
-					conv_hit[i]++;
-			}
-			rec[nbytes] = converted;
-			pos_total += converted;
-			nleads++;
-		}
-		MemoryContextSwitchTo(old);
-		MemoryContextReset(batchcxt);
-		SPI_freetuptable(SPI_tuptable);
-		CHECK_FOR_INTERRUPTS();
+		(void) analytics_scan_leads(cm, sql, CalVisit, &cs);
+		records = cs.records;
+		nleads = cs.nleads;
+		pos_total = cs.pos_total;
 	}
-	SPI_cursor_close(portal);
 	SPI_finish();
 
 	old = MemoryContextSwitchTo(cxt);

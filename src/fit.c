@@ -57,7 +57,6 @@
 #include "quality.h"
 #include "ruleset.h"
 
-#define FIT_FETCH		1000	/* rows per cursor fetch */
 #define FIT_MAX_ITER	100
 #define FIT_TOL			1e-10
 #define FIT_MIN_CLASS	10		/* converted and not converted training leads, at least */
@@ -492,6 +491,62 @@ BaseRateThreshold(FitData *fd, FitPattern **order, const float8 *new_points, flo
 	return rint((best - 0.05) * 100) / 100;
 }
 
+/* fit's scan: each lead's hit pattern, counted per pattern (see FitVisit) */
+typedef struct FitScan
+{
+	FitData    *fd;
+	const CompiledModel *cm;
+	MemoryContext cxt;			/* holds the patterns' keys */
+	fitpat_hash *htab;
+	uint8	   *key;			/* scratch: the lead's key */
+	int			nbytes;			/* of the feature bitmap */
+	bool		keyed;			/* the scan's third column is the holdout key */
+	uint64		cut;			/* in the holdout: key hash below this */
+} FitScan;
+
+static void
+FitVisit(void *arg, bool converted, const LeadResult *res, HeapTuple row, TupleDesc desc)
+{
+	FitScan    *fs = arg;
+	FitData    *fd = fs->fd;
+	uint8	   *key = fs->key;
+	FitEntry   *entry;
+	bool		found;
+
+	memset(key, 0, fd->keylen);
+	if (res->knockout)
+	{
+		key[fs->nbytes] |= KEY_KNOCKOUT;	/* its hits do not matter: one pattern */
+		fd->knocked_out++;
+	}
+	else
+		for (int j = 0; j < fd->nfeat; j++)
+			if (fs->cm->matched[fd->feat_active[j]])
+				key[j >> 3] |= 1 << (j & 7);
+	if (fs->keyed)
+	{
+		char	   *k = SPI_getvalue(row, desc, 3);
+
+		if (k != NULL &&
+			hash_bytes_extended((unsigned char *) k, strlen(k), FIT_SEED) < fs->cut)
+			key[fs->nbytes] |= KEY_HOLDOUT;
+	}
+	entry = fitpat_insert(fs->htab, key, &found);
+	if (!found)
+	{
+		/* a new pattern: the entry keeps its own copy of the key */
+		uint8	   *copy = MemoryContextAlloc(fs->cxt, fd->keylen);
+
+		memcpy(copy, key, fd->keylen);
+		entry->key = copy;
+		entry->pos = entry->neg = 0;
+	}
+	if (converted)
+		entry->pos++;
+	else
+		entry->neg++;
+}
+
 /* Scans the lead table as the caller into fd's patterns. */
 static void
 ScanLeads(FitData *fd, CompiledModel *cm, Oid relid, const char *outcome, float8 holdout,
@@ -503,11 +558,9 @@ ScanLeads(FitData *fd, CompiledModel *cm, Oid relid, const char *outcome, float8
 	FitEntry   *entry;
 	char	   *sql;
 	char	   *keyexpr = NULL;
-	Portal		portal;
 	uint8	   *key;
 	uint64		cut;
-	MemoryContext batchcxt,
-				old;
+	MemoryContext old;
 	int64		i;
 	char	   *qualified = quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)),
 													   get_rel_name(relid));
@@ -543,77 +596,12 @@ ScanLeads(FitData *fd, CompiledModel *cm, Oid relid, const char *outcome, float8
 	sql = psprintf("SELECT l, l.%s%s%s FROM %s l", quote_identifier(outcome),
 				   keyexpr ? ", " : "", keyexpr ? keyexpr : "", qualified);
 
-	batchcxt = AllocSetContextCreate(cxt, "leadqual fit batch", ALLOCSET_DEFAULT_SIZES);
-	/* the caller's query: SECURITY INVOKER, so row-level security applies */
-	portal = SPI_cursor_open_with_args(NULL, sql, 0, NULL, NULL, NULL, true, 0);
-	for (;;)
 	{
-		SPI_cursor_fetch(portal, true, FIT_FETCH);
-		if (SPI_processed == 0)
-			break;
-		old = MemoryContextSwitchTo(batchcxt);
-		for (uint64 t = 0; t < SPI_processed; t++)
-		{
-			HeapTuple	spitup = SPI_tuptable->vals[t];
-			TupleDesc	spidesc = SPI_tuptable->tupdesc;
-			bool		isnull,
-						found;
-			bool		converted;
-			Datum		d;
-			HeapTupleData tuple;
-			LeadResult	res;
+		FitScan		fs = {fd, cm, cxt, htab, key, nbytes, keyexpr != NULL, cut};
 
-			converted = DatumGetBool(SPI_getbinval(spitup, spidesc, 2, &isnull));
-			if (isnull)
-			{
-				fd->null_outcome++;
-				continue;
-			}
-			d = SPI_getbinval(spitup, spidesc, 1, &isnull);
-			if (isnull)
-				continue;		/* cannot happen: a whole-row value is never NULL */
-			ruleset_row_tuple(DatumGetHeapTupleHeader(d), &tuple);
-			ruleset_eval(cm, &tuple, &res);
-
-			memset(key, 0, fd->keylen);
-			if (res.knockout)
-			{
-				key[nbytes] |= KEY_KNOCKOUT;	/* its hits do not matter: one pattern */
-				fd->knocked_out++;
-			}
-			else
-				for (int j = 0; j < fd->nfeat; j++)
-					if (cm->matched[fd->feat_active[j]])
-						key[j >> 3] |= 1 << (j & 7);
-			if (keyexpr)
-			{
-				char	   *k = SPI_getvalue(spitup, spidesc, 3);
-
-				if (k != NULL &&
-					hash_bytes_extended((unsigned char *) k, strlen(k), FIT_SEED) < cut)
-					key[nbytes] |= KEY_HOLDOUT;
-			}
-			entry = fitpat_insert(htab, key, &found);
-			if (!found)
-			{
-				/* a new pattern: the entry keeps its own copy of the key */
-				uint8	   *copy = MemoryContextAlloc(cxt, fd->keylen);
-
-				memcpy(copy, key, fd->keylen);
-				entry->key = copy;
-				entry->pos = entry->neg = 0;
-			}
-			if (converted)
-				entry->pos++;
-			else
-				entry->neg++;
-		}
-		MemoryContextSwitchTo(old);
-		MemoryContextReset(batchcxt);
-		SPI_freetuptable(SPI_tuptable);
-		CHECK_FOR_INTERRUPTS();
+		/* the caller's query: SECURITY INVOKER, so row-level security applies */
+		fd->null_outcome += analytics_scan_leads(cm, sql, FitVisit, &fs);
 	}
-	SPI_cursor_close(portal);
 	SPI_finish();
 
 	/* the patterns, sorted by key: everything after the scan is deterministic */
