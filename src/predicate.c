@@ -1160,7 +1160,6 @@ ContainsSharedFirst(Predicate *p, const char *s, int len)
 		for (int a = 0; a < p->nlits; a++)
 		{
 			int			l = p->litlens[a];
-
 			const char *lit = p->lits[a];
 
 			/* the last byte first: it rules out most places without a call */
