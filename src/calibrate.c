@@ -222,7 +222,6 @@ typedef struct CalScan
 	const CompiledModel *cm;
 	const char *model;
 	MemoryContext cxt;			/* holds records */
-	int			nrules;
 	int			nbytes;			/* of a hit bitmap */
 	int			stride;			/* of a record: the bitmap, then the outcome byte */
 	uint8	   *records;
@@ -252,7 +251,7 @@ CalVisit(void *arg, bool converted, const LeadResult *res, HeapTuple row, TupleD
 	}
 	rec = cs->records + cs->nleads * cs->stride;
 	memset(rec, 0, cs->stride);
-	for (int i = 0; i < cs->nrules; i++)
+	for (int i = 0; i < cs->cm->nactive; i++)
 	{
 		if (!cs->cm->matched[i])
 			continue;
@@ -342,7 +341,7 @@ leadqual_calibrate(PG_FUNCTION_ARGS)
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	{
-		CalScan		cs = {cm, model, cxt, nrules, nbytes, stride, NULL, 0, 0, 0, hits, conv_hit};
+		CalScan		cs = {cm, model, cxt, nbytes, stride, NULL, 0, 0, 0, hits, conv_hit};
 
 		(void) analytics_scan_leads(cm, sql, CalVisit, &cs);
 		records = cs.records;

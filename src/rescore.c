@@ -11,6 +11,7 @@
  */
 #include "postgres.h"
 
+#include "access/table.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "nodes/parsenodes.h"
@@ -23,6 +24,7 @@
 
 #include "citus.h"
 #include "lead_policy.h"
+#include "lead_trigger.h"
 #include "rescore.h"
 #include "pin.h"
 #include "ruleset.h"
@@ -255,24 +257,6 @@ rescore_events_source(const char *model, MemoryContext cxt, EventsSource *src)
 	return true;
 }
 
-/* The type of an attached table's column, as SQL writes it; refuses if it is gone. */
-static char *
-AttachedColumnType(Oid relid, const char *column, Oid *typid)
-{
-	AttrNumber	attnum = get_attnum(relid, column);
-	int32		typmod;
-	Oid			collation;
-
-	if (attnum == InvalidAttrNumber)
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_COLUMN),
-				 errmsg("column \"%s\" of attached table \"%s\" does not exist",
-						column, get_rel_name(relid)),
-				 errhint("Rename the column back, or run leadqual.attach again naming the current one.")));
-	get_atttypetypmodcoll(relid, attnum, typid, &typmod, &collation);
-	return format_type_with_typemod(*typid, typmod);
-}
-
 /* Reads relid's attachment and builds the statements of a run (into cxt). */
 static RescorePlan *
 PlanRescore(Oid relid, int32 batch_size, MemoryContext cxt)
@@ -285,8 +269,9 @@ PlanRescore(Oid relid, int32 batch_size, MemoryContext cxt)
 	char	   *keytype;
 	char	   *score;
 	char	   *needed;
-	Oid			key_type;
-	Oid			score_type;
+	Relation	rel;
+	LeadColumns cols;
+	Form_pg_attribute keyatt;
 
 	if (att == NULL)
 		ereport(ERROR,
@@ -297,19 +282,23 @@ PlanRescore(Oid relid, int32 batch_size, MemoryContext cxt)
 
 	/* att lives in the rule-set cache, which a later batch may rebuild: copied here */
 	old = MemoryContextSwitchTo(cxt);
+	/* the columns as the triggers resolve and check them */
+	rel = table_open(relid, AccessShareLock);
+	lead_columns(rel, att, true, &cols);
+	keyatt = TupleDescAttr(RelationGetDescr(rel), cols.key_att - 1);
+	keytype = format_type_with_typemod(keyatt->atttypid, keyatt->atttypmod);
+	table_close(rel, AccessShareLock);
 	plan = palloc0(sizeof(RescorePlan));
 	plan->table = quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)),
 											 get_rel_name(relid));
 	plan->model = pstrdup(att->model);
 	key = pstrdup(quote_identifier(att->key_column));
-	keytype = AttachedColumnType(relid, att->key_column, &key_type);
 	score = pstrdup(quote_identifier(att->score_column));
-	(void) AttachedColumnType(relid, att->score_column, &score_type);
 	needed = psprintf("leadqual.rescore_needed(l, %s, l.%s::pg_catalog.float8, "
 					  "l.%s::pg_catalog.text, l.%s, %u::pg_catalog.oid)",
 					  quote_literal_cstr(plan->model), score,
 					  quote_identifier(att->stage_column), quote_identifier(att->locked_column),
-					  score_type);
+					  cols.score_type);
 	plan->first_sql = psprintf("WITH b AS (SELECT %s AS k FROM %s ORDER BY 1 LIMIT %d) "
 							   "SELECT pg_catalog.max(k)::pg_catalog.text, pg_catalog.count(*) FROM b",
 							   key, plan->table, batch_size);

@@ -835,7 +835,6 @@ CompileRules(CompiledModel *cm)
 {
 	ModelDef   *def = cm->def;
 	int		   *idx = palloc(Max(def->nrules, 1) * sizeof(int));
-	int			padded;
 
 	for (int i = 0; i < def->nrules; i++)
 		idx[i] = i;
@@ -843,12 +842,12 @@ CompileRules(CompiledModel *cm)
 	cm->rules = CompileUsable(cm, RuleSpecs(def, idx, def->nrules), def->nrules,
 							  cm->active, &cm->nactive);
 
-	/* what ruleset_eval_slot adds per result, contiguous, padded like matched[] */
-	padded = TYPEALIGN(8, Max(def->nrules, 1));
-	cm->matched = palloc0(padded * sizeof(bool));
-	cm->points = palloc0(padded * sizeof(double));
-	cm->fit_points = palloc0(padded * sizeof(double));
-	cm->knocks = palloc0(padded * sizeof(bool));
+	/* matched[] is read eight at a time: padded with zeros to a multiple of eight */
+	cm->matched = palloc0(TYPEALIGN(8, Max(def->nrules, 1)) * sizeof(bool));
+	/* what ruleset_eval_slot adds per matched result, contiguous */
+	cm->points = palloc(Max(cm->nactive, 1) * sizeof(double));
+	cm->fit_points = palloc(Max(cm->nactive, 1) * sizeof(double));
+	cm->knocks = palloc(Max(cm->nactive, 1) * sizeof(bool));
 	for (int i = 0; i < cm->nactive; i++)
 	{
 		const RuleDef *r = &def->rules[cm->active[i]];

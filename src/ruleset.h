@@ -134,7 +134,7 @@ typedef struct CompiledModel
 	int			nactive;
 	int		   *active;			/* predicate index -> index in def->rules */
 	bool	   *matched;		/* scratch: predicate results */
-	/* per predicate index, zero-padded to a multiple of 8 like matched */
+	/* per predicate index */
 	double	   *points;			/* its rule's points */
 	double	   *fit_points;		/* the same for fit rules, else 0 */
 	bool	   *knocks;			/* its rule is a knockout */
