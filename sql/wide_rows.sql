@@ -259,6 +259,31 @@ DROP TABLE staff;
 REVOKE SELECT ON wide FROM regress_lq_wide;
 DROP ROLE regress_lq_wide;
 
+-- A numeric column's value stored out of line reaches the rules as a TOAST pointer (a
+-- narrowed call passes the column as stored; an UPDATE's new row keeps the old pointer of
+-- a column it does not set): it is detoasted like any other value, not taken for a short
+-- numeric (which crashed the server).
+CREATE TABLE big_numbers (id int PRIMARY KEY, name text, revenue numeric, score float8,
+                          stage leadqual.stage, stage_locked boolean NOT NULL DEFAULT false);
+ALTER TABLE big_numbers ALTER COLUMN revenue SET STORAGE EXTERNAL;
+INSERT INTO leadqual.models (model, lead_table, mql_threshold) VALUES ('big_numbers', 'big_numbers', 5);
+INSERT INTO leadqual.rules (model, name, category, attribute, op, value, points) VALUES
+ ('big_numbers', 'rich', 'fit', 'revenue', 'gt', '1000000', 10),
+ ('big_numbers', 'exact', 'fit', 'revenue', 'in', '{12,-7}', 1);
+SELECT leadqual.attach('big_numbers', 'big_numbers');
+INSERT INTO big_numbers (id, name, revenue) VALUES
+ (1, 'huge', (repeat('9', 4000) || '.5')::numeric),
+ (2, 'huge negative', ('-' || repeat('3', 4000))::numeric),
+ (3, 'short', 12), (4, 'none', NULL);
+UPDATE big_numbers SET name = name || '!';       -- the trigger sees the stored pointers
+SELECT id, pg_column_size(revenue) > 2000 AS out_of_line,
+       leadqual.score(b, 'big_numbers') AS score, b.score AS stored, stage,
+       CASE WHEN revenue > 1000000 THEN 10 ELSE 0 END + CASE WHEN revenue IN (12, -7) THEN 1 ELSE 0 END AS by_sql
+FROM big_numbers b ORDER BY id;
+SELECT leadqual.detach('big_numbers');
+DELETE FROM leadqual.models WHERE model = 'big_numbers';
+DROP TABLE big_numbers;
+
 DELETE FROM leadqual.models WHERE model IN ('wide', 'wide_p');
 DROP VIEW wide_v;
 DROP TABLE wide, wide_p;

@@ -338,14 +338,15 @@ MakeKey(ColumnPlan *col, Datum d, Key *k)
 /*
  * MakeKey for a row's value.  A short numeric would be copied by MakeKey's
  * detoast into a fresh palloc per row; it goes into the column's buffer
- * instead, the row's key living only until the next row's.
+ * instead, the row's key living only until the next row's.  (A TOAST pointer
+ * has a one-byte header too, and a zero short size: it takes MakeKey's detoast.)
  */
 static inline void
 MakeRowKey(ColumnPlan *col, Datum d, Key *k)
 {
 	struct varlena *v = (struct varlena *) DatumGetPointer(d);
 
-	if (col->row_numeric != NULL && VARATT_IS_SHORT(v))
+	if (col->row_numeric != NULL && VARATT_IS_SHORT(v) && !VARATT_IS_EXTERNAL(v))
 	{
 		Size		len = VARSIZE_SHORT(v) - VARHDRSZ_SHORT;
 
