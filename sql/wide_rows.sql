@@ -256,6 +256,45 @@ DROP TYPE staff_t;
 DELETE FROM leadqual.models WHERE model = 'staff_m';
 DROP VIEW staff_public;
 DROP TABLE staff;
+
+-- rescore finds the rows to write with rescore_needed(l, ...) over each row of a batch:
+-- narrowed too, so a rule on a column no rule read before is seen at the next run
+CREATE TABLE wide_att (LIKE wide);
+ALTER TABLE wide_att ADD PRIMARY KEY (id), ADD COLUMN score float8, ADD COLUMN stage leadqual.stage,
+    ADD COLUMN stage_locked boolean NOT NULL DEFAULT false;
+INSERT INTO leadqual.models (model, lead_table, mql_threshold)
+VALUES ('wide_att', 'wide_att', 12);
+INSERT INTO leadqual.rules (model, name, attribute, op, value, points, knockout)
+SELECT 'wide_att', name, attribute, op, value, points, knockout FROM leadqual.rules WHERE model = 'wide';
+SELECT leadqual.attach('wide_att', 'wide_att');
+INSERT INTO wide_att SELECT * FROM wide;
+SELECT position('rescore_needed_narrowed' IN p) > 0 AS rescore_query_narrowed,
+       position('notes' IN p) = 0 AS notes_not_read
+  FROM (SELECT string_agg(x, ' ') AS p FROM leadqual_plan(
+    'SELECT l.id FROM wide_att l WHERE leadqual.rescore_needed(l, ''wide_att'', l.score, l.stage::text, '
+    || 'l.stage_locked, ''float8'') ORDER BY l.id FOR NO KEY UPDATE OF l') x) q;
+INSERT INTO leadqual.rules (model, name, attribute, op, value, points)
+VALUES ('wide_att', 'c8 tagged', 'c8', 'like', 'x1%', 20);
+CALL leadqual.rescore('wide_att', 64);
+SELECT count(*) AS leads, count(*) FILTER (WHERE c8 LIKE 'x1%') AS tagged,
+       count(*) FILTER (WHERE score IS DISTINCT FROM leadqual.score(l, (SELECT 'wide_att'))) AS score_wrong,
+       count(*) FILTER (WHERE stage IS DISTINCT FROM leadqual.classify(l, (SELECT 'wide_att'))) AS stage_wrong,
+       count(*) FILTER (WHERE leadqual.rescore_needed(l, 'wide_att', l.score, l.stage::text, l.stage_locked, 'float8')) AS still_needed
+  FROM wide_att l;
+-- called directly it judges the columns it is given, behind EXECUTE on rescore_needed
+SELECT leadqual.rescore_needed_narrowed(NULL::wide_att, 'wide_att', 0, 'nurture', false, 'float8',
+                                        'wide_att'::regclass, '(0,1)', '{2}', 'CTO'::text) AS cto_needs_writing,
+       leadqual.rescore_needed_narrowed(NULL::wide_att, 'wide_att', 8, 'nurture', false, 'float8',
+                                        'wide_att'::regclass, '(0,1)', '{2}', 'CTO'::text) AS cto_at_8_does_not;
+REVOKE EXECUTE ON FUNCTION leadqual.rescore_needed(record, text, float8, text, boolean, regtype) FROM PUBLIC;
+SET ROLE regress_lq_wide;
+SELECT leadqual.rescore_needed_narrowed(NULL::wide_att, 'wide_att', 0, 'nurture', false, 'float8',
+                                        'wide_att'::regclass, '(0,1)', '{2}', 'CTO'::text);
+RESET ROLE;
+GRANT EXECUTE ON FUNCTION leadqual.rescore_needed(record, text, float8, text, boolean, regtype) TO PUBLIC;
+SELECT leadqual.detach('wide_att');
+DELETE FROM leadqual.models WHERE model = 'wide_att';
+DROP TABLE wide_att;
 REVOKE SELECT ON wide FROM regress_lq_wide;
 DROP ROLE regress_lq_wide;
 

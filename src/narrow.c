@@ -72,7 +72,8 @@ OurFunction(Oid funcid, bool *narrowed)
 	if (*narrowed)
 		name[len - strlen(NARROWED_SUFFIX)] = '\0';
 	if (strcmp(name, "score") != 0 && strcmp(name, "classify") != 0 &&
-		strcmp(name, "explain") != 0 && strcmp(name, "qualify") != 0)
+		strcmp(name, "explain") != 0 && strcmp(name, "qualify") != 0 &&
+		strcmp(name, "rescore_needed") != 0)
 		return NULL;
 	return name;
 }
@@ -89,36 +90,45 @@ RulesetTypeOid(void)
 						   ObjectIdGetDatum(nsp));
 }
 
-/* The whole-row function's arity that a narrowed call stands for: (lead, rules [, framework]). */
+/* The whole-row function's arity that a narrowed call stands for: (lead, rules, ...). */
 static int
 NarrowedBaseArgs(const char *name)
 {
-	return strcmp(name, "qualify") == 0 ? 3 : 2;
+	if (strcmp(name, "rescore_needed") == 0)
+		return 6;				/* (lead, model, score, stage, locked, score_type) */
+	return strcmp(name, "qualify") == 0 ? 3 : 2;	/* (lead, rules [, framework]) */
+}
+
+static List *
+OurName(const char *name)
+{
+	return list_make2(makeString("leadqual"), makeString(pstrdup(name)));
 }
 
 /*
- * leadqual.<name> over a whole row with nargs arguments, or leadqual.<name>_narrowed;
- * by_value: the variant taking a leadqual.ruleset.
+ * leadqual.<name>_narrowed for the whole-row function whose base arguments
+ * are of these types: the same, plus where the row is and its columns.
  */
 static Oid
-FunctionOid(const char *name, bool narrowed, bool by_value, int nargs)
+NarrowedFunctionOid(const char *name, const Oid *base_types)
 {
-	Oid			argtypes[7] = {RECORDOID, TEXTOID, TEXTOID};
-	char	   *fname = narrowed ? psprintf("%s%s", name, NARROWED_SUFFIX) : pstrdup(name);
+	int			nbase = NarrowedBaseArgs(name);
+	Oid			argtypes[FUNC_MAX_ARGS];
 
-	if (by_value)
-		argtypes[1] = RulesetTypeOid();
-	if (narrowed)
-	{
-		nargs = NarrowedBaseArgs(name);
-		argtypes[nargs] = OIDOID;
-		argtypes[nargs + 1] = TIDOID;
-		argtypes[nargs + 2] = INT2ARRAYOID;
-		argtypes[nargs + 3] = ANYOID;
-		nargs += 4;
-	}
-	return LookupFuncName(list_make2(makeString("leadqual"), makeString(fname)),
-						  nargs, argtypes, true);
+	memcpy(argtypes, base_types, nbase * sizeof(Oid));
+	argtypes[0] = RECORDOID;
+	argtypes[nbase] = OIDOID;
+	argtypes[nbase + 1] = TIDOID;
+	argtypes[nbase + 2] = INT2ARRAYOID;
+	argtypes[nbase + 3] = ANYOID;
+	return LookupFuncName(OurName(psprintf("%s%s", name, NARROWED_SUFFIX)), nbase + 4, argtypes, true);
+}
+
+/* The whole-row function a narrowed one (of these declared argument types) stands for. */
+static Oid
+PlainFunctionOid(const char *name, const Oid *narrowed_types)
+{
+	return LookupFuncName(OurName(name), NarrowedBaseArgs(name), narrowed_types, true);
 }
 
 /*
@@ -248,7 +258,6 @@ Narrow(PlannerInfo *root, FuncExpr *fexpr, const char *name, bool by_value)
 	Node	   *rules = lsecond(fexpr->args);
 	bool		constant = IsA(rules, Const);
 	bool		every_column = by_value && !constant;
-	Node	   *framework = NULL;
 	TupleDesc	tupdesc;
 	Bitmapset  *needed = NULL;
 	List	   *columns = NIL;
@@ -258,6 +267,7 @@ Narrow(PlannerInfo *root, FuncExpr *fexpr, const char *name, bool by_value)
 	int			attnum = -1;
 	int			base_nargs = NarrowedBaseArgs(name);
 	List	   *args;
+	Oid			base_types[FUNC_MAX_ARGS];
 	Oid			narrowed;
 	FuncExpr   *result;
 
@@ -268,15 +278,12 @@ Narrow(PlannerInfo *root, FuncExpr *fexpr, const char *name, bool by_value)
 		!NarrowableRelation(root, whole->varno, whole->vartype, by_value) ||
 		!OwnVar(root, whole) || (!by_value && !ActiveSnapshotSet()))
 		return NULL;
-	if (base_nargs == 3)
+	if (by_value && base_nargs == 3 && list_length(fexpr->args) == 3)
 	{
-		if (list_length(fexpr->args) == 3)
-			framework = lthird(fexpr->args);
-		else					/* qualify(w, rules): the value's own framework */
-			framework = (Node *) makeNullConst(TEXTOID, -1, DEFAULT_COLLATION_OID);
+		Node	   *framework = lthird(fexpr->args);
+
 		/* the narrowed call takes NULL for "the rule set's own": a strict call's NULL is not that */
-		if (by_value && list_length(fexpr->args) == 3 &&
-			!(IsA(framework, Const) && !((Const *) framework)->constisnull))
+		if (!(IsA(framework, Const) && !((Const *) framework)->constisnull))
 			return NULL;
 	}
 
@@ -307,13 +314,16 @@ Narrow(PlannerInfo *root, FuncExpr *fexpr, const char *name, bool by_value)
 	/* nothing to leave out, nothing read, or more columns than a call takes */
 	if ((nkept == ncols && !every_column) || nkept == 0 || base_nargs + 3 + nkept > FUNC_MAX_ARGS)
 		return NULL;
-	narrowed = FunctionOid(name, true, by_value, 0);
+
+	/* the call's own arguments after the row; qualify(w, rules) passes the rule set's framework */
+	args = lcons(makeNullConst(whole->vartype, -1, InvalidOid), list_copy_tail(fexpr->args, 1));
+	if (list_length(args) < base_nargs)
+		args = lappend(args, makeNullConst(TEXTOID, -1, DEFAULT_COLLATION_OID));
+	for (int i = 0; i < base_nargs; i++)
+		base_types[i] = exprType(list_nth(args, i));
+	narrowed = NarrowedFunctionOid(name, base_types);
 	if (!OidIsValid(narrowed))
 		return NULL;
-
-	args = list_make2(makeNullConst(whole->vartype, -1, InvalidOid), rules);
-	if (framework != NULL)
-		args = lappend(args, framework);
 	args = lappend(args, ColumnOf(whole, TableOidAttributeNumber, OIDOID, -1, InvalidOid));
 	/* a value never reads a row back, so it needs no ctid (a foreign table has none) */
 	args = lappend(args, by_value ? (Node *) makeNullConst(TIDOID, -1, InvalidOid) :
@@ -393,9 +403,12 @@ narrow_init_call(FunctionCallInfo fcinfo, int base_nargs, NarrowedCall *nc)
 	{
 		bool		narrowed;
 		char	   *name = OurFunction(flinfo->fn_oid, &narrowed);
-		Oid			plain = name ? FunctionOid(name, false,
-											   get_fn_expr_argtype(flinfo, 1) != TEXTOID,
-											   base_nargs) : InvalidOid;
+		Oid		   *types;
+		int			ntypes;
+		Oid			plain;
+
+		(void) get_func_signature(flinfo->fn_oid, &types, &ntypes);
+		plain = name && ntypes > base_nargs ? PlainFunctionOid(name, types) : InvalidOid;
 
 		if (!OidIsValid(plain))
 			elog(ERROR, "leadqual: no plain function for narrowed function %u", flinfo->fn_oid);

@@ -33,62 +33,42 @@
 
 #define RESCORE_TRIES 5
 
-/* What rescore_needed keeps per batch statement. */
-typedef struct RescoreState
+/* The score column's base type; the usual ones without a catalog lookup per row. */
+static Oid
+ScoreBaseType(Oid type)
+{
+	if (type == FLOAT8OID || type == FLOAT4OID || type == NUMERICOID)
+		return type;
+	return getBaseType(type);
+}
+
+/*
+ * Does the row need writing: would the trigger change its score or stage?
+ * (lead, model, score, stage, locked, score_type), or narrowed (narrow.h):
+ * rescore's own query passes only the columns the rules read.  The model is
+ * looked up as by score (one compiled model per call site and snapshot), so
+ * a hand call may pass rows of several types or models.
+ */
+static Datum
+RescoreNeededCall(FunctionCallInfo fcinfo, bool narrowed)
 {
 	CompiledModel *cm;
-	Oid			typid;			/* the row type cm was compiled for */
-	int32		typmod;
-	char	   *model;
-	Oid			score_type;		/* base type of the score column */
-} RescoreState;
-
-/* Does the row need writing: would the trigger change its score or stage? */
-PG_FUNCTION_INFO_V1(leadqual_rescore_needed);
-Datum
-leadqual_rescore_needed(PG_FUNCTION_ARGS)
-{
-	HeapTupleHeader row;
-	text	   *model;
-	HeapTupleData tuple;
-	RescoreState *st;
+	TupleTableSlot *slot;
 	LeadResult	res;
 	Stage		automatic;
 	int			stage;
 	bool		locked;
 
-	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
+	if (PG_ARGISNULL(1))
 		PG_RETURN_BOOL(false);
-	row = PG_GETARG_HEAPTUPLEHEADER(0);
-	model = PG_GETARG_TEXT_PP(1);
-	st = (RescoreState *) fcinfo->flinfo->fn_extra;
-	/*
-	 * rescore runs this once per batch statement, for one table and model: look
-	 * the model up once.  A hand call may pass rows of several types (or other
-	 * models): the rules are compiled for each row's own type.
-	 */
-	if (st == NULL || st->cm == NULL || st->typid != HeapTupleHeaderGetTypeId(row) ||
-		st->typmod != HeapTupleHeaderGetTypMod(row) ||
-		strlen(st->model) != VARSIZE_ANY_EXHDR(model) ||
-		memcmp(st->model, VARDATA_ANY(model), VARSIZE_ANY_EXHDR(model)) != 0)
-	{
-		if (st == NULL)
-			st = MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt, sizeof(RescoreState));
-		st->cm = NULL;
-		if (st->model)
-			pfree(st->model);
-		st->model = MemoryContextStrdup(fcinfo->flinfo->fn_mcxt, text_to_cstring(model));
-		st->typid = HeapTupleHeaderGetTypeId(row);
-		st->typmod = HeapTupleHeaderGetTypMod(row);
-		st->score_type = PG_ARGISNULL(5) ? FLOAT8OID : getBaseType(PG_GETARG_OID(5));
-		fcinfo->flinfo->fn_extra = st;
-		st->cm = ruleset_lookup(st->model, st->typid, st->typmod);
-	}
-
-	ruleset_row_tuple(row, &tuple);
-	automatic = scoring_classify(st->cm, &tuple, &res);
-	if (PG_ARGISNULL(2) || PG_GETARG_FLOAT8(2) != lead_stored_score(res.score, st->score_type) ||
-		PG_ARGISNULL(3))
+	slot = scoring_call_slot(fcinfo, 6, narrowed, &cm);
+	if (slot == NULL)
+		PG_RETURN_BOOL(false);
+	automatic = scoring_classify_slot(cm, slot, &res);
+	ExecClearTuple(slot);
+	if (PG_ARGISNULL(2) || PG_ARGISNULL(3) ||
+		PG_GETARG_FLOAT8(2) != lead_stored_score(res.score,
+												 PG_ARGISNULL(5) ? FLOAT8OID : ScoreBaseType(PG_GETARG_OID(5))))
 		PG_RETURN_BOOL(true);
 	stage = stage_from_label(text_to_cstring(PG_GETARG_TEXT_PP(3)));
 	locked = !PG_ARGISNULL(4) && PG_GETARG_BOOL(4);
@@ -96,6 +76,20 @@ leadqual_rescore_needed(PG_FUNCTION_ARGS)
 	if ((stage < 0 && locked) || lead_stage_kept(stage, locked))
 		PG_RETURN_BOOL(false);
 	PG_RETURN_BOOL(stage != (int) automatic);
+}
+
+PG_FUNCTION_INFO_V1(leadqual_rescore_needed);
+Datum
+leadqual_rescore_needed(PG_FUNCTION_ARGS)
+{
+	return RescoreNeededCall(fcinfo, false);
+}
+
+PG_FUNCTION_INFO_V1(leadqual_rescore_needed_narrowed);
+Datum
+leadqual_rescore_needed_narrowed(PG_FUNCTION_ARGS)
+{
+	return RescoreNeededCall(fcinfo, true);
 }
 
 /* The statements of one rescore run, built once from the attachment. */

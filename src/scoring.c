@@ -105,14 +105,8 @@ CallModel(FunctionCallInfo fcinfo, CallCache *cc, Oid typid, int32 typmod)
 	return cm;
 }
 
-/*
- * The row of this call in a slot, and the model to evaluate it with; NULL
- * for a NULL row.  base_nargs is the arity of the call over a whole row
- * (lead, rules [, framework]); a narrowed call passes its row's columns
- * after those (narrow.h).  The caller clears the slot.
- */
-static TupleTableSlot *
-CallSlot(FunctionCallInfo fcinfo, int base_nargs, bool narrowed, CompiledModel **cmp)
+TupleTableSlot *
+scoring_call_slot(FunctionCallInfo fcinfo, int base_nargs, bool narrowed, CompiledModel **cmp)
 {
 	CallCache  *cc = GetCallCache(fcinfo, base_nargs, narrowed);
 	HeapTupleHeader row;
@@ -241,7 +235,7 @@ static Datum
 ScoreCall(FunctionCallInfo fcinfo, bool narrowed)
 {
 	CompiledModel *cm;
-	TupleTableSlot *slot = CallSlot(fcinfo, 2, narrowed, &cm);
+	TupleTableSlot *slot = scoring_call_slot(fcinfo, 2, narrowed, &cm);
 	LeadResult	res;
 
 	if (slot == NULL)
@@ -256,7 +250,7 @@ static Datum
 ClassifyCall(FunctionCallInfo fcinfo, bool narrowed)
 {
 	CompiledModel *cm;
-	TupleTableSlot *slot = CallSlot(fcinfo, 2, narrowed, &cm);
+	TupleTableSlot *slot = scoring_call_slot(fcinfo, 2, narrowed, &cm);
 	LeadResult	res;
 	Stage		stage;
 
@@ -288,7 +282,7 @@ ExplainCall(FunctionCallInfo fcinfo, bool narrowed)
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 				 errmsg("set-valued function called in context that cannot accept a set")));
-	slot = CallSlot(fcinfo, 2, narrowed, &cm);
+	slot = scoring_call_slot(fcinfo, 2, narrowed, &cm);
 	cc = (CallCache *) fcinfo->flinfo->fn_extra;
 
 	/*
@@ -366,7 +360,7 @@ QualifyCall(FunctionCallInfo fcinfo, bool narrowed)
 	bool		nulls[5] = {false, false, false, false, false};
 	int			base_nargs = narrowed ? 3 : PG_NARGS();
 
-	slot = CallSlot(fcinfo, base_nargs, narrowed, &cm);
+	slot = scoring_call_slot(fcinfo, base_nargs, narrowed, &cm);
 	if (slot == NULL)
 		PG_RETURN_NULL();
 	if (base_nargs > 2 && !PG_ARGISNULL(2))
