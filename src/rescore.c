@@ -362,7 +362,6 @@ leadqual_rescore(PG_FUNCTION_ARGS)
 	MemoryContext old;
 	RescorePlan *plan;
 	char	   *lo = NULL;
-	int64		total;
 	int64		done = 0;
 	int64		updated_total = 0;
 	Oid			types[1] = {TEXTOID};
@@ -396,9 +395,6 @@ leadqual_rescore(PG_FUNCTION_ARGS)
 
 	nestlevel = PinSettings(false);
 	plan = PlanRescore(relid, batch_size, cxt);
-	if (SPI_execute(psprintf("SELECT pg_catalog.count(*) FROM %s", plan->table), true, 0) != SPI_OK_SELECT)
-		elog(ERROR, "could not count %s", plan->table);
-	total = DatumGetInt64(DirectFunctionCall1(int8in, CStringGetDatum(SpiGet(0, 1))));
 	pin_pop(nestlevel);
 
 	for (;;)
@@ -433,9 +429,10 @@ leadqual_rescore(PG_FUNCTION_ARGS)
 		done += n;
 		pin_pop(nestlevel);
 		SPI_commit();
+		/* (progress by key: a total would cost a scan of the whole table) */
 		ereport(NOTICE,
-				(errmsg("rescore %s: " INT64_FORMAT " of " INT64_FORMAT " rows, " INT64_FORMAT " updated",
-						plan->table, done, total, updated_total)));
+				(errmsg("rescore %s: done up to key %s (" INT64_FORMAT " rows), " INT64_FORMAT " updated",
+						plan->table, hi, done, updated_total)));
 		lo = hi;
 	}
 	SPI_finish();
