@@ -162,6 +162,27 @@ SELECT pg_temp.err(format('SELECT %L::leadqual.ruleset', jsonb_set(jsonb_set(d, 
 SELECT pg_temp.err(format('SELECT %L::leadqual.ruleset',
            replace(jsonb_set(d, '{rules}', jsonb_build_array(r))::text, '"points": 1', '"points": 1, "points": 2'))) AS duplicate_key
   FROM rs_base;
+-- a key too long for the message is cut at a character's end (a multibyte character is
+-- never split, so the error itself stays valid text)
+CREATE FUNCTION pg_temp.long_key_detail() RETURNS text LANGUAGE plpgsql AS $$
+DECLARE
+    detail text;
+BEGIN
+    PERFORM ('{"a' || repeat('é', 500) || '": 1}')::leadqual.ruleset;
+    RETURN 'accepted';
+EXCEPTION WHEN invalid_text_representation THEN
+    GET STACKED DIAGNOSTICS detail = PG_EXCEPTION_DETAIL;
+    RETURN format('%s bytes, ends in %s', octet_length(detail), right(detail, 3));
+END $$;
+SELECT pg_temp.long_key_detail();
+-- a half-life beyond 100,000 years is 100,000 years (nothing decays measurably either
+-- way), in the document and from the tables alike: it always prints as an interval
+SELECT v::jsonb->>'half_life' AS half_life, v::text::leadqual.ruleset OPERATOR(leadqual.=) v AS round_trip
+  FROM (SELECT jsonb_set(jsonb_set(d, '{rules}', '[]'), '{half_life}', '"300000 years"')::text::leadqual.ruleset AS v
+          FROM rs_base) s;
+UPDATE leadqual.models SET half_life = '300000 years' WHERE model = 'rs';
+SELECT leadqual.ruleset('rs'::text)::jsonb->>'half_life' AS model_half_life;
+UPDATE leadqual.models SET half_life = '10 days' WHERE model = 'rs';
 -- a huge document: 10,000 rules read, score and round-trip
 CREATE TEMP TABLE rs_huge AS
 SELECT (jsonb_set(d, '{rules}', (SELECT jsonb_agg(r || jsonb_build_object('rule_id', g, 'name', 'r' || g,

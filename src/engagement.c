@@ -105,9 +105,14 @@ typedef struct EngagementState
  * Building rules from a model definition
  */
 
-/* Converts an interval to microseconds the way extract(epoch from ...) does. */
-double
-engagement_interval_us(const Interval *span)
+/*
+ * A half-life in microseconds, counted the way extract(epoch from ...) does.
+ * Beyond HALF_LIFE_MAX_US it is HALF_LIFE_MAX_US (as is an infinite
+ * interval): nothing decays measurably over that span anyway, and the value
+ * then always fits an int64 and prints back as an interval.
+ */
+int64
+engagement_half_life_us(const Interval *span)
 {
 	double		us;
 
@@ -115,7 +120,11 @@ engagement_interval_us(const Interval *span)
 	us += (double) span->day * USECS_PER_DAY;
 	us += (double) (span->month / MONTHS_PER_YEAR) * DAYS_PER_YEAR * USECS_PER_DAY;
 	us += (double) (span->month % MONTHS_PER_YEAR) * DAYS_PER_MONTH * USECS_PER_DAY;
-	return us;
+	if (us >= (double) HALF_LIFE_MAX_US)
+		return HALF_LIFE_MAX_US;
+	if (us <= -(double) HALF_LIFE_MAX_US)
+		return -HALF_LIFE_MAX_US;
+	return (int64) us;
 }
 
 static uint32

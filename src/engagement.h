@@ -57,8 +57,12 @@ extern EngagementRules *engagement_rules_build(const struct ModelDef *def,
 extern int	engagement_rules_slot(const EngagementRules *rules,
 								  const char *event_type, int len);
 
-/* Half-life of an interval in microseconds, as extract(epoch from ...) counts it. */
-extern double engagement_interval_us(const Interval *span);
+/*
+ * Half-life of an interval in microseconds, as extract(epoch from ...) counts
+ * it, at most HALF_LIFE_MAX_US (100,000 years of 365.25 days).
+ */
+#define HALF_LIFE_MAX_US (INT64CONST(36525000) * USECS_PER_DAY)
+extern int64 engagement_half_life_us(const Interval *span);
 
 /* Decay factor 0.5^((as_of - occurred_at) / half_life); 1 without half-life. */
 static inline double

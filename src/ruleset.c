@@ -68,6 +68,7 @@ typedef struct ValueEntry
 	CompiledModel *compiled;	/* one per (lead table, row type) */
 	EngagementRules *events;	/* built on first use */
 	uint64		last_used;
+	bool		used;			/* handed to a caller, who may hold on to it */
 } ValueEntry;
 
 typedef struct ValueSlot
@@ -346,7 +347,7 @@ LoadModel(const char *model, bool with_rules)
 		def->engagement_column = SpiText(tup, desc, 5);
 		d = SPI_getbinval(tup, desc, 6, &isnull);
 		def->has_half_life = !isnull;
-		def->half_life_us = isnull ? 0 : (int64) engagement_interval_us(DatumGetIntervalP(d));
+		def->half_life_us = isnull ? 0 : engagement_half_life_us(DatumGetIntervalP(d));
 		MemoryContextSwitchTo(spicxt);
 	}
 	if (def != NULL && with_rules)
@@ -442,7 +443,7 @@ LoadModel(const char *model, bool with_rules)
 			e->max_points = isnull ? 0 : DatumGetFloat8(d);
 			d = SPI_getbinval(tup, desc, 4, &isnull);
 			e->has_half_life = !isnull;
-			e->half_life_us = isnull ? 0 : (int64) engagement_interval_us(DatumGetIntervalP(d));
+			e->half_life_us = isnull ? 0 : engagement_half_life_us(DatumGetIntervalP(d));
 		}
 	}
 	MemoryContextSwitchTo(target);
@@ -1006,7 +1007,11 @@ ValueFind(const uint8 *hash)
 	return slot->entry;
 }
 
-/* Evicts the least recently used entry; it is freed at transaction end. */
+/*
+ * Evicts the least recently used entry: freed at once if no caller ever got
+ * it (a value that was only read in, e.g. by COPY of many distinct values),
+ * else at transaction end.
+ */
 static void
 ValueEvict(void)
 {
@@ -1022,12 +1027,17 @@ ValueEvict(void)
 	if (victim == NULL)
 		return;
 	(void) hash_search(Values, victim->hash, HASH_REMOVE, NULL);
+	if (LastValue == victim)
+		LastValue = NULL;
+	if (!victim->used)
+	{
+		MemoryContextDelete(victim->cxt);
+		return;
+	}
 	old = MemoryContextSwitchTo(TopMemoryContext);
 	RetiredContexts = lappend(RetiredContexts, victim->cxt);
 	MemoryContextSwitchTo(old);
 	MemoryContextSetParent(victim->cxt, TopMemoryContext);
-	if (LastValue == victim)
-		LastValue = NULL;
 	ValueEpoch++;
 }
 
@@ -1087,17 +1097,20 @@ ValueOfDatum(Datum value, const uint8 *hash)
 	ModelDef   *def;
 	uint8		parsed[RULESET_HASH_LEN];
 
-	if (e != NULL)
-		return e;
-	rs = DatumGetRulesetP(value);
-	/* built in a child of the caller's context (freed if this fails), then adopted */
-	cxt = AllocSetContextCreate(CurrentMemoryContext, "leadqual rule set value",
-								ALLOCSET_DEFAULT_SIZES);
-	old = MemoryContextSwitchTo(cxt);
-	/* the type's input and receive functions validated it */
-	def = ruleset_parse(rs->doc, VARSIZE(rs) - RULESET_HEADER_SIZE - 1, false, parsed);
-	MemoryContextSwitchTo(old);
-	return ValueAdopt(hash, def, cxt);
+	if (e == NULL)
+	{
+		rs = DatumGetRulesetP(value);
+		/* built in a child of the caller's context (freed if this fails), then adopted */
+		cxt = AllocSetContextCreate(CurrentMemoryContext, "leadqual rule set value",
+									ALLOCSET_DEFAULT_SIZES);
+		old = MemoryContextSwitchTo(cxt);
+		/* the type's input and receive functions validated it */
+		def = ruleset_parse(rs->doc, VARSIZE(rs) - RULESET_HEADER_SIZE - 1, false, parsed);
+		MemoryContextSwitchTo(old);
+		e = ValueAdopt(hash, def, cxt);
+	}
+	e->used = true;
+	return e;
 }
 
 /* What e compiled for a row type (and lead table: its rows skip unusable rules). */

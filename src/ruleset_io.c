@@ -149,6 +149,7 @@ Sha256(const char *a, int alen, const char *b, int blen, uint8 *hash)
 }
 
 #define HASH_MEMBER_PREFIX "\"hash\": \""
+/* the member left out of the hash: "hash": "<hex>",<newline> */
 #define HASH_MEMBER_LEN (sizeof(HASH_MEMBER_PREFIX) - 1 + 2 * RULESET_HASH_LEN + 3)
 
 RulesetData *
@@ -166,8 +167,9 @@ ruleset_serialize(const ModelDef *def)
 	hash_at = buf.len;
 	appendStringInfoString(&buf, HASH_MEMBER_PREFIX);
 	appendStringInfoSpaces(&buf, 2 * RULESET_HASH_LEN);
-	appendStringInfoString(&buf, "\",\n ");
+	appendStringInfoString(&buf, "\",\n");
 	Assert(buf.len - hash_at == HASH_MEMBER_LEN);
+	appendStringInfoChar(&buf, ' ');
 
 	appendStringInfoString(&buf, "\"model\": ");
 	AppendString(&buf, def->model);
@@ -268,16 +270,27 @@ static void Malformed(const char *fmt,...) pg_attribute_printf(1, 2);
 static void
 Malformed(const char *fmt,...)
 {
-	char		detail[512];
-	va_list		ap;
+	StringInfoData detail;
 
-	va_start(ap, fmt);
-	vsnprintf(detail, sizeof(detail), fmt, ap);
-	va_end(ap);
+	initStringInfo(&detail);
+	for (;;)
+	{
+		va_list		ap;
+		int			needed;
+
+		va_start(ap, fmt);
+		needed = appendStringInfoVA(&detail, fmt, ap);
+		va_end(ap);
+		if (needed == 0)
+			break;
+		enlargeStringInfo(&detail, needed);
+	}
+	/* a key from the input can be long: cut it short, at a character's end */
+	detail.data[pg_mbcliplen(detail.data, detail.len, 500)] = '\0';
 	ereport(ERROR,
 			(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
 			 errmsg("invalid input syntax for type %s", TYPE_NAME),
-			 errdetail("%s", detail),
+			 errdetail("%s", detail.data),
 			 errhint("The text form is the JSON document that leadqual.ruleset(model) returns; README.md describes it.")));
 }
 
@@ -832,19 +845,17 @@ static bool
 HalfLife(const char *text, const char *label, bool validate, int64 *us)
 {
 	Interval   *span;
-	double		d;
 
 	if (text == NULL)
 		return false;
 	span = DatumGetIntervalP(DirectFunctionCall3(interval_in, CStringGetDatum(text),
 												 ObjectIdGetDatum(InvalidOid), Int32GetDatum(-1)));
-	d = engagement_interval_us(span);
-	if (validate && !(d > 0))
+	*us = engagement_half_life_us(span);
+	if (validate && *us <= 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("%s: half_life must be longer than zero, not %s", label, text),
 				 errhint("Use null for no decay (or, in an event rule, to take the model's half-life); months count 30 days and years 365.25 days.")));
-	*us = (int64) d;
 	return true;
 }
 

@@ -51,6 +51,21 @@ SELECT 'explain1m', count(*) FROM (SELECT generate_series(1, 1000000) AS g) s,
 SELECT 'explainlist1m', count(*) FROM (
     SELECT leadqual.explain(ROW(ctx_at(g + 1000000), 'CTO #' || g, g % 7000, 'US', NULL)::mem_leads, 'mem')
       FROM (SELECT generate_series(-999999, 0) AS g) s) e;
+-- rule set values read in by the thousand (COPY of ruleset_versions, a column of values):
+-- the value cache keeps 64; one evicted before any call used it is freed at once, not
+-- kept to the end of the transaction (both calls run in one)
+CREATE FUNCTION values_ctx(n integer) RETURNS bigint LANGUAGE plpgsql AS $f$
+DECLARE
+    k bigint;
+BEGIN
+    SELECT count(*) FILTER (WHERE v IS NOT NULL) INTO k FROM (
+        SELECT format('{"format": 1, "model": "v%s", "mql_threshold": 1, "fit_threshold": null, '
+                      '"framework": null, "engagement_column": null, "half_life": null, '
+                      '"rules": [], "frameworks": [], "event_rules": []}', g)::leadqual.ruleset AS v
+          FROM generate_series(1, n) g) s;
+    RETURN (SELECT sum(total_bytes) FROM pg_backend_memory_contexts);
+END $f$;
+SELECT 'ctxvalues', values_ctx(2000), values_ctx(20000);
 SELECT 'ctxexplain', (SELECT bytes FROM ctx WHERE g = 100000 ORDER BY bytes LIMIT 1),
                      (SELECT bytes FROM ctx WHERE g = 1000000 ORDER BY bytes LIMIT 1),
                      (SELECT max(bytes) FILTER (WHERE g = 1000000) - min(bytes) FILTER (WHERE g = 100000) FROM ctx);
@@ -62,13 +77,20 @@ hwm2=$(awk '$1 == "mem1m" { for (i = 2; i < NF; i++) if ($i == "VmHWM") print $(
 rss1=$(awk '$1 == "mem100k" { for (i = 2; i < NF; i++) if ($i == "VmRSS") print $(i + 1) }' <<<"$out")
 rss2=$(awk '$1 == "mem1m" { for (i = 2; i < NF; i++) if ($i == "VmRSS") print $(i + 1) }' <<<"$out")
 ctx=$(awk '$1 == "ctxexplain" { print $2, $3, $4 }' <<<"$out")
-[ -n "$hwm1" ] && [ -n "$hwm2" ] && [ -n "$ctx" ] || { echo "memory: could not read VmHWM"; exit 1; }
+vals=$(awk '$1 == "ctxvalues" { print $2, $3 }' <<<"$out")
+[ -n "$hwm1" ] && [ -n "$hwm2" ] && [ -n "$ctx" ] && [ -n "$vals" ] || { echo "memory: could not read VmHWM"; exit 1; }
 growth=$((hwm2 - hwm1))
 echo "after 100k rows: VmHWM ${hwm1} kB, VmRSS ${rss1} kB; after 1M rows: VmHWM ${hwm2} kB, VmRSS ${rss2} kB; peak growth ${growth} kB (limit ${limit_kb} kB)"
 read -r ctx100k ctx1m ctxgrowth <<<"$ctx"
 echo "memory contexts while explaining (LATERAL, then SELECT list): ${ctx100k} bytes at row 100,000, ${ctx1m} bytes at row 1,000,000; largest growth ${ctxgrowth} bytes"
 if [ "$growth" -gt "$limit_kb" ]; then
 	echo "memory: the backend grew by ${growth} kB while scoring 1,000,000 rows"
+	exit 1
+fi
+read -r vals2k vals20k <<<"$vals"
+echo "memory contexts after reading 2,000 distinct rule set values: ${vals2k} bytes; after 20,000 more in the same transaction: ${vals20k} bytes"
+if [ $((vals20k - vals2k)) -gt $((limit_kb * 1024)) ]; then
+	echo "memory: 20,000 rule set values read in kept $((vals20k - vals2k)) bytes more than 2,000"
 	exit 1
 fi
 if [ "$ctxgrowth" -gt $((limit_kb * 1024)) ]; then
