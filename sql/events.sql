@@ -213,3 +213,23 @@ DELETE FROM leadqual.stage_history WHERE model = 'rc';
 DELETE FROM leadqual.models WHERE model = 'rc';
 DROP TABLE rc_events, rc_leads;
 DROP FUNCTION rc_echo();
+
+-- The events' time column is read as timestamptz whatever its type became after
+-- attach_events (a date here): the trigger's engagement is the aggregate's.
+CREATE TABLE tc_leads (id int PRIMARY KEY, engagement float8 NOT NULL DEFAULT 0,
+                       score float8, stage leadqual.stage, stage_locked boolean NOT NULL DEFAULT false);
+CREATE TABLE tc_events (lead_id int NOT NULL, event_type text, occurred_at timestamptz NOT NULL);
+INSERT INTO leadqual.models (model, lead_table, mql_threshold, engagement_column, half_life)
+VALUES ('tc', 'tc_leads', 20, 'engagement', '7 days');
+INSERT INTO leadqual.event_rules (model, event_type, points) VALUES ('tc', 'visit', 8);
+SELECT leadqual.attach('tc_leads', 'tc'), leadqual.attach_events('tc_events', 'lead_id', 'tc');
+INSERT INTO tc_leads (id) VALUES (1);
+ALTER TABLE tc_events ALTER COLUMN occurred_at TYPE date;
+INSERT INTO tc_events VALUES (1, 'visit', current_date - 3), (1, 'visit', current_date - 10);
+SELECT round(l.engagement::numeric, 4) = round(x.e::numeric, 4) AS same_as_aggregate,
+       l.engagement BETWEEN 4 AND 14 AS decayed
+  FROM tc_leads l, (SELECT leadqual.engagement(event_type, occurred_at, 'tc') AS e FROM tc_events) x;
+SELECT leadqual.detach_events('tc_events'), leadqual.detach('tc_leads');
+DELETE FROM leadqual.stage_history WHERE model = 'tc';
+DELETE FROM leadqual.models WHERE model = 'tc';
+DROP TABLE tc_events, tc_leads;

@@ -368,3 +368,64 @@ DELETE FROM leadqual.stage_history WHERE lead_table = 'hw_leads'::regclass;
 DELETE FROM leadqual.models WHERE model = 'hw';
 DROP TABLE hw_leads, hw_seen;
 DROP FUNCTION hw_seen();
+
+-- A domain's CHECK runs while a model's criterion checks are compiled (the check's value is
+-- read with the column's input function), the first time a lead reaches mql in a backend,
+-- and may itself insert a lead into the same table: the nested trigger scores with the
+-- same compiled model, and the outer lead's row must still be there afterwards.
+CREATE FUNCTION nest_check(b boolean) RETURNS boolean LANGUAGE plpgsql STRICT AS $$
+BEGIN
+    IF current_setting('lq.nest', true) = 'on' AND pg_trigger_depth() = 1 THEN
+        INSERT INTO nest_leads (id) VALUES (1001);
+    END IF;
+    RETURN true;
+END $$;
+CREATE DOMAIN nest_flag AS boolean CHECK (nest_check(VALUE));
+CREATE TABLE nest_leads (id int PRIMARY KEY, budget nest_flag, score float8,
+                         stage leadqual.stage, stage_locked boolean NOT NULL DEFAULT false);
+INSERT INTO leadqual.models (model, lead_table, mql_threshold, framework)
+VALUES ('nest', 'nest_leads', 5, 'bant');
+INSERT INTO leadqual.rules (model, name, attribute, op, value, points)
+VALUES ('nest', 'any', 'id', 'ge', '0', 10);
+INSERT INTO leadqual.criterion_checks (model, framework, criterion, attribute, op, value)
+VALUES ('nest', 'bant', 'budget', 'budget', 'eq', 'true');
+SELECT leadqual.attach('nest_leads', 'nest');
+\c
+SET client_min_messages = warning;
+SET lq.nest = on;
+INSERT INTO nest_leads (id, budget) VALUES (1, true);
+RESET lq.nest;
+SELECT id, score, stage FROM nest_leads ORDER BY id;
+SELECT leadqual.detach('nest_leads');
+DELETE FROM leadqual.stage_history WHERE lead_table = 'nest_leads'::regclass;
+DELETE FROM leadqual.models WHERE model = 'nest';
+DROP TABLE nest_leads;
+DROP DOMAIN nest_flag;
+DROP FUNCTION nest_check(boolean);
+
+-- The trigger forms score, stage and locked itself, past a domain's CHECK or a type
+-- modifier: after an ALTER gives one of them such a type (attach refuses them), it
+-- refuses too (42804) instead of writing a value that type would not accept.
+CREATE TABLE typed_leads (id int PRIMARY KEY, score float8, stage leadqual.stage,
+                          stage_locked boolean NOT NULL DEFAULT false);
+INSERT INTO leadqual.models (model, lead_table, mql_threshold) VALUES ('typed', 'typed_leads', 5);
+INSERT INTO leadqual.rules (model, name, attribute, op, value, points)
+VALUES ('typed', 'any', 'id', 'ge', '0', 12.25);
+SELECT leadqual.attach('typed_leads', 'typed');
+INSERT INTO typed_leads (id) VALUES (1);
+ALTER TABLE typed_leads ALTER COLUMN score TYPE numeric(3, 1);
+INSERT INTO typed_leads (id) VALUES (2);
+ALTER TABLE typed_leads ALTER COLUMN score TYPE numeric;
+ALTER TABLE typed_leads ALTER COLUMN stage TYPE varchar(3);
+INSERT INTO typed_leads (id) VALUES (3);
+CREATE DOMAIN short_stage AS text CHECK (length(VALUE) <= 3);
+ALTER TABLE typed_leads ALTER COLUMN stage TYPE short_stage;
+INSERT INTO typed_leads (id) VALUES (4);
+ALTER TABLE typed_leads ALTER COLUMN stage TYPE text;
+INSERT INTO typed_leads (id) VALUES (5);
+SELECT id, score, stage FROM typed_leads ORDER BY id;
+SELECT leadqual.detach('typed_leads');
+DELETE FROM leadqual.stage_history WHERE lead_table = 'typed_leads'::regclass;
+DELETE FROM leadqual.models WHERE model = 'typed';
+DROP TABLE typed_leads;
+DROP DOMAIN short_stage;

@@ -195,7 +195,7 @@ BuildEventsTable(EventsTable *et, const EventAttachmentDef *att, Relation events
 	argtypes[0] = arraytype;
 	argtypes[1] = FLOAT8ARRAYOID;
 	et->read_sql = MemoryContextStrdup(et->cxt,
-									   psprintf("SELECT k.i, e.%s::pg_catalog.text, e.%s "
+									   psprintf("SELECT k.i, e.%s::pg_catalog.text, e.%s::pg_catalog.timestamptz "
 												"FROM pg_catalog.unnest($1) WITH ORDINALITY AS k(id, i) "
 												"JOIN %s e ON e.%s OPERATOR(pg_catalog.=) k.id",
 												quote_identifier(att->type_column),

@@ -73,9 +73,24 @@ WrongType(Relation rel, const char *what, AttrNumber att, const char *should)
 			(errcode(ERRCODE_DATATYPE_MISMATCH),
 			 errmsg("%s column \"%s\" of table \"%s\" has type %s, which cannot hold a %s",
 					what, NameStr(a->attname), RelationGetRelationName(rel),
-					format_type_be(a->atttypid), what),
+					format_type_with_typemod(a->atttypid, a->atttypmod), what),
 			 errhint("Give the column type %s, or run leadqual.detach and leadqual.attach again.",
 					 should)));
+}
+
+/*
+ * The type of column att, if it is a plain type (no domain, no type modifier):
+ * the trigger forms the values it writes itself, past a domain's CHECK or a
+ * varchar's length, so it writes only columns that accept every such value,
+ * the types attach accepts (a column altered since gets this error).
+ */
+static Oid
+PlainType(Relation rel, AttrNumber att)
+{
+	Form_pg_attribute a = TupleDescAttr(RelationGetDescr(rel), att - 1);
+
+	return a->atttypmod < 0 && get_typtype(a->atttypid) != TYPTYPE_DOMAIN ?
+		a->atttypid : InvalidOid;
 }
 
 void
@@ -85,19 +100,19 @@ lead_columns(Relation rel, const AttachmentDef *att, bool with_key, LeadColumns 
 	Oid			type;
 
 	cols->score_att = AttnumOf(rel, att->score_column, "score");
-	cols->score_type = getBaseType(TupleDescAttr(desc, cols->score_att - 1)->atttypid);
+	cols->score_type = PlainType(rel, cols->score_att);
 	if (cols->score_type != FLOAT8OID && cols->score_type != FLOAT4OID &&
 		cols->score_type != NUMERICOID)
 		WrongType(rel, "score", cols->score_att, "double precision");
 
 	cols->stage_att = AttnumOf(rel, att->stage_column, "stage");
-	type = getBaseType(TupleDescAttr(desc, cols->stage_att - 1)->atttypid);
+	type = PlainType(rel, cols->stage_att);
 	cols->stage_is_text = type == TEXTOID || type == VARCHAROID;
 	if (!cols->stage_is_text && type != stage_type_oid())
 		WrongType(rel, "stage", cols->stage_att, "leadqual.stage");
 
 	cols->locked_att = AttnumOf(rel, att->locked_column, "locked");
-	if (getBaseType(TupleDescAttr(desc, cols->locked_att - 1)->atttypid) != BOOLOID)
+	if (PlainType(rel, cols->locked_att) != BOOLOID)
 		WrongType(rel, "locked", cols->locked_att, "boolean");
 
 	cols->key_att = with_key ? AttnumOf(rel, att->key_column, "key") : InvalidAttrNumber;

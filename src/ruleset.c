@@ -1532,6 +1532,13 @@ ruleset_eval_framework_slot(CompiledModel *cm, TupleTableSlot *slot, int fw, boo
 
 	if (cf->def == NULL)
 	{
+		/*
+		 * Compiling reads the checks' values with the columns' input functions,
+		 * and a domain's CHECK may score a lead of this model itself, through
+		 * cm->slot: what that held is put back.
+		 */
+		HeapTuple	held = slot == cm->slot && !TTS_EMPTY(slot) ?
+			((HeapTupleTableSlot *) slot)->tuple : NULL;
 		/* built in the caller's context (freed if this fails), then adopted */
 		MemoryContext cxt = AllocSetContextCreate(CurrentMemoryContext, "leadqual framework",
 												  ALLOCSET_SMALL_SIZES);
@@ -1562,6 +1569,8 @@ ruleset_eval_framework_slot(CompiledModel *cm, TupleTableSlot *slot, int fw, boo
 		MemoryContextSwitchTo(old);
 		MemoryContextSetParent(cxt, GetMemoryChunkContext(cm));
 		cf->def = def;
+		if (held != NULL)
+			ExecStoreHeapTuple(held, slot, false);
 	}
 
 	MemoryContextReset(cm->scratch);
