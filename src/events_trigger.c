@@ -12,10 +12,10 @@
  *          committed by a session that held a lock before us, the (type, time)
  *          of every event of the locked leads, looked up by the lead column;
  *   write  one UPDATE of the leads whose engagement changes, from arrays.
- * A bulk load (more than SMALL_LEADS leads) reads through a cursor and writes
- * with one UPDATE, both planned for its arrays.  The engagement itself is
- * computed here with the aggregate's own arithmetic (engagement.h), as of
- * now() like leadqual.engagement (see Computation for the one exception).
+ * The events are read through a cursor; a bulk load (more than SMALL_LEADS
+ * leads) reads and writes with plans made for its arrays.  The engagement
+ * itself is computed here with the aggregate's own arithmetic (engagement.h),
+ * as of now() like leadqual.engagement (see Computation for the one exception).
  *
  * Why not incremental: engagement decays from as_of = now(), which moves with
  * every transaction, per event type with its own half-life, and caps clamp
@@ -38,6 +38,7 @@
 #include "access/htup_details.h"
 #include "access/relation.h"
 #include "access/xact.h"
+#include "common/hashfn.h"
 #include "catalog/pg_index.h"
 #include "catalog/pg_type.h"
 #include "commands/trigger.h"
@@ -275,16 +276,62 @@ GetEventsTable(Relation events, const EventAttachmentDef *att)
 	return et;
 }
 
-/* The lead keys of the transition table's rows (repeats included), copied into the current context. */
+/* n elements of size elem, zeroed, past MaxAllocSize if need be (a bulk load). */
+static void *
+AllocArray(Size elem, Size n)
+{
+	return MemoryContextAllocExtended(CurrentMemoryContext, mul_size(elem, Max(n, 1)),
+									  MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
+}
+
+/*
+ * The lead keys seen in a statement's events, each once by its binary image
+ * (equal images are one lead; a lead whose key is stored two ways is merely
+ * named twice, and the lock query takes it once), so that a bulk load holds
+ * one key per lead, not per event.
+ */
+typedef struct SeenKey
+{
+	Datum		key;
+	uint32		hash;
+	char		status;
+} SeenKey;
+
+static inline uint32
+KeyImageHash(const EventsTable *et, Datum d)
+{
+	if (et->key_byval)
+		return hash_bytes_uint32((uint32) d ^ (uint32) ((uint64) d >> 32));
+	return hash_bytes((const unsigned char *) DatumGetPointer(d),
+					  datumGetSize(d, false, et->key_len));
+}
+
+#define SH_PREFIX seenkeys
+#define SH_ELEMENT_TYPE SeenKey
+#define SH_KEY_TYPE Datum
+#define SH_KEY key
+#define SH_HASH_KEY(tb, k) KeyImageHash((const EventsTable *) (tb)->private_data, k)
+#define SH_EQUAL(tb, a, b) datumIsEqual(a, b, ((const EventsTable *) (tb)->private_data)->key_byval, \
+										((const EventsTable *) (tb)->private_data)->key_len)
+#define SH_STORE_HASH
+#define SH_GET_HASH(tb, a) ((a)->hash)
+#define SH_SCOPE static inline
+#define SH_DECLARE
+#define SH_DEFINE
+#include "lib/simplehash.h"
+
+/* The distinct lead keys of the transition table's rows, copied into the current context. */
 static Datum *
 TransitionKeys(EventsTable *et, Relation events, Tuplestorestate *ts, int *nkeys)
 {
 	TupleTableSlot *slot = MakeSingleTupleTableSlot(RelationGetDescr(events),
 													&TTSOpsMinimalTuple);
 	int			ptr = tuplestore_alloc_read_pointer(ts, EXEC_FLAG_REWIND);
+	seenkeys_hash *seen = seenkeys_create(CurrentMemoryContext, 64, et);
+	seenkeys_iterator it;
+	SeenKey    *e;
 	int			n = 0;
-	int			max = 64;
-	Datum	   *keys = palloc(max * sizeof(Datum));	/* grows past MaxAllocSize with repalloc_huge */
+	Datum	   *keys;
 
 	/* a fresh read pointer: other triggers may read the same transition table */
 	tuplestore_select_read_pointer(ts, ptr);
@@ -292,18 +339,22 @@ TransitionKeys(EventsTable *et, Relation events, Tuplestorestate *ts, int *nkeys
 	while (tuplestore_gettupleslot(ts, true, false, slot))
 	{
 		bool		isnull;
+		bool		found;
 		Datum		d = slot_getattr(slot, et->lead_att, &isnull);
 
 		if (isnull)
 			continue;
-		if (n == max)
-		{
-			max *= 2;
-			keys = repalloc_huge(keys, max * sizeof(Datum));
-		}
-		keys[n++] = datumCopy(d, et->key_byval, et->key_len);
+		e = seenkeys_insert(seen, d, &found);
+		if (!found)
+			e->key = datumCopy(d, et->key_byval, et->key_len);
 	}
 	ExecDropSingleTupleTableSlot(slot);
+
+	keys = AllocArray(sizeof(Datum), seen->members);
+	seenkeys_start_iterate(seen, &it);
+	while ((e = seenkeys_iterate(seen, &it)) != NULL)
+		keys[n++] = e->key;
+	seenkeys_destroy(seen);
 	*nkeys = n;
 	return keys;
 }
@@ -337,14 +388,6 @@ typedef struct Computation
 	bool		two_pass;		/* late[] is final: sum as of it */
 } Computation;
 
-/* n elements of size elem, zeroed, past MaxAllocSize if need be (a bulk load). */
-static void *
-AllocArray(Size elem, Size n)
-{
-	return MemoryContextAllocExtended(CurrentMemoryContext, mul_size(elem, Max(n, 1)),
-									  MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
-}
-
 /* Sets up the sums of n leads, all zero. */
 static void
 StartComputation(Computation *c, EventsTable *et, int n, TimestampTz now, TimestampTz clock)
@@ -371,21 +414,6 @@ EventOfRow(Computation *c, uint64 r, int64 *lead, TimestampTz *time)
 		return false;
 	*time = DatumGetTimestampTz(SPI_getbinval(tup, SPI_tuptable->tupdesc, 3, &isnull));
 	return !isnull;
-}
-
-/* Notes the late events of the rows in SPI_tuptable (the first pass). */
-static void
-FindLate(Computation *c)
-{
-	for (uint64 r = 0; r < SPI_processed; r++)
-	{
-		int64		i;
-		TimestampTz t;
-
-		if (EventOfRow(c, r, &i, &t) && t > c->now && t <= c->clock &&
-			t > c->late[i - 1])
-			c->late[i - 1] = t;
-	}
 }
 
 /*
@@ -462,74 +490,74 @@ CheckWrite(int ret)
 		elog(ERROR, "leadqual could not write engagement: %s", SPI_result_code_string(ret));
 }
 
-/* Recomputes and writes the engagement of up to SMALL_LEADS locked leads: saved plans. */
-static void
-WriteSmall(EventsTable *et, Datum *keys, int n, TimestampTz now, TimestampTz clock)
-{
-	Computation c;
-	Datum		args[2];
-	int			m;
-	int			ret;
-
-	StartComputation(&c, et, n, now, clock);
-	args[0] = KeyArray(et, keys, n);
-	/* a new statement: its snapshot sees events committed before we got the locks */
-	ret = SPI_execute_plan(et->read_plan, args, NULL, false, 0);
-	if (ret != SPI_OK_SELECT)
-		elog(ERROR, "leadqual could not read events: %s", SPI_result_code_string(ret));
-	FindLate(&c);
-	c.two_pass = true;
-	SumRows(&c);
-	SPI_freetuptable(SPI_tuptable);
-
-	Totals(&c, et, keys, ALL_LEADS, &args[0], &args[1], &m);
-	CheckWrite(SPI_execute_plan(et->write_plan, args, NULL, false, 0));
-}
-
 /*
- * Recomputes and writes the engagement of many locked leads: one cursor over
- * their events and one UPDATE, both planned for this statement's arrays (one
- * scan of the events, hash joins); the rare leads with a late event are done
- * again the small way.
+ * Adds the points of every event of the leads in keyarray, read through a
+ * cursor (so a lead with millions of events costs one fetch of memory): up to
+ * SMALL_LEADS leads with the saved plan, more with one planned for the array.
  */
 static void
-WriteBulk(EventsTable *et, Datum *keys, int n, TimestampTz now, TimestampTz clock)
+ReadEvents(EventsTable *et, Computation *c, Datum keyarray)
 {
-	Computation c;
-	Datum		args[2];
-	Portal		portal;
-	int			m;
-
-	StartComputation(&c, et, n, now, clock);
-	args[0] = KeyArray(et, keys, n);
 	/* read-write: the cursor's snapshot is taken now, after the locks */
-	portal = SPI_cursor_open_with_args(NULL, et->read_sql, 1, et->argtypes, args, NULL,
-									   false, 0);
+	Portal		portal = c->n <= SMALL_LEADS ?
+		SPI_cursor_open(NULL, et->read_plan, &keyarray, NULL, false) :
+		SPI_cursor_open_with_args(NULL, et->read_sql, 1, et->argtypes, &keyarray, NULL,
+								  false, 0);
+
 	for (;;)
 	{
 		SPI_cursor_fetch(portal, true, BULK_FETCH);
 		if (SPI_processed == 0)
 			break;
-		SumRows(&c);
+		SumRows(c);
 		SPI_freetuptable(SPI_tuptable);
 	}
 	SPI_cursor_close(portal);
+}
 
-	Totals(&c, et, keys, ON_TIME_LEADS, &args[0], &args[1], &m);
-	if (m > 0)
-		CheckWrite(SPI_execute_with_args(et->write_sql, 2, et->argtypes, args, NULL, false, 0));
+/* Writes the engagement of the leads Totals chose. */
+static void
+WriteTotals(EventsTable *et, Computation *c, Datum *keys, WhichLeads which)
+{
+	Datum		args[2];
+	int			m;
 
-	/* leads with a late event (rare), again as of it */
-	{
-		Datum	   *late = AllocArray(sizeof(Datum), n);
+	Totals(c, et, keys, which, &args[0], &args[1], &m);
+	if (m == 0)
+		return;
+	CheckWrite(c->n <= SMALL_LEADS ? SPI_execute_plan(et->write_plan, args, NULL, false, 0) :
+			   SPI_execute_with_args(et->write_sql, 2, et->argtypes, args, NULL, false, 0));
+}
 
-		m = 0;
-		for (int i = 0; i < n; i++)
-			if (c.late[i] != 0)
-				late[m++] = keys[i];
-		for (int from = 0; from < m; from += SMALL_LEADS)
-			WriteSmall(et, late + from, Min(SMALL_LEADS, m - from), now, clock);
-	}
+/*
+ * Recomputes and writes the engagement of n locked leads: all of them as of
+ * now, then those with a late event (rare) again, each as of its latest one.
+ */
+static void
+WriteEngagement(EventsTable *et, Datum *keys, int n, TimestampTz now, TimestampTz clock)
+{
+	Computation c;
+	Computation again;
+	Datum	   *late;
+	int			m = 0;
+
+	StartComputation(&c, et, n, now, clock);
+	ReadEvents(et, &c, KeyArray(et, keys, n));
+	WriteTotals(et, &c, keys, ON_TIME_LEADS);
+
+	late = AllocArray(sizeof(Datum), n);
+	for (int i = 0; i < n; i++)
+		if (c.late[i] != 0)
+			late[m++] = keys[i];
+	if (m == 0)
+		return;
+	StartComputation(&again, et, m, now, clock);
+	for (int i = 0, j = 0; i < n; i++)
+		if (c.late[i] != 0)
+			again.late[j++] = c.late[i];
+	again.two_pass = true;
+	ReadEvents(et, &again, KeyArray(et, late, m));
+	WriteTotals(et, &again, late, ALL_LEADS);
 }
 
 /* Locks the leads of the transition table's events, then recomputes and writes their engagement. */
@@ -566,10 +594,7 @@ KeepEngagement(EventsTable *et, Relation events, Tuplestorestate *ts)
 	clock = GetCurrentTimestamp();
 
 	/* then compute and write */
-	if (nlocked <= SMALL_LEADS)
-		WriteSmall(et, locked, nlocked, GetCurrentTransactionStartTimestamp(), clock);
-	else
-		WriteBulk(et, locked, nlocked, GetCurrentTransactionStartTimestamp(), clock);
+	WriteEngagement(et, locked, nlocked, GetCurrentTransactionStartTimestamp(), clock);
 }
 
 /* Keeps the engagement of the leads whose events a statement inserted or deleted. */
