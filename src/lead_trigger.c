@@ -137,7 +137,7 @@ lead_stage(const LeadColumns *cols, Datum d, bool isnull)
 				return i;
 		elog(ERROR, "unknown leadqual.stage value");
 	}
-	stage = stage_from_label(TextDatumGetCString(d));
+	stage = stage_from_label(DatumGetTextPP(d));	/* (no copy per row) */
 	if (stage < 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),

@@ -70,7 +70,7 @@ RescoreNeededCall(FunctionCallInfo fcinfo, bool narrowed)
 		PG_GETARG_FLOAT8(2) != lead_stored_score(res.score,
 												 PG_ARGISNULL(5) ? FLOAT8OID : ScoreBaseType(PG_GETARG_OID(5))))
 		PG_RETURN_BOOL(true);
-	stage = stage_from_label(text_to_cstring(PG_GETARG_TEXT_PP(3)));
+	stage = stage_from_label(PG_GETARG_TEXT_PP(3));
 	locked = !PG_ARGISNULL(4) && PG_GETARG_BOOL(4);
 	/* (a label that is no stage: a locked lead is left alone, any other written) */
 	if ((stage < 0 && locked) || lead_stage_kept(stage, locked))

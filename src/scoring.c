@@ -170,10 +170,13 @@ stage_datum(Stage stage)
 }
 
 int
-stage_from_label(const char *label)
+stage_from_label(const text *label)
 {
+	const char *s = VARDATA_ANY(label);
+	size_t		len = VARSIZE_ANY_EXHDR(label);
+
 	for (int i = 0; i < NUM_STAGES; i++)
-		if (strcmp(label, stage_labels[i]) == 0)
+		if (strlen(stage_labels[i]) == len && memcmp(stage_labels[i], s, len) == 0)
 			return i;
 	return -1;
 }

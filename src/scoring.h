@@ -35,6 +35,6 @@ extern TupleTableSlot *scoring_call_slot(FunctionCallInfo fcinfo, int base_nargs
 /* The enum value of a stage (leadqual.stage), and a label's stage (-1 if none). */
 extern Datum stage_datum(Stage stage);
 extern Oid	stage_type_oid(void);
-extern int	stage_from_label(const char *label);
+extern int	stage_from_label(const text *label);
 
 #endif
