@@ -490,16 +490,22 @@ CheckWrite(int ret)
 		elog(ERROR, "leadqual could not write engagement: %s", SPI_result_code_string(ret));
 }
 
+/* Up to SMALL_LEADS leads use the saved plans; more, plans made for their arrays. */
+static inline bool
+SavedPlans(const Computation *c)
+{
+	return c->n <= SMALL_LEADS;
+}
+
 /*
  * Adds the points of every event of the leads in keyarray, read through a
- * cursor (so a lead with millions of events costs one fetch of memory): up to
- * SMALL_LEADS leads with the saved plan, more with one planned for the array.
+ * cursor (so a lead with millions of events costs one fetch of memory).
  */
 static void
 ReadEvents(EventsTable *et, Computation *c, Datum keyarray)
 {
 	/* read-write: the cursor's snapshot is taken now, after the locks */
-	Portal		portal = c->n <= SMALL_LEADS ?
+	Portal		portal = SavedPlans(c) ?
 		SPI_cursor_open(NULL, et->read_plan, &keyarray, NULL, false) :
 		SPI_cursor_open_with_args(NULL, et->read_sql, 1, et->argtypes, &keyarray, NULL,
 								  false, 0);
@@ -525,7 +531,7 @@ WriteTotals(EventsTable *et, Computation *c, Datum *keys, WhichLeads which)
 	Totals(c, et, keys, which, &args[0], &args[1], &m);
 	if (m == 0)
 		return;
-	CheckWrite(c->n <= SMALL_LEADS ? SPI_execute_plan(et->write_plan, args, NULL, false, 0) :
+	CheckWrite(SavedPlans(c) ? SPI_execute_plan(et->write_plan, args, NULL, false, 0) :
 			   SPI_execute_with_args(et->write_sql, 2, et->argtypes, args, NULL, false, 0));
 }
 
