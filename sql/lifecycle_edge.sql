@@ -302,6 +302,23 @@ RESET work_mem;
 SELECT count(*) AS history_rows, count(DISTINCT lead_id) AS leads,
        count(*) FILTER (WHERE new_stage = 'mql') AS mql
 FROM leadqual.stage_history WHERE lead_table = 'bulk_leads'::regclass;
+-- an UPDATE whose changes are more than one chunk goes through a sort that spills to disk:
+-- every change recorded once, in key order (as 1.0's ORDER BY lead_id), manual ones marked
+SET work_mem = '64kB';
+UPDATE bulk_leads SET title = CASE WHEN id % 2 = 0 THEN 'Clerk ' ELSE 'Head ' END || id,
+                      stage = CASE WHEN id % 1000 = 0 THEN 'sql'::leadqual.stage END
+ WHERE id % 1000 = 0 OR id <= 24000;
+RESET work_mem;
+WITH u AS (SELECT * FROM leadqual.stage_history
+            WHERE lead_table = 'bulk_leads'::regclass AND old_stage IS NOT NULL)
+SELECT count(*) AS changes, count(DISTINCT lead_id) AS leads,
+       count(*) FILTER (WHERE manual) AS manual,
+       count(*) FILTER (WHERE new_stage = 'mql' AND lead_id::int % 2 = 1 AND NOT manual) AS to_mql,
+       bool_and(score = (SELECT b.score FROM bulk_leads b WHERE b.id::text = u.lead_id)) AS scores_right,
+       (SELECT count(*) FROM (SELECT id, row_number() OVER (ORDER BY id) AS by_id,
+                                     row_number() OVER (ORDER BY lead_id) AS by_key FROM u) o
+         WHERE by_id <> by_key) AS out_of_key_order
+FROM u;
 SELECT leadqual.detach('bulk_leads');
 DELETE FROM leadqual.stage_history WHERE lead_table = 'bulk_leads'::regclass;
 DELETE FROM leadqual.models WHERE model = 'bulk';

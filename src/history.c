@@ -16,6 +16,7 @@
 
 #include "access/htup_details.h"
 #include "catalog/pg_collation.h"
+#include "catalog/pg_operator.h"
 #include "catalog/pg_type.h"
 #include "commands/async.h"
 #include "commands/trigger.h"
@@ -31,6 +32,7 @@
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
+#include "utils/tuplesort.h"
 #include "utils/tuplestore.h"
 #include "utils/varlena.h"
 
@@ -432,18 +434,129 @@ RecordInserts(History *h, Tuplestorestate *newtable)
 }
 
 /*
+ * Updated rows' changes beyond one chunk go through a tuplesort (work_mem,
+ * then disk), so an UPDATE of millions of leads does not hold every change
+ * in memory to order them.  A change as a row: (lead_id, pos, old_stage,
+ * new_stage, score, manual), sorted as CompareChanges orders.
+ */
+typedef struct SortedChanges
+{
+	Tuplesortstate *sort;
+	TupleTableSlot *slot;
+} SortedChanges;
+
+enum
+{
+	SC_LEAD_ID = 1, SC_POS, SC_OLD_STAGE, SC_NEW_STAGE, SC_SCORE, SC_MANUAL, SC_NATTS = SC_MANUAL
+};
+
+static void
+StartSorting(SortedChanges *sc)
+{
+	TupleDesc	desc = CreateTemplateTupleDesc(SC_NATTS);
+	AttrNumber	keys[2] = {SC_LEAD_ID, SC_POS};
+	Oid			ops[2] = {TextLessOperator, Int8LessOperator};
+	Oid			collations[2] = {DEFAULT_COLLATION_OID, InvalidOid};
+	bool		nulls_first[2] = {false, false};
+
+	TupleDescInitEntry(desc, SC_LEAD_ID, "lead_id", TEXTOID, -1, 0);
+	TupleDescInitEntry(desc, SC_POS, "pos", INT8OID, -1, 0);
+	TupleDescInitEntry(desc, SC_OLD_STAGE, "old_stage", INT4OID, -1, 0);
+	TupleDescInitEntry(desc, SC_NEW_STAGE, "new_stage", INT4OID, -1, 0);
+	TupleDescInitEntry(desc, SC_SCORE, "score", FLOAT8OID, -1, 0);
+	TupleDescInitEntry(desc, SC_MANUAL, "manual", BOOLOID, -1, 0);
+	sc->slot = MakeSingleTupleTableSlot(desc, &TTSOpsMinimalTuple);
+	sc->sort = tuplesort_begin_heap(desc, 2, keys, ops, collations, nulls_first,
+									work_mem, NULL, TUPLESORT_NONE);
+}
+
+/* Moves the changes held in memory into the sort. */
+static void
+SortChanges(SortedChanges *sc, History *h)
+{
+	TupleTableSlot *slot = sc->slot;
+
+	for (int i = 0; i < h->nchanges; i++)
+	{
+		Change	   *c = &h->changes[i];
+
+		ExecClearTuple(slot);
+		slot->tts_isnull[SC_LEAD_ID - 1] = c->lead_id == NULL;
+		slot->tts_values[SC_LEAD_ID - 1] = c->lead_id ? CStringGetTextDatum(c->lead_id) : (Datum) 0;
+		slot->tts_isnull[SC_POS - 1] = false;
+		slot->tts_values[SC_POS - 1] = Int64GetDatum(c->pos);
+		slot->tts_isnull[SC_OLD_STAGE - 1] = false;
+		slot->tts_values[SC_OLD_STAGE - 1] = Int32GetDatum(c->old_stage);
+		slot->tts_isnull[SC_NEW_STAGE - 1] = false;
+		slot->tts_values[SC_NEW_STAGE - 1] = Int32GetDatum(c->new_stage);
+		slot->tts_isnull[SC_SCORE - 1] = c->score_null;
+		slot->tts_values[SC_SCORE - 1] = Float8GetDatum(c->score);
+		slot->tts_isnull[SC_MANUAL - 1] = false;
+		slot->tts_values[SC_MANUAL - 1] = BoolGetDatum(c->manual);
+		ExecStoreVirtualTuple(slot);
+		tuplesort_puttupleslot(sc->sort, slot);
+	}
+}
+
+/* Lets go of the chunk of changes held in memory (and of what cxt holds). */
+static void
+ForgetChunk(History *h, MemoryContext cxt)
+{
+	MemoryContextReset(cxt);
+	h->changes = NULL;
+	h->nchanges = h->maxchanges = 0;
+}
+
+/* Reads the sorted changes back and writes them, a chunk at a time. */
+static void
+WriteSorted(SortedChanges *sc, History *h, MemoryContext chunkcxt)
+{
+	TupleTableSlot *slot = sc->slot;
+	bool		isnull;
+
+	tuplesort_performsort(sc->sort);
+	while (tuplesort_gettupleslot(sc->sort, true, false, slot, NULL))
+	{
+		Change	   *c = AddChange(h);
+		Datum		d = slot_getattr(slot, SC_LEAD_ID, &isnull);
+
+		c->lead_id = isnull ? NULL : TextDatumGetCString(d);
+		c->pos = DatumGetInt64(slot_getattr(slot, SC_POS, &isnull));
+		c->old_stage = DatumGetInt32(slot_getattr(slot, SC_OLD_STAGE, &isnull));
+		c->new_stage = DatumGetInt32(slot_getattr(slot, SC_NEW_STAGE, &isnull));
+		d = slot_getattr(slot, SC_SCORE, &c->score_null);
+		c->score = c->score_null ? 0 : DatumGetFloat8(d);
+		c->manual = DatumGetBool(slot_getattr(slot, SC_MANUAL, &isnull));
+		if (h->nchanges == HISTORY_CHUNK)
+		{
+			WriteChanges(h, h->changes, h->nchanges);
+			ForgetChunk(h, chunkcxt);
+		}
+	}
+	WriteChanges(h, h->changes, h->nchanges);
+	ExecDropSingleTupleTableSlot(slot);
+	tuplesort_end(sc->sort);
+}
+
+/*
  * Updated rows: old and new are paired by position, not by key (an UPDATE may
  * change the key; both transition tables are appended to together, one pair
  * per row).  A change of stage (NULL included) is recorded, manual when the
- * SET list named the stage column and the row is locked; ordered by key.
+ * SET list named the stage column and the row is locked; ordered by key, as
+ * 1.0's ORDER BY lead_id: one chunk by qsort, more through a tuplesort.
  */
 static void
 RecordUpdates(History *h, Tuplestorestate *oldtable, Tuplestorestate *newtable, bool stage_set)
 {
+	MemoryContext outer = CurrentMemoryContext;
+	MemoryContext chunkcxt = AllocSetContextCreate(outer, "leadqual history",
+												   ALLOCSET_DEFAULT_SIZES);
 	TupleTableSlot *oldslot = MakeSingleTupleTableSlot(RelationGetDescr(h->rel),
 													   &TTSOpsMinimalTuple);
+	SortedChanges sc = {0};
 	int64		pos = 0;
 
+	MemoryContextSwitchTo(chunkcxt);
 	StartReading(oldtable);
 	StartReading(newtable);
 	for (;;)
@@ -473,12 +586,39 @@ RecordUpdates(History *h, Tuplestorestate *oldtable, Tuplestorestate *newtable, 
 		ReadScore(h, h->slot, c);
 		c->manual = stage_set && ReadLocked(h, h->slot);
 		c->pos = pos++;
+		if (h->nchanges > HISTORY_CHUNK)	/* (a batch of exactly one chunk stays here) */
+		{
+			if (sc.sort == NULL)
+			{
+				MemoryContextSwitchTo(outer);
+				StartSorting(&sc);
+				MemoryContextSwitchTo(chunkcxt);
+			}
+			SortChanges(&sc, h);
+			/* (a spilled transition table's tuple may live in chunkcxt) */
+			ExecClearTuple(oldslot);
+			ExecClearTuple(h->slot);
+			ForgetChunk(h, chunkcxt);
+		}
 	}
 	ExecDropSingleTupleTableSlot(oldslot);
-	if (h->nchanges > 1)
-		qsort(h->changes, h->nchanges, sizeof(Change), CompareChanges);
-	for (int i = 0; i < h->nchanges; i += HISTORY_CHUNK)
-		WriteChanges(h, h->changes + i, Min(HISTORY_CHUNK, h->nchanges - i));
+	if (sc.sort == NULL)
+	{
+		if (h->nchanges > 1)
+			qsort(h->changes, h->nchanges, sizeof(Change), CompareChanges);
+		WriteChanges(h, h->changes, h->nchanges);
+	}
+	else
+	{
+		SortChanges(&sc, h);
+		ExecClearTuple(h->slot);
+		ForgetChunk(h, chunkcxt);
+		WriteSorted(&sc, h, chunkcxt);
+	}
+	MemoryContextSwitchTo(outer);
+	MemoryContextDelete(chunkcxt);
+	h->changes = NULL;
+	h->nchanges = h->maxchanges = 0;
 }
 
 /* Records stage changes of the statement's rows in stage_history, and notifies. */

@@ -66,6 +66,43 @@ BEGIN
     RETURN (SELECT sum(total_bytes) FROM pg_backend_memory_contexts);
 END $f$;
 SELECT 'ctxvalues', values_ctx(2000), values_ctx(20000);
+-- one UPDATE's stage history: its changes are put in key order through a sort that
+-- spills past work_mem, not held in memory all at once. A column default of
+-- stage_history (evaluated for every history row written) samples the memory contexts
+-- (but ExecutorState: PostgreSQL's own UPDATE with any row trigger grows it by ~28 bytes
+-- a row).
+CREATE TABLE hist_leads (id int PRIMARY KEY, title text, score float8, stage leadqual.stage,
+                         stage_locked boolean NOT NULL DEFAULT false);
+INSERT INTO leadqual.models (model, lead_table, mql_threshold) VALUES ('hist', 'hist_leads', 10);
+INSERT INTO leadqual.rules (model, name, attribute, op, value, points)
+VALUES ('hist', 'head', 'title', 'ilike', '%head%', 10);
+SELECT 'attach', leadqual.attach('hist_leads', 'hist');
+SET leadqual.notify = off;
+INSERT INTO hist_leads (id, title) SELECT g, 'Clerk' FROM generate_series(1, 1000000) g;
+CREATE TABLE hist_ctx (rows int, bytes bigint);
+CREATE SEQUENCE hist_seq;
+CREATE FUNCTION hist_probe(rows int) RETURNS int LANGUAGE plpgsql AS $f$
+BEGIN
+    IF nextval('public.hist_seq') % 5000 = 0 THEN
+        INSERT INTO public.hist_ctx SELECT rows, sum(total_bytes) FROM pg_backend_memory_contexts
+         WHERE name <> 'ExecutorState';
+    END IF;
+    RETURN 0;
+END $f$;
+ALTER TABLE leadqual.stage_history ADD COLUMN probe int;
+ALTER TABLE leadqual.stage_history ALTER COLUMN probe
+    SET DEFAULT hist_probe(current_setting('mem.rows')::int);
+SET work_mem = '4MB';
+SET mem.rows = 100000;
+UPDATE hist_leads SET title = 'Head' WHERE id <= 100000;
+SET mem.rows = 1000000;
+UPDATE hist_leads SET title = 'Head of ' || id;
+UPDATE hist_leads SET title = 'Clerk';
+RESET work_mem;
+ALTER TABLE leadqual.stage_history DROP COLUMN probe;
+SELECT 'ctxhistory', (SELECT max(bytes) FROM hist_ctx WHERE rows = 100000),
+                     (SELECT max(bytes) FROM hist_ctx WHERE rows = 1000000),
+                     (SELECT count(*) FROM hist_ctx);
 SELECT 'ctxexplain', (SELECT bytes FROM ctx WHERE g = 100000 ORDER BY bytes LIMIT 1),
                      (SELECT bytes FROM ctx WHERE g = 1000000 ORDER BY bytes LIMIT 1),
                      (SELECT max(bytes) FILTER (WHERE g = 1000000) - min(bytes) FILTER (WHERE g = 100000) FROM ctx);
@@ -91,6 +128,16 @@ read -r vals2k vals20k <<<"$vals"
 echo "memory contexts after reading 2,000 distinct rule set values: ${vals2k} bytes; after 20,000 more in the same transaction: ${vals20k} bytes"
 if [ $((vals20k - vals2k)) -gt $((limit_kb * 1024)) ]; then
 	echo "memory: 20,000 rule set values read in kept $((vals20k - vals2k)) bytes more than 2,000"
+	exit 1
+fi
+read -r hist100k hist1m histn <<<"$(awk '$1 == "ctxhistory" { print $2, $3, $4 }' <<<"$out")"
+echo "memory contexts while writing stage history: ${hist100k} bytes for an UPDATE of 100,000 leads, ${hist1m} bytes for 1,000,000 (${histn} samples)"
+if [ -z "$hist1m" ] || [ "${histn:-0}" -lt 200 ]; then
+	echo "memory: the stage history probe took no samples"
+	exit 1
+fi
+if [ $((hist1m - hist100k)) -gt $((limit_kb * 1024)) ]; then
+	echo "memory: the history of an UPDATE of 1,000,000 leads kept $((hist1m - hist100k)) bytes more than that of 100,000"
 	exit 1
 fi
 if [ "$ctxgrowth" -gt $((limit_kb * 1024)) ]; then
