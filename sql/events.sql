@@ -233,3 +233,54 @@ SELECT leadqual.detach_events('tc_events'), leadqual.detach('tc_leads');
 DELETE FROM leadqual.stage_history WHERE model = 'tc';
 DELETE FROM leadqual.models WHERE model = 'tc';
 DROP TABLE tc_events, tc_leads;
+
+-- Keys compared as the lead table compares them: a citext key with its own equality
+-- (not text's, through a cast, which is case-sensitive), a key under a nondeterministic
+-- collation with that collation (the events column has the default one); the engagement is
+-- the aggregate's over the join the foreign key accepts.
+CREATE EXTENSION IF NOT EXISTS citext;
+CREATE COLLATION ev_ci (provider = icu, locale = 'und-u-ks-level2', deterministic = false);
+CREATE TABLE ck_leads (id citext PRIMARY KEY, engagement float8 NOT NULL DEFAULT 0);
+CREATE TABLE ck_events (lead_id citext NOT NULL REFERENCES ck_leads, event_type text,
+                        occurred_at timestamptz NOT NULL DEFAULT now());
+CREATE TABLE cc_leads (id text COLLATE ev_ci PRIMARY KEY, engagement float8 NOT NULL DEFAULT 0);
+CREATE TABLE cc_events (lead_id text NOT NULL REFERENCES cc_leads, event_type text,
+                        occurred_at timestamptz NOT NULL DEFAULT now());
+INSERT INTO leadqual.models (model, lead_table, engagement_column)
+VALUES ('ck', 'ck_leads', 'engagement'), ('cc', 'cc_leads', 'engagement');
+INSERT INTO leadqual.event_rules (model, event_type, points) VALUES ('ck', 'demo', 10), ('cc', 'demo', 10);
+SELECT leadqual.attach_events('ck_events', 'lead_id', 'ck'), leadqual.attach_events('cc_events', 'lead_id', 'cc');
+INSERT INTO ck_leads (id) VALUES ('bob@example.com'), ('eve@example.com');
+INSERT INTO cc_leads (id) VALUES ('abc'), ('xyz');
+INSERT INTO ck_events (lead_id, event_type) VALUES ('Bob@Example.COM', 'demo');
+INSERT INTO ck_events (lead_id, event_type) VALUES ('bob@example.com', 'demo'), ('EVE@example.com', 'demo');
+INSERT INTO cc_events (lead_id, event_type) VALUES ('ABC', 'demo');
+INSERT INTO cc_events (lead_id, event_type) VALUES ('abc', 'demo'), ('Xyz', 'demo');
+SELECT key, id, round(engagement::numeric, 2) AS engagement,
+       round(engagement::numeric, 4) = round(aggregate::numeric, 4) AS same_as_aggregate
+FROM (SELECT 'citext' AS key, l.id::text, l.engagement,
+             (SELECT leadqual.engagement(e.event_type, e.occurred_at, 'ck') FROM ck_events e
+               WHERE e.lead_id = l.id) AS aggregate
+        FROM ck_leads l
+      UNION ALL
+      SELECT 'ev_ci', l.id, l.engagement,
+             (SELECT leadqual.engagement(e.event_type, e.occurred_at, 'cc') FROM cc_events e
+               WHERE e.lead_id = l.id)
+        FROM cc_leads l) x
+ORDER BY 1, 2;
+-- a key column altered to another type after attach_events: refused (42804), not read as
+-- the other type's values (this crashed the server)
+ALTER TABLE ck_events DROP CONSTRAINT ck_events_lead_id_fkey;
+ALTER TABLE ck_events ALTER COLUMN lead_id TYPE text;
+INSERT INTO ck_events (lead_id, event_type) VALUES ('bob@example.com', 'demo');
+SELECT leadqual.detach_events('ck_events'), leadqual.detach_events('cc_events');
+DELETE FROM leadqual.models WHERE model IN ('ck', 'cc');
+DROP TABLE ck_events, ck_leads, cc_events, cc_leads;
+DROP COLLATION ev_ci;
+-- a key of an array type: refused at attach (a statement's keys travel as an array of them)
+CREATE TABLE ak_leads (id int[] PRIMARY KEY, engagement float8 NOT NULL DEFAULT 0);
+CREATE TABLE ak_events (lead_id int[], event_type text, occurred_at timestamptz);
+INSERT INTO leadqual.models (model, lead_table, engagement_column) VALUES ('ak', 'ak_leads', 'engagement');
+SELECT leadqual.attach_events('ak_events', 'lead_id', 'ak');
+DELETE FROM leadqual.models WHERE model = 'ak';
+DROP TABLE ak_events, ak_leads;

@@ -39,7 +39,9 @@
 #include "access/relation.h"
 #include "access/xact.h"
 #include "common/hashfn.h"
+#include "catalog/pg_collation.h"
 #include "catalog/pg_index.h"
+#include "catalog/pg_operator.h"
 #include "catalog/pg_type.h"
 #include "commands/trigger.h"
 #include "executor/executor.h"
@@ -54,7 +56,9 @@
 #include "utils/rel.h"
 #include "utils/relcache.h"
 #include "utils/syscache.h"
+#include "utils/snapmgr.h"
 #include "utils/timestamp.h"
+#include "utils/typcache.h"
 #include "utils/tuplestore.h"
 
 #include "engagement.h"
@@ -140,6 +144,44 @@ QualifiedRelName(Oid relid)
 									  get_rel_name(relid));
 }
 
+/* OPERATOR(schema.name) of an operator, for a query whatever its search_path. */
+static char *
+QualifiedOperator(Oid opno)
+{
+	HeapTuple	tup = SearchSysCache1(OPEROID, ObjectIdGetDatum(opno));
+	Form_pg_operator op;
+	char	   *name;
+
+	if (!HeapTupleIsValid(tup))
+		elog(ERROR, "cache lookup failed for operator %u", opno);
+	op = (Form_pg_operator) GETSTRUCT(tup);
+	name = psprintf("OPERATOR(%s.%s)", quote_identifier(get_namespace_name(op->oprnamespace)),
+					NameStr(op->oprname));
+	ReleaseSysCache(tup);
+	return name;
+}
+
+/* " COLLATE schema.name" of a collation, or "" for none. */
+static char *
+KeyCollateSql(Oid collid)
+{
+	HeapTuple	tup;
+	Form_pg_collation coll;
+	char	   *clause;
+
+	if (!OidIsValid(collid))
+		return "";
+	tup = SearchSysCache1(COLLOID, ObjectIdGetDatum(collid));
+	if (!HeapTupleIsValid(tup))
+		elog(ERROR, "cache lookup failed for collation %u", collid);
+	coll = (Form_pg_collation) GETSTRUCT(tup);
+	clause = psprintf(" COLLATE %s",
+					  quote_qualified_identifier(get_namespace_name(coll->collnamespace),
+												 NameStr(coll->collname)));
+	ReleaseSysCache(tup);
+	return clause;
+}
+
 /* Prepares a query with a generic plan: the same plan fits every statement, never planned per execution. */
 static SPIPlanPtr
 Prepare(const char *sql, int nargs, Oid *argtypes)
@@ -157,11 +199,16 @@ BuildEventsTable(EventsTable *et, const EventAttachmentDef *att, Relation events
 {
 	TupleDesc	desc = RelationGetDescr(events);
 	AttrNumber	key_att;
+	Oid			lead_key_type;
+	int32		lead_key_typmod;
+	Oid			lead_key_coll;
+	TypeCacheEntry *tc;
 	Oid			arraytype;
 	Oid		   *argtypes;
 	char	   *lead;
 	char	   *key;
 	char	   *eng;
+	char	   *eq;
 	SPIPlanPtr	lock_plan;
 	SPIPlanPtr	read_plan;
 	SPIPlanPtr	write_plan;
@@ -181,6 +228,22 @@ BuildEventsTable(EventsTable *et, const EventAttachmentDef *att, Relation events
 	if (et->inert)
 		return;					/* the model keeps no engagement, or its table lost its key */
 
+	/*
+	 * The keys go from one table's column to the other's queries as values of
+	 * one type: a column altered since attach_events to another type is
+	 * refused (its values would be read as the other type's).
+	 */
+	get_atttypetypmodcoll(att->lead_table, key_att, &lead_key_type, &lead_key_typmod,
+						  &lead_key_coll);
+	if (lead_key_type != et->key_type)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATATYPE_MISMATCH),
+				 errmsg("lead column \"%s\" of table \"%s\" has type %s, but the key \"%s\" of lead table \"%s\" has type %s",
+						att->lead_column, RelationGetRelationName(events),
+						format_type_be(et->key_type),
+						get_attname(att->lead_table, key_att, false), get_rel_name(att->lead_table),
+						format_type_be(lead_key_type)),
+				 errhint("Give both columns the same type.")));
 	arraytype = get_array_type(et->key_type);
 	if (!OidIsValid(arraytype))
 		ereport(ERROR,
@@ -188,6 +251,14 @@ BuildEventsTable(EventsTable *et, const EventAttachmentDef *att, Relation events
 				 errmsg("lead column \"%s\" of table \"%s\" has type %s, which has no array type",
 						att->lead_column, RelationGetRelationName(events),
 						format_type_be(et->key_type))));
+	/* the key type's own equality (citext's, say: not text's through a cast) */
+	tc = lookup_type_cache(et->key_type, TYPECACHE_EQ_OPR);
+	if (!OidIsValid(tc->eq_opr))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_FUNCTION),
+				 errmsg("the key type %s of lead table \"%s\" has no equality operator",
+						format_type_be(et->key_type), get_rel_name(att->lead_table))));
+	eq = QualifiedOperator(tc->eq_opr);
 
 	lead = QualifiedRelName(att->lead_table);
 	key = (char *) quote_identifier(get_attname(att->lead_table, key_att, false));
@@ -198,21 +269,23 @@ BuildEventsTable(EventsTable *et, const EventAttachmentDef *att, Relation events
 	et->read_sql = MemoryContextStrdup(et->cxt,
 									   psprintf("SELECT k.i, e.%s::pg_catalog.text, e.%s::pg_catalog.timestamptz "
 												"FROM pg_catalog.unnest($1) WITH ORDINALITY AS k(id, i) "
-												"JOIN %s e ON e.%s OPERATOR(pg_catalog.=) k.id",
+												"JOIN %s e ON e.%s %s k.id%s",
 												quote_identifier(att->type_column),
 												quote_identifier(att->time_column),
 												QualifiedRelName(att->events_table),
-												quote_identifier(att->lead_column)));
+												quote_identifier(att->lead_column), eq,
+												/* as the lock and the write compare: the key's */
+												KeyCollateSql(lead_key_coll)));
 	et->write_sql = MemoryContextStrdup(et->cxt,
 										psprintf("UPDATE %s l SET %s = u.e "
 												 "FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2)) AS u(id, e) "
-												 "WHERE l.%s OPERATOR(pg_catalog.=) u.id "
+												 "WHERE l.%s %s u.id "
 												 "  AND (l.%s IS NULL OR l.%s OPERATOR(pg_catalog.<>) u.e)",
-												 lead, eng, key, eng, eng));
+												 lead, eng, key, eq, eng, eng));
 
-	lock_plan = Prepare(psprintf("SELECT l.%s FROM %s l WHERE l.%s OPERATOR(pg_catalog.=) ANY ($1) "
+	lock_plan = Prepare(psprintf("SELECT l.%s FROM %s l WHERE l.%s %s ANY ($1) "
 								 "ORDER BY l.%s FOR NO KEY UPDATE OF l",
-								 key, lead, key, key),
+								 key, lead, key, eq, key),
 						1, argtypes);
 	read_plan = Prepare(et->read_sql, 1, argtypes);
 	write_plan = Prepare(et->write_sql, 2, argtypes);
@@ -451,6 +524,8 @@ SumRows(Computation *c)
 		slot = engagement_rules_slot(c->rules, VARDATA_ANY(tx), VARSIZE_ANY_EXHDR(tx));
 		if (slot >= 0)
 			engagement_accumulate(c->rules, c->sums + (i - 1) * c->ntypes, slot, as_of, t);
+		if ((Pointer) tx != DatumGetPointer(type))
+			pfree(tx);			/* a compressed type's copy: not one per event kept */
 	}
 }
 
@@ -504,11 +579,28 @@ SavedPlans(const Computation *c)
 static void
 ReadEvents(EventsTable *et, Computation *c, Datum keyarray)
 {
-	/* read-write: the cursor's snapshot is taken now, after the locks */
-	Portal		portal = SavedPlans(c) ?
-		SPI_cursor_open(NULL, et->read_plan, &keyarray, NULL, false) :
+	/*
+	 * The cursor's snapshot is taken now, after the locks: read-write, a new
+	 * one under READ COMMITTED.  Under REPEATABLE READ and SERIALIZABLE the
+	 * transaction's snapshot would miss events committed since by a session
+	 * that held a lead's lock before us (and our write, the last, would lose
+	 * them), so the events are read as of the latest snapshot, as PostgreSQL's
+	 * own foreign-key checks do; the leads themselves are locked as usual.
+	 */
+	bool		latest = IsolationUsesXactSnapshot();
+	Portal		portal;
+
+	if (latest)
+	{
+		CommandCounterIncrement();	/* this statement's own events included */
+		PushActiveSnapshot(GetLatestSnapshot());
+	}
+	portal = SavedPlans(c) ?
+		SPI_cursor_open(NULL, et->read_plan, &keyarray, NULL, latest) :
 		SPI_cursor_open_with_args(NULL, et->read_sql, 1, et->argtypes, &keyarray, NULL,
-								  false, 0);
+								  latest, 0);
+	if (latest)
+		PopActiveSnapshot();
 
 	for (;;)
 	{

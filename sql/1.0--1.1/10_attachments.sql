@@ -228,6 +228,12 @@ BEGIN
                    WHERE a.attrelid = m.lead_table AND a.attname = lead_key) THEN
         RAISE EXCEPTION 'column "%" of % has type %, but the key "%" of % does not', lead_column, events_table, typ, lead_key, m.lead_table
             USING ERRCODE = 'datatype_mismatch', HINT = 'Give the events'' lead column the type of the lead table''s primary key.';
+    ELSIF (SELECT t.typarray FROM pg_attribute a JOIN pg_type t ON t.oid OPERATOR(pg_catalog.=) a.atttypid
+            WHERE a.attrelid = events_table AND a.attname = lead_column) OPERATOR(pg_catalog.=) 0 THEN
+        -- the trigger passes a statement's keys to its queries as an array of them
+        RAISE EXCEPTION 'column "%" of % has type %, which has no array type', lead_column, events_table, typ
+            USING ERRCODE = 'datatype_mismatch',
+                  HINT = 'Key the leads by a scalar column (an array or other type without an array type cannot be).';
     END IF;
     SELECT pg_catalog.format_type(a.atttypid, NULL) INTO typ FROM pg_attribute a
      WHERE a.attrelid = events_table AND a.attname = type_column AND a.attnum > 0 AND NOT a.attisdropped;

@@ -103,6 +103,18 @@ ALTER TABLE leadqual.stage_history DROP COLUMN probe;
 SELECT 'ctxhistory', (SELECT max(bytes) FROM hist_ctx WHERE rows = 100000),
                      (SELECT max(bytes) FROM hist_ctx WHERE rows = 1000000),
                      (SELECT count(*) FROM hist_ctx);
+-- the events trigger reads a lead's events through a cursor: 20,000 events with long
+-- (compressed) types cost one fetch of memory, not a decompressed copy of each type
+CREATE TABLE ev_leads (id int PRIMARY KEY, engagement float8 NOT NULL DEFAULT 0);
+CREATE TABLE ev_events (lead_id int NOT NULL, event_type text, occurred_at timestamptz NOT NULL);
+INSERT INTO leadqual.models (model, lead_table, engagement_column) VALUES ('ev', 'ev_leads', 'engagement');
+INSERT INTO leadqual.event_rules (model, event_type, points) VALUES ('ev', 'demo', 10);
+INSERT INTO ev_leads VALUES (1);
+INSERT INTO ev_events SELECT 1, repeat('webinar ', 2500) || g, now() FROM generate_series(1, 20000) g;
+SELECT 'attach_events', leadqual.attach_events('ev_events', 'lead_id', 'ev');
+SELECT 'memev0', mem();
+INSERT INTO ev_events VALUES (1, 'demo', now());
+SELECT 'memev1', mem();
 SELECT 'ctxexplain', (SELECT bytes FROM ctx WHERE g = 100000 ORDER BY bytes LIMIT 1),
                      (SELECT bytes FROM ctx WHERE g = 1000000 ORDER BY bytes LIMIT 1),
                      (SELECT max(bytes) FILTER (WHERE g = 1000000) - min(bytes) FILTER (WHERE g = 100000) FROM ctx);
@@ -128,6 +140,13 @@ read -r vals2k vals20k <<<"$vals"
 echo "memory contexts after reading 2,000 distinct rule set values: ${vals2k} bytes; after 20,000 more in the same transaction: ${vals20k} bytes"
 if [ $((vals20k - vals2k)) -gt $((limit_kb * 1024)) ]; then
 	echo "memory: 20,000 rule set values read in kept $((vals20k - vals2k)) bytes more than 2,000"
+	exit 1
+fi
+ev0=$(awk '$1 == "memev0" { for (i = 2; i < NF; i++) if ($i == "VmHWM") print $(i + 1) }' <<<"$out")
+ev1=$(awk '$1 == "memev1" { for (i = 2; i < NF; i++) if ($i == "VmHWM") print $(i + 1) }' <<<"$out")
+echo "events trigger over 20,000 events with 20 kB types: VmHWM ${ev0} kB before, ${ev1} kB after"
+if [ -z "$ev1" ] || [ $((ev1 - ev0)) -gt "$limit_kb" ]; then
+	echo "memory: the events trigger grew the backend by $((ev1 - ev0)) kB"
 	exit 1
 fi
 read -r hist100k hist1m histn <<<"$(awk '$1 == "ctxhistory" { print $2, $3, $4 }' <<<"$out")"
