@@ -201,6 +201,15 @@ GRANT EXECUTE ON FUNCTION leadqual.score(record, text) TO PUBLIC;
 SET ROLE regress_lq_wide;
 SELECT sum(leadqual.score(w, 'wide')) > 0 AS may_score FROM wide w;
 RESET ROLE;
+-- qualify(w, rules) is narrowed with a NULL framework: EXECUTE on that two-argument
+-- function governs it (a REVOKE of it was bypassed through the rewrite)
+REVOKE EXECUTE ON FUNCTION leadqual.qualify(record, leadqual.ruleset) FROM PUBLIC;
+SET ROLE regress_lq_wide;
+SELECT leadqual.qualify(w, :'wide_rules'::leadqual.ruleset) FROM wide w WHERE id = 1;
+SELECT (leadqual.qualify(w, :'wide_rules'::leadqual.ruleset, 'bant')).met IS NOT NULL AS three_args_allowed
+  FROM wide w WHERE id = 1;
+RESET ROLE;
+GRANT EXECUTE ON FUNCTION leadqual.qualify(record, leadqual.ruleset) TO PUBLIC;
 -- only the planner calls the support function
 SELECT has_function_privilege('regress_lq_wide', 'leadqual.narrow_support(internal)', 'EXECUTE')
     AS may_call_support;
@@ -322,6 +331,51 @@ FROM big_numbers b ORDER BY id;
 SELECT leadqual.detach('big_numbers');
 DELETE FROM leadqual.models WHERE model = 'big_numbers';
 DROP TABLE big_numbers;
+
+-- A rule set value that is NULL at run time (an outer join's missing row, a sub-select,
+-- a parameter): NULL, as the strict value functions give, not an error
+CREATE TABLE wide_sets (k int, rules leadqual.ruleset);
+INSERT INTO wide_sets VALUES (1, :'wide_rules');
+SELECT w.id, leadqual.score(w, r.rules) AS score, leadqual.classify(w, r.rules) AS stage,
+       (SELECT count(*) FROM leadqual.explain(w, r.rules)) AS explained
+  FROM wide w LEFT JOIN wide_sets r ON r.k = w.id WHERE w.id <= 2 ORDER BY w.id;
+SELECT leadqual.score(w, (SELECT NULL::leadqual.ruleset)) AS score FROM wide w WHERE id = 1;
+DROP TABLE wide_sets;
+-- grouping sets: the empty group's row is NULL, so is its score (a rewritten call read
+-- columns that are not nulled there, and scored 0)
+SELECT leadqual.score(w, 'wide') AS score, count(*)
+  FROM wide w WHERE id <= 3 GROUP BY GROUPING SETS ((w), ()) ORDER BY 1 NULLS FIRST;
+SELECT leadqual.score(w, :'wide_rules'::leadqual.ruleset) AS score, count(*)
+  FROM wide w WHERE id <= 3 GROUP BY ROLLUP (w) ORDER BY 1 NULLS FIRST;
+-- an inheritance parent with a foreign child: a model-name call is not rewritten (a
+-- foreign row has no ctid to read back at), a value call is
+CREATE EXTENSION file_fdw;
+CREATE SERVER wide_files FOREIGN DATA WRAPPER file_fdw;
+CREATE TABLE wide_parent (id int, title text, country text, pad text);
+CREATE TABLE wide_parent_local () INHERITS (wide_parent);
+DO $$
+DECLARE
+    f text := current_setting('data_directory') || '/leadqual_wide_child.csv';
+BEGIN
+    EXECUTE format('COPY (SELECT 100, %L, %L, %L) TO %L (FORMAT csv)', 'CTO', 'DE', 'p', f);
+    EXECUTE format('CREATE FOREIGN TABLE wide_parent_files () INHERITS (wide_parent) '
+                   'SERVER wide_files OPTIONS (filename %L, format %L)', f, 'csv');
+END $$;
+INSERT INTO wide_parent_local VALUES (1, 'CTO', 'US', 'p');
+INSERT INTO leadqual.models (model, lead_table, mql_threshold) VALUES ('wide_parent', 'wide_parent', 5);
+INSERT INTO leadqual.rules (model, name, attribute, op, value, points)
+VALUES ('wide_parent', 'cto', 'title', 'eq', 'CTO', 8);
+SELECT leadqual.ruleset('wide_parent'::text) AS wide_parent_rules \gset
+SELECT position('score_narrowed' IN string_agg(x, ' ')) > 0 AS model_call_narrowed
+  FROM leadqual_plan('SELECT leadqual.score(p, ''wide_parent'') FROM wide_parent p') x;
+SELECT position('score_narrowed' IN string_agg(x, ' ')) > 0 AS value_call_narrowed
+  FROM leadqual_plan(format('SELECT leadqual.score(p, %L::leadqual.ruleset) FROM wide_parent p',
+                            :'wide_parent_rules')) x;
+SELECT id, leadqual.score(p, 'wide_parent') FROM wide_parent p ORDER BY id;
+DELETE FROM leadqual.models WHERE model = 'wide_parent';
+DROP TABLE wide_parent CASCADE;
+DROP SERVER wide_files;
+DROP EXTENSION file_fdw;
 
 DELETE FROM leadqual.models WHERE model IN ('wide', 'wide_p');
 DROP VIEW wide_v;

@@ -145,12 +145,13 @@ SelectsWholeRow(PlannerInfo *root, RangeTblEntry *rte)
 }
 
 /*
- * Whether a partitioned table has a partition whose rows are not stored here (a
- * foreign table, e.g. postgres_fdw's): those have no ctid to read a row back at.  The
- * partitions a plan scans are fixed when it is made, so the check at planning holds.
+ * Whether a partitioned table or inheritance parent has a member whose rows are
+ * not stored here (a foreign table, e.g. postgres_fdw's): those have no ctid to
+ * read a row back at.  The members a plan scans are fixed when it is made, so
+ * the check at planning holds.
  */
 static bool
-HasForeignPartition(Oid relid)
+HasForeignMember(Oid relid)
 {
 	List	   *rels = find_all_inheritors(relid, NoLock, NULL);
 	ListCell   *lc;
@@ -183,8 +184,9 @@ NarrowableRelation(PlannerInfo *root, Index varno, Oid rowtype, bool by_value)
 		kind = rte->relkind == RELKIND_RELATION || rte->relkind == RELKIND_MATVIEW ||
 			rte->relkind == RELKIND_PARTITIONED_TABLE || rte->relkind == RELKIND_FOREIGN_TABLE;
 	else
-		kind = rte->relkind == RELKIND_RELATION || rte->relkind == RELKIND_MATVIEW ||
-			(rte->relkind == RELKIND_PARTITIONED_TABLE && !HasForeignPartition(rte->relid));
+		kind = (rte->relkind == RELKIND_RELATION || rte->relkind == RELKIND_MATVIEW ||
+				rte->relkind == RELKIND_PARTITIONED_TABLE) &&
+			!(rte->inh && HasForeignMember(rte->relid));
 	return kind && get_rel_type_id(rte->relid) == rowtype && SelectsWholeRow(root, rte);
 }
 
@@ -275,6 +277,8 @@ Narrow(PlannerInfo *root, FuncExpr *fexpr, const char *name, bool by_value)
 		whole->varlevelsup != 0 || whole->vartype == RECORDOID ||
 		(constant ? ((Const *) rules)->constisnull : !by_value) ||
 		(!by_value && root->parse->commandType != CMD_SELECT) ||
+		/* a grouping set's empty group nulls the row, not the columns passed instead */
+		root->parse->groupingSets != NIL ||
 		!NarrowableRelation(root, whole->varno, whole->vartype, by_value) ||
 		!OwnVar(root, whole) || (!by_value && !ActiveSnapshotSet()))
 		return NULL;
@@ -380,6 +384,15 @@ leadqual_narrow_support(PG_FUNCTION_ARGS)
 	PG_RETURN_POINTER(Narrow(root, fexpr, name, by_value));
 }
 
+/* Fails unless the current user may execute function funcid (the SQL-level check). */
+static void
+CheckExecute(Oid funcid, const char *name)
+{
+	if (!DatumGetBool(DirectFunctionCall2(has_function_privilege_id, ObjectIdGetDatum(funcid),
+										  CStringGetTextDatum("EXECUTE"))))
+		aclcheck_error(ACLCHECK_NO_PRIV, OBJECT_FUNCTION, name);
+}
+
 void
 narrow_init_call(FunctionCallInfo fcinfo, int base_nargs, NarrowedCall *nc)
 {
@@ -412,11 +425,21 @@ narrow_init_call(FunctionCallInfo fcinfo, int base_nargs, NarrowedCall *nc)
 
 		if (!OidIsValid(plain))
 			elog(ERROR, "leadqual: no plain function for narrowed function %u", flinfo->fn_oid);
-		/* (the SQL-level check: the same call on every supported server) */
-		if (!DatumGetBool(DirectFunctionCall2(has_function_privilege_id,
-											  ObjectIdGetDatum(plain),
-											  CStringGetTextDatum("EXECUTE"))))
-			aclcheck_error(ACLCHECK_NO_PRIV, OBJECT_FUNCTION, name);
+		/*
+		 * qualify(lead, rules) is narrowed with a NULL framework ("the rule
+		 * set's own"): a call with one stands for that function, not the
+		 * three-argument one; one whose framework may vary, for both.
+		 */
+		if (strcmp(name, "qualify") == 0 && types[1] == RulesetTypeOid())
+		{
+			Oid			two = LookupFuncName(OurName(name), 2, types, false);
+
+			if (!get_fn_expr_arg_stable(flinfo, 2))
+				CheckExecute(two, name);
+			else if (PG_ARGISNULL(2))
+				plain = two;
+		}
+		CheckExecute(plain, name);
 	}
 	nc->trusted = fexpr != NULL && IsA(fexpr, FuncExpr) &&
 		fexpr->funcformat == COERCE_SQL_SYNTAX;

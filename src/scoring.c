@@ -113,6 +113,9 @@ scoring_call_slot(FunctionCallInfo fcinfo, int base_nargs, bool narrowed, Compil
 
 	if (!narrowed && PG_ARGISNULL(0))
 		return NULL;
+	/* a value known only at run time (the plain value functions are strict) */
+	if (PG_ARGISNULL(1) && narrowed && cc->by_value)
+		return NULL;
 	if (PG_ARGISNULL(1))
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
