@@ -284,3 +284,33 @@ INSERT INTO leadqual.models (model, lead_table, engagement_column) VALUES ('ak',
 SELECT leadqual.attach_events('ak_events', 'lead_id', 'ak');
 DELETE FROM leadqual.models WHERE model = 'ak';
 DROP TABLE ak_events, ak_leads;
+-- UPDATEs of events are followed too: an event moved to another lead, retyped or
+-- re-timed leaves each lead's engagement equal to the aggregate over its events
+CREATE TABLE up_leads (id int PRIMARY KEY, engagement float8 NOT NULL DEFAULT 0);
+CREATE TABLE up_events (id serial, lead_id int, event_type text, occurred_at timestamptz NOT NULL);
+INSERT INTO leadqual.models (model, lead_table, engagement_column, half_life)
+VALUES ('up', 'up_leads', 'engagement', '30 days');
+INSERT INTO leadqual.event_rules (model, event_type, points) VALUES ('up', 'demo', 10), ('up', 'visit', 1);
+SELECT leadqual.attach_events('up_events', 'lead_id', 'up');
+SELECT tgname FROM pg_trigger WHERE tgrelid = 'up_events'::regclass ORDER BY 1;
+INSERT INTO up_leads (id) SELECT generate_series(1, 3);
+INSERT INTO up_events (lead_id, event_type, occurred_at)
+VALUES (1, 'demo', now()), (1, 'demo', now()), (2, 'visit', now());
+CREATE FUNCTION up_check() RETURNS TABLE (id int, engagement numeric, same_as_aggregate boolean)
+LANGUAGE sql AS $$
+    SELECT l.id, round(l.engagement::numeric, 2),
+           round(l.engagement::numeric, 6) = round(coalesce(
+               (SELECT leadqual.engagement(e.event_type, e.occurred_at, 'up') FROM up_events e
+                 WHERE e.lead_id = l.id), 0)::numeric, 6)
+      FROM up_leads l ORDER BY l.id $$;
+UPDATE up_events SET lead_id = 3 WHERE id = 1;                       -- moved: 1 and 3 change
+SELECT * FROM up_check();
+UPDATE up_events SET event_type = 'demo' WHERE id = 3;               -- retyped
+UPDATE up_events SET occurred_at = now() - interval '30 days' WHERE id = 2;  -- half as much
+UPDATE up_events SET lead_id = NULL WHERE id = 1;                    -- moved to no lead
+SELECT * FROM up_check();
+SELECT leadqual.detach_events('up_events');
+SELECT count(*) AS triggers_left FROM pg_trigger WHERE tgrelid = 'up_events'::regclass;
+DELETE FROM leadqual.models WHERE model = 'up';
+DROP TABLE up_events, up_leads;
+DROP FUNCTION up_check();

@@ -1,8 +1,10 @@
 /*
  * events_trigger.c — the statement triggers leadqual.attach_events installs on
- * an events table: after events are inserted or deleted, each affected lead's
- * engagement is recomputed from all of its events and written to the model's
- * engagement column (the lead trigger then re-scores and re-stages the lead).
+ * an events table: after events are inserted, updated or deleted, each
+ * affected lead's engagement is recomputed from all of its events and written
+ * to the model's engagement column (the lead trigger then re-scores and
+ * re-stages the lead).  An UPDATE affects the leads of its old rows and of its
+ * new ones (an event may move to another lead).
  *
  * Per statement, with three saved SPI plans per events table:
  *   lock   SELECT the leads of the transition table's lead keys in key order
@@ -393,33 +395,43 @@ KeyImageHash(const EventsTable *et, Datum d)
 #define SH_DEFINE
 #include "lib/simplehash.h"
 
-/* The distinct lead keys of the transition table's rows, copied into the current context. */
+/*
+ * The distinct lead keys of the transition tables' rows (an UPDATE's old and
+ * new rows both: an event may have moved to another lead), copied into the
+ * current context.
+ */
 static Datum *
-TransitionKeys(EventsTable *et, Relation events, Tuplestorestate *ts, int *nkeys)
+TransitionKeys(EventsTable *et, Relation events, Tuplestorestate *const *tables, int ntables,
+			   int *nkeys)
 {
 	TupleTableSlot *slot = MakeSingleTupleTableSlot(RelationGetDescr(events),
 													&TTSOpsMinimalTuple);
-	int			ptr = tuplestore_alloc_read_pointer(ts, EXEC_FLAG_REWIND);
 	seenkeys_hash *seen = seenkeys_create(CurrentMemoryContext, 64, et);
 	seenkeys_iterator it;
 	SeenKey    *e;
 	int			n = 0;
 	Datum	   *keys;
 
-	/* a fresh read pointer: other triggers may read the same transition table */
-	tuplestore_select_read_pointer(ts, ptr);
-	tuplestore_rescan(ts);
-	while (tuplestore_gettupleslot(ts, true, false, slot))
+	for (int t = 0; t < ntables; t++)
 	{
-		bool		isnull;
-		bool		found;
-		Datum		d = slot_getattr(slot, et->lead_att, &isnull);
+		Tuplestorestate *ts = tables[t];
 
-		if (isnull)
-			continue;
-		e = seenkeys_insert(seen, d, &found);
-		if (!found)
-			e->key = datumCopy(d, et->key_byval, et->key_len);
+		/* a fresh read pointer: other triggers may read the same transition table */
+		tuplestore_select_read_pointer(ts, tuplestore_alloc_read_pointer(ts, EXEC_FLAG_REWIND));
+		tuplestore_rescan(ts);
+		while (tuplestore_gettupleslot(ts, true, false, slot))
+		{
+			bool		isnull;
+			bool		found;
+			Datum		d = slot_getattr(slot, et->lead_att, &isnull);
+
+			if (isnull)
+				continue;
+			e = seenkeys_insert(seen, d, &found);
+			if (!found)
+				e->key = datumCopy(d, et->key_byval, et->key_len);
+		}
+		ExecClearTuple(slot);
 	}
 	ExecDropSingleTupleTableSlot(slot);
 
@@ -658,9 +670,9 @@ WriteEngagement(EventsTable *et, Datum *keys, int n, TimestampTz now, TimestampT
 	WriteTotals(et, &again, late, ALL_LEADS);
 }
 
-/* Locks the leads of the transition table's events, then recomputes and writes their engagement. */
+/* Locks the leads of the transition tables' events, then recomputes and writes their engagement. */
 static void
-KeepEngagement(EventsTable *et, Relation events, Tuplestorestate *ts)
+KeepEngagement(EventsTable *et, Relation events, Tuplestorestate *const *tables, int ntables)
 {
 	Datum	   *keys;
 	Datum	   *locked;
@@ -670,7 +682,7 @@ KeepEngagement(EventsTable *et, Relation events, Tuplestorestate *ts)
 	int			ret;
 	TimestampTz clock;
 
-	keys = TransitionKeys(et, events, ts, &nkeys);
+	keys = TransitionKeys(et, events, tables, ntables, &nkeys);
 	if (nkeys == 0)
 		return;
 
@@ -695,7 +707,7 @@ KeepEngagement(EventsTable *et, Relation events, Tuplestorestate *ts)
 	WriteEngagement(et, locked, nlocked, GetCurrentTransactionStartTimestamp(), clock);
 }
 
-/* Keeps the engagement of the leads whose events a statement inserted or deleted. */
+/* Keeps the engagement of the leads whose events a statement inserted, updated or deleted. */
 PG_FUNCTION_INFO_V1(leadqual_events_trigger);
 Datum
 leadqual_events_trigger(PG_FUNCTION_ARGS)
@@ -703,7 +715,8 @@ leadqual_events_trigger(PG_FUNCTION_ARGS)
 	TriggerData *td = (TriggerData *) fcinfo->context;
 	EventAttachmentDef *att;
 	EventsTable *volatile et;
-	Tuplestorestate *ts;
+	Tuplestorestate *tables[2];
+	int			ntables = 0;
 
 	if (!CALLED_AS_TRIGGER(fcinfo))
 		ereport(ERROR,
@@ -712,13 +725,16 @@ leadqual_events_trigger(PG_FUNCTION_ARGS)
 	/* first of all: is this a table leadqual.attach_events set up? */
 	att = ruleset_event_attachment(RelationGetRelid(td->tg_relation), TRIGGER_NAME);
 	if (!TRIGGER_FIRED_AFTER(td->tg_event) || !TRIGGER_FIRED_FOR_STATEMENT(td->tg_event) ||
-		!(TRIGGER_FIRED_BY_INSERT(td->tg_event) || TRIGGER_FIRED_BY_DELETE(td->tg_event)))
+		TRIGGER_FIRED_BY_TRUNCATE(td->tg_event))
 		ereport(ERROR,
 				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
-				 errmsg("%s must be an AFTER INSERT or AFTER DELETE statement trigger", TRIGGER_NAME),
+				 errmsg("%s must be an AFTER INSERT, UPDATE or DELETE statement trigger", TRIGGER_NAME),
 				 errhint("Run leadqual.detach_events and leadqual.attach_events to make the triggers again.")));
-	ts = TRIGGER_FIRED_BY_INSERT(td->tg_event) ? td->tg_newtable : td->tg_oldtable;
-	if (ts == NULL)
+	if (!TRIGGER_FIRED_BY_INSERT(td->tg_event))
+		tables[ntables++] = td->tg_oldtable;
+	if (!TRIGGER_FIRED_BY_DELETE(td->tg_event))
+		tables[ntables++] = td->tg_newtable;
+	if (tables[0] == NULL || tables[ntables - 1] == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
 				 errmsg("%s needs a transition table", TRIGGER_NAME),
@@ -743,7 +759,7 @@ leadqual_events_trigger(PG_FUNCTION_ARGS)
 	et->busy++;
 	PG_TRY();
 	{
-		KeepEngagement(et, td->tg_relation, ts);
+		KeepEngagement(et, td->tg_relation, tables, ntables);
 	}
 	PG_FINALLY();
 	{

@@ -256,6 +256,25 @@ BEGIN
     EXECUTE format('CREATE TRIGGER leadqual_events_delete AFTER DELETE ON %s '
                    'REFERENCING OLD TABLE AS leadqual_events FOR EACH STATEMENT '
                    'EXECUTE FUNCTION leadqual.events_trigger()', events_table);
+    EXECUTE format('CREATE TRIGGER leadqual_events_update AFTER UPDATE ON %s '
+                   'REFERENCING OLD TABLE AS leadqual_events_old NEW TABLE AS leadqual_events '
+                   'FOR EACH STATEMENT EXECUTE FUNCTION leadqual.events_trigger()', events_table);
+END $$;
+
+CREATE OR REPLACE FUNCTION leadqual.detach_events(events_table regclass)
+RETURNS void LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    IF events_table IS NULL THEN
+        RAISE EXCEPTION 'leadqual.detach_events: events_table must not be NULL'
+            USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    DELETE FROM leadqual.event_attachments a WHERE a.events_table = detach_events.events_table;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION '% is not attached', events_table USING ERRCODE = 'undefined_object';
+    END IF;
+    EXECUTE format('DROP TRIGGER IF EXISTS leadqual_events_insert ON %s', events_table);
+    EXECUTE format('DROP TRIGGER IF EXISTS leadqual_events_delete ON %s', events_table);
+    EXECUTE format('DROP TRIGGER IF EXISTS leadqual_events_update ON %s', events_table);
 END $$;
 
 -- Upgrade: the triggers 1.0's attach and attach_events made (with arguments) are made
@@ -299,5 +318,14 @@ BEGIN
                                                 ELSE 'ENABLE ALWAYS' END, t.tgname);
             END IF;
         END LOOP;
+    END LOOP;
+    -- 1.1 follows UPDATEs of events too: the trigger 1.0's attach_events did not make
+    FOR a IN SELECT x.events_table AS rel FROM leadqual.event_attachments x
+              WHERE NOT EXISTS (SELECT FROM pg_catalog.pg_trigger tg
+                                 WHERE tg.tgrelid OPERATOR(pg_catalog.=) x.events_table
+                                   AND tg.tgname OPERATOR(pg_catalog.=) 'leadqual_events_update') LOOP
+        EXECUTE format('CREATE TRIGGER leadqual_events_update AFTER UPDATE ON %s '
+                       'REFERENCING OLD TABLE AS leadqual_events_old NEW TABLE AS leadqual_events '
+                       'FOR EACH STATEMENT EXECUTE FUNCTION leadqual.events_trigger()', a.rel);
     END LOOP;
 END $$;
