@@ -412,6 +412,53 @@ DROP POLICY ct_top ON ct;
 REVOKE ALL ON gt_leads, ct FROM regress_fit_analyst;
 DROP ROLE regress_fit_analyst;
 
+-- A lead table with a column named l: every function that reads its rows scores the whole
+-- row (a bare l in their queries was that column: calibrate and fit crashed the server,
+-- choose_threshold, simulate and rescore failed)
+CREATE TABLE fit_l (id int PRIMARY KEY, l int, x boolean, converted boolean, score float8,
+                    stage leadqual.stage, stage_locked boolean NOT NULL DEFAULT false);
+INSERT INTO leadqual.models (model, lead_table, mql_threshold) VALUES ('fit_l', 'fit_l', 5);
+INSERT INTO leadqual.rules (model, name, attribute, op, value, points)
+VALUES ('fit_l', 'x', 'x', 'eq', 'true', 5);
+INSERT INTO fit_l (id, l, x, converted)
+SELECT g, g, g % 3 = 0, (g % 5 = 0) <> (g % 7 = 0) FROM generate_series(1, 200) g;
+SELECT name, hits FROM leadqual.calibrate('fit_l');
+SELECT name, train_leads FROM leadqual.fit('fit_l', holdout => 0);
+SELECT threshold, leads FROM leadqual.choose_threshold('fit_l', capacity => 100);
+SELECT leadqual.attach('fit_l', 'fit_l');
+SELECT count(*) AS moves FROM leadqual.simulate('fit_l', leadqual.ruleset('fit_l'::text));
+CALL leadqual.rescore('fit_l');
+SELECT leadqual.detach('fit_l');
+DELETE FROM leadqual.stage_history WHERE model = 'fit_l';
+-- the holdout split is the same whatever the session's TimeZone and DateStyle (a
+-- timestamptz key's text moves with them)
+CREATE TABLE fit_tz (id timestamptz PRIMARY KEY, a boolean, b boolean, converted boolean);
+INSERT INTO fit_tz SELECT '2024-01-01'::timestamptz + g * interval '1 hour', hashint4(g) % 2 = 0,
+       hashint4(g + 7) % 3 = 0, hashint4(g + 1) % 3 = 0 FROM generate_series(1, 400) g;
+INSERT INTO leadqual.models (model, lead_table, mql_threshold) VALUES ('fit_tz', 'fit_tz', 5);
+INSERT INTO leadqual.rules (model, name, attribute, op, value, points)
+VALUES ('fit_tz', 'a', 'a', 'eq', 'true', 5), ('fit_tz', 'b', 'b', 'eq', 'true', 3);
+CREATE TEMP TABLE fit_tz_runs (setting text, train bigint, holdout bigint);
+SET TimeZone = 'UTC';
+INSERT INTO fit_tz_runs SELECT DISTINCT 'UTC', train_leads, holdout_leads FROM leadqual.fit('fit_tz');
+SET TimeZone = 'America/New_York';
+INSERT INTO fit_tz_runs SELECT DISTINCT 'New York', train_leads, holdout_leads FROM leadqual.fit('fit_tz');
+SET DateStyle = 'SQL, DMY';
+INSERT INTO fit_tz_runs SELECT DISTINCT 'SQL, DMY', train_leads, holdout_leads FROM leadqual.fit('fit_tz');
+RESET TimeZone;
+RESET DateStyle;
+SELECT count(DISTINCT (train, holdout)) AS splits, count(*) AS runs, max(train + holdout) AS leads
+  FROM fit_tz_runs;
+-- a model that takes events is live too: fit does not overwrite it
+CREATE TABLE fit_events (lead_id int, event_type text, occurred_at timestamptz);
+ALTER TABLE fit_l ADD COLUMN engagement float8 NOT NULL DEFAULT 0;
+UPDATE leadqual.models SET engagement_column = 'engagement' WHERE model = 'fit_l';
+SELECT leadqual.attach_events('fit_events', 'lead_id', 'fit_l');
+SELECT pg_temp.error_of($$SELECT * FROM leadqual.fit('fit_tz', into_model => 'fit_l')$$);
+SELECT leadqual.detach_events('fit_events');
+DELETE FROM leadqual.models WHERE model IN ('fit_l', 'fit_tz');
+DROP TABLE fit_l, fit_tz, fit_events;
+
 DELETE FROM leadqual.models WHERE model IN ('fs', 'fs_draft', 'fs_live', 'sep', 'gt', 'gt_fitted',
                                             'gt_zero', 'gt_zero_fitted',
                                             'gt_cal', 'cand', 'ct');

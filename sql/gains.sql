@@ -152,4 +152,11 @@ SELECT (g[1]).min_score AS top, (g[cardinality(g)]).min_score AS bottom
   FROM (SELECT leadqual.gains(s, c, 4) AS g
           FROM (VALUES ('NaN'::float8, true), ('Infinity', false), (1, true), ('-Infinity', false)) v(s, c)) x;
 
+-- a state is text anyone can write: counts near bigint's limit stay within the bands asked
+-- for (the last band took one past them), and a score_quality state is refused (22023)
+SELECT cardinality(leadqual.gains_final(
+    'v1 bins=0 buckets=2 exact 1:0:1 2:0:4611686018427387902 3:0:4611686018427387904'::leadqual.quality_state))
+    AS bands;
+SELECT leadqual.gains_final('v1 bins=0 exact 1:1:0'::leadqual.quality_state);
+
 DROP TABLE gains_leads;

@@ -31,6 +31,8 @@ typedef void (*LeadVisitor) (void *arg, bool converted, const LeadResult *res,
  * connected; as the caller, so row-level security applies), scoring each lead
  * with cm; returns how many leads had a NULL outcome (they are not visited).
  */
+/* "l.*::<its type>": the whole row of the lead table aliased l, in a query's SELECT list */
+extern char *analytics_whole_row(Oid relid);
 extern int64 analytics_scan_leads(CompiledModel *cm, const char *sql, LeadVisitor visit,
 								  void *arg);
 

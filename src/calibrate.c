@@ -167,6 +167,15 @@ analytics_check_outcome_column(Oid relid, const char *column, const char *model)
 	ReleaseSysCache(tup);
 }
 
+char *
+analytics_whole_row(Oid relid)
+{
+	/* l.*, cast to its own type: a column named l would be taken for a bare l */
+	return psprintf("l.*::%s",
+					quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)),
+											   get_rel_name(relid)));
+}
+
 int64
 analytics_scan_leads(CompiledModel *cm, const char *sql, LeadVisitor visit, void *arg)
 {
@@ -182,6 +191,9 @@ analytics_scan_leads(CompiledModel *cm, const char *sql, LeadVisitor visit, void
 		SPI_cursor_fetch(portal, true, SCAN_FETCH);
 		if (SPI_processed == 0)
 			break;
+		if (SPI_gettypeid(SPI_tuptable->tupdesc, 1) != cm->typid ||
+			getBaseType(SPI_gettypeid(SPI_tuptable->tupdesc, 2)) != BOOLOID)
+			elog(ERROR, "leadqual: the lead scan returned other columns than the row and its outcome");
 		old = MemoryContextSwitchTo(batchcxt);
 		for (uint64 t = 0; t < SPI_processed; t++)
 		{
@@ -331,7 +343,7 @@ leadqual_calibrate(PG_FUNCTION_ARGS)
 	is_knockout = palloc0(nrules * sizeof(bool));
 	for (int i = 0; i < nrules; i++)
 		is_knockout[i] = def->rules[cm->active[i]].knockout;
-	sql = psprintf("SELECT l, l.%s FROM %s l",
+	sql = psprintf("SELECT %s, l.%s FROM %s l", analytics_whole_row(relid),
 				   quote_identifier(outcome),
 				   quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)),
 											  get_rel_name(relid)));

@@ -49,6 +49,7 @@
 #include "miscadmin.h"
 #include "utils/builtins.h"
 #include "utils/float.h"
+#include "utils/guc.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/tuplestore.h"
@@ -589,18 +590,34 @@ ScanLeads(FitData *fd, CompiledModel *cm, Oid relid, const char *outcome, float8
 		 * text is anybody's function who owns the type, and must not run as
 		 * whoever fits (as the history trigger writes keys)
 		 */
-		keyexpr = isnull ? pstrdup("l")
+		keyexpr = isnull ? analytics_whole_row(relid)
 			: psprintf("l.%s", quote_identifier(SPI_getvalue(SPI_tuptable->vals[0],
 															 SPI_tuptable->tupdesc, 1)));
 	}
-	sql = psprintf("SELECT l, l.%s%s%s FROM %s l", quote_identifier(outcome),
+	sql = psprintf("SELECT %s, l.%s%s%s FROM %s l", analytics_whole_row(relid), quote_identifier(outcome),
 				   keyexpr ? ", " : "", keyexpr ? keyexpr : "", qualified);
 
 	{
 		FitScan		fs = {fd, cm, cxt, htab, key, nbytes, keyexpr != NULL, cut};
+		int			nest = NewGUCNestLevel();
 
+		/*
+		 * The split hashes each key's text: the same text whatever the
+		 * session's settings (a timestamptz key's moves with TimeZone, a
+		 * float's with extra_float_digits), as candidate_rules pins them.  The
+		 * rules are compiled already, under the caller's.
+		 */
+		(void) set_config_option("DateStyle", "ISO, YMD", PGC_USERSET, PGC_S_SESSION,
+								 GUC_ACTION_SAVE, true, 0, false);
+		(void) set_config_option("TimeZone", "UTC", PGC_USERSET, PGC_S_SESSION,
+								 GUC_ACTION_SAVE, true, 0, false);
+		(void) set_config_option("IntervalStyle", "postgres", PGC_USERSET, PGC_S_SESSION,
+								 GUC_ACTION_SAVE, true, 0, false);
+		(void) set_config_option("extra_float_digits", "1", PGC_USERSET, PGC_S_SESSION,
+								 GUC_ACTION_SAVE, true, 0, false);
 		/* the caller's query: SECURITY INVOKER, so row-level security applies */
 		fd->null_outcome += analytics_scan_leads(cm, sql, FitVisit, &fs);
+		AtEOXact_GUC(true, nest);
 	}
 	SPI_finish();
 

@@ -18,6 +18,7 @@
 
 #include "access/htup_details.h"
 #include "catalog/pg_type.h"
+#include "common/int.h"
 #include "fmgr.h"
 #include "funcapi.h"
 #include "utils/array.h"
@@ -115,10 +116,19 @@ gains_final(PG_FUNCTION_ARGS)
 		PG_RETURN_ARRAYTYPE_P(construct_empty_array(bandtype));
 
 	quality_get_view(PG_GETARG_DATUM(0), &v);
-	Assert(v.nbuf == 0 && v.buckets > 0 && !v.binned);
+	Assert(v.nbuf == 0);
+	/* a state is text anyone can write: one score_quality made is not a gains state */
+	if (v.buckets < 1 || v.binned)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("leadqual.gains_final needs the state of leadqual.gains, not of score_quality")));
 	for (Size i = 0; i < v.nruns; i++)
 	{
-		total += v.runs[i].pos + v.runs[i].neg;
+		if (pg_add_s64_overflow(total, v.runs[i].pos, &total) ||
+			pg_add_s64_overflow(total, v.runs[i].neg, &total))
+			ereport(ERROR,
+					(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+					 errmsg("leadqual.gains: more leads than bigint counts")));
 		total_conv += v.runs[i].pos;
 	}
 	if (total == 0)
@@ -134,8 +144,9 @@ gains_final(PG_FUNCTION_ARGS)
 		/* the band of the run's first lead in an equal-count split */
 		if (cum <= PG_INT64_MAX / v.buckets)
 			raw = cum * v.buckets / total;
-		else
-			raw = (int64) floor(((double) cum / (double) total) * v.buckets);
+		else					/* (rounding can reach buckets: the last band holds it) */
+			raw = Min((int64) floor(((double) cum / (double) total) * v.buckets),
+					  (int64) v.buckets - 1);
 
 		if (raw != cur_raw && band_leads > 0)
 		{

@@ -288,7 +288,8 @@ PlanRescore(Oid relid, int32 batch_size, MemoryContext cxt)
 	plan->model = pstrdup(att->model);
 	key = pstrdup(quote_identifier(att->key_column));
 	score = pstrdup(quote_identifier(att->score_column));
-	needed = psprintf("leadqual.rescore_needed(l, %s, l.%s::pg_catalog.float8, "
+	/* l.*: a bare l would be a column named l */
+	needed = psprintf("leadqual.rescore_needed(l.*, %s, l.%s::pg_catalog.float8, "
 					  "l.%s::pg_catalog.text, l.%s, %u::pg_catalog.oid)",
 					  quote_literal_cstr(plan->model), score,
 					  quote_identifier(att->stage_column), quote_identifier(att->locked_column),

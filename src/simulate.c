@@ -36,6 +36,7 @@
 #include "utils/rel.h"
 #include "utils/tuplestore.h"
 
+#include "analytics.h"
 #include "lead_policy.h"
 #include "lead_trigger.h"
 #include "pin.h"
@@ -126,12 +127,13 @@ PlanSim(Sim *sim, Oid relid)
 					 errmsg("engagement column \"%s\" of model \"%s\" does not exist in %s",
 							eng, sim->att.model, sim->table)));
 		sim->engagement_att = att;
-		sim->sql = psprintf("SELECT l, (COALESCE(x.engagement, 0))::%s "
+		sim->sql = psprintf("SELECT %s, (COALESCE(x.engagement, 0))::%s "
 							"FROM %s l LEFT JOIN "
 							"  (SELECT ev.%s AS id, "
 							"          leadqual.engagement(ev.%s, ev.%s, $1, pg_catalog.now()) AS engagement "
 							"     FROM %s ev GROUP BY ev.%s) x "
 							"  ON x.id OPERATOR(pg_catalog.=) l.%s",
+							analytics_whole_row(relid),
 							format_type_with_typemod(TupleDescAttr(sim->tupdesc, att - 1)->atttypid,
 													 TupleDescAttr(sim->tupdesc, att - 1)->atttypmod),
 							sim->table, ev.lead_column, ev.type_column,
@@ -139,7 +141,7 @@ PlanSim(Sim *sim, Oid relid)
 							quote_identifier(sim->att.key_column));
 	}
 	else
-		sim->sql = psprintf("SELECT l FROM %s l", sim->table);
+		sim->sql = psprintf("SELECT %s FROM %s l", analytics_whole_row(relid), sim->table);
 }
 
 /* Compares matched rule names (qsort). */

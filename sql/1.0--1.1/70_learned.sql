@@ -59,10 +59,12 @@ BEGIN
                       HINT = 'Fit into a draft model, simulate it, then promote it.';
         END IF;
         IF EXISTS (SELECT FROM leadqual.attachments a
-                    WHERE a.model OPERATOR(pg_catalog.=) fit.into_model) THEN
+                    WHERE a.model OPERATOR(pg_catalog.=) fit.into_model)
+           OR EXISTS (SELECT FROM leadqual.event_attachments a
+                       WHERE a.model OPERATOR(pg_catalog.=) fit.into_model) THEN
             RAISE EXCEPTION 'model "%" is attached to a table', into_model
                 USING ERRCODE = 'object_not_in_prerequisite_state',
-                      DETAIL = 'fit writes its points into a draft model, which no trigger uses.',
+                      DETAIL = 'fit writes its points into a draft model, which no trigger uses (attach or attach_events).',
                       HINT = 'Name a new model, or one that is not attached.';
         END IF;
     END IF;
@@ -309,8 +311,8 @@ BEGIN
     -- of them have a known outcome (the conversion rate's denominator)
     FOR threshold, leads, conversions, capture, conversion_rate IN EXECUTE pg_catalog.format($q$
         WITH s AS (
-            SELECT leadqual.score(l, $1) AS score,
-                   leadqual.classify(l, $1) OPERATOR(pg_catalog.=) 'disqualified' AS dq,
+            SELECT leadqual.score(l.*, $1) AS score,
+                   leadqual.classify(l.*, $1) OPERATOR(pg_catalog.=) 'disqualified' AS dq,
                    l.%I AS conv
               FROM %s l
         ), total AS (
