@@ -480,13 +480,25 @@ versions_deciding(const char *model)
 	return version;
 }
 
-/* What leadqual.ruleset(model, version) keeps per call site. */
+/*
+ * What leadqual.ruleset(model, version) keeps per call site: the first few
+ * versions it read in this transaction (a query over stage_history reads a
+ * lead's own version each row: they alternate).  Values it hands out stay put
+ * to the end of the transaction (a caller may hold them); past these, a read
+ * is the caller's, in its memory context.
+ */
+#define VERSION_CALL_SLOTS 8
+
 typedef struct VersionCall
 {
 	LocalTransactionId lxid;
-	char	   *model;
-	int32		version;
-	Datum		rules;
+	int			n;
+	struct
+	{
+		char	   *model;
+		int32		version;
+		Datum		rules;
+	}			e[VERSION_CALL_SLOTS];
 } VersionCall;
 
 /*
@@ -502,17 +514,32 @@ leadqual_ruleset_version(PG_FUNCTION_ARGS)
 	char	   *model = text_to_cstring(PG_GETARG_TEXT_PP(0));
 	int32		version = PG_GETARG_INT32(1);
 	VersionCall *vc = (VersionCall *) fcinfo->flinfo->fn_extra;
+	MemoryContext caller = CurrentMemoryContext;
 	Oid			argtypes[2] = {TEXTOID, INT4OID};
 	Datum		args[2];
 	OwnerContext owner;
 	bool		isnull;
 	int32		last = 0;
+	Datum		result = (Datum) 0;
 	bool		found;
-	MemoryContext old;
 
-	if (vc != NULL && vc->lxid == MyProcLocalTransactionId() && vc->version == version &&
-		strcmp(vc->model, model) == 0)
-		PG_RETURN_DATUM(vc->rules);
+	if (vc == NULL)
+		fcinfo->flinfo->fn_extra = vc =
+			MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt, sizeof(VersionCall));
+	if (vc->lxid != MyProcLocalTransactionId())
+	{
+		/* another transaction: nothing handed out before can still be held */
+		for (int i = 0; i < vc->n; i++)
+		{
+			pfree(vc->e[i].model);
+			pfree(DatumGetPointer(vc->e[i].rules));
+		}
+		vc->n = 0;
+		vc->lxid = MyProcLocalTransactionId();
+	}
+	for (int i = 0; i < vc->n; i++)
+		if (vc->e[i].version == version && strcmp(vc->e[i].model, model) == 0)
+			PG_RETURN_DATUM(vc->e[i].rules);
 
 	args[0] = CStringGetTextDatum(model);
 	args[1] = Int32GetDatum(version);
@@ -528,21 +555,19 @@ leadqual_ruleset_version(PG_FUNCTION_ARGS)
 	if (found)
 	{
 		Datum		rules = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+		bool		keep = vc->n < VERSION_CALL_SLOTS;
+		MemoryContext old = MemoryContextSwitchTo(keep ? fcinfo->flinfo->fn_mcxt : caller);
 
-		if (vc == NULL)
-			vc = MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt, sizeof(VersionCall));
-		else
+		/* (before SPI_finish frees the row) */
+		result = datumCopy(rules, false, -1);
+		if (keep)
 		{
-			pfree(vc->model);
-			/* the old value may still be referenced by the caller: leave it */
+			vc->e[vc->n].model = pstrdup(model);
+			vc->e[vc->n].version = version;
+			vc->e[vc->n].rules = result;
+			vc->n++;
 		}
-		old = MemoryContextSwitchTo(fcinfo->flinfo->fn_mcxt);
-		vc->rules = datumCopy(rules, false, -1);
-		vc->model = pstrdup(model);
 		MemoryContextSwitchTo(old);
-		vc->version = version;
-		vc->lxid = MyProcLocalTransactionId();
-		fcinfo->flinfo->fn_extra = vc;
 	}
 	else if (SPI_execute_with_args("SELECT pg_catalog.max(v.version) FROM leadqual.ruleset_versions v "
 								   "WHERE v.model OPERATOR(pg_catalog.=) $1",
@@ -564,5 +589,5 @@ leadqual_ruleset_version(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
 				 errmsg("version %d of model \"%s\" does not exist", version, model),
 				 errhint("Model \"%s\" has versions 1 to %d.", model, last)));
-	PG_RETURN_DATUM(vc->rules);
+	PG_RETURN_DATUM(result);
 }

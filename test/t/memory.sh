@@ -35,6 +35,17 @@ SELECT 'score100k', score_rows(100000);
 SELECT 'mem100k', mem();
 SELECT 'score1m', score_rows(1000000);
 SELECT 'mem1m', mem();
+-- past versions read by a query whose rows alternate between them (a lead's own version,
+-- over stage_history): each distinct one is copied once, not once per row
+INSERT INTO leadqual.models (model, lead_table) VALUES ('ver', 'mem_leads');
+INSERT INTO leadqual.rules (model, name, attribute, op, value, points)
+SELECT 'ver', 'rule ' || g, 'title', 'ilike', '%title number ' || g || ' with some words%', g
+  FROM generate_series(1, 60) g;
+UPDATE leadqual.rules SET points = points + 1 WHERE model = 'ver';
+UPDATE leadqual.rules SET points = points + 1 WHERE model = 'ver';
+SELECT 'memver0', mem();
+SELECT 'versions', count(leadqual.ruleset('ver', 2 + g % 2)) FROM generate_series(1, 40000) g;
+SELECT 'memver1', mem();
 -- explain: VmHWM also counts the C allocator's fragmentation from the 16 kB tuplestore
 -- array every SRF call gets (PostgreSQL's own SRFs show the same), so measure what
 -- explain keeps instead: the backend's memory contexts, read in the middle of the query.
@@ -147,6 +158,13 @@ ev1=$(awk '$1 == "memev1" { for (i = 2; i < NF; i++) if ($i == "VmHWM") print $(
 echo "events trigger over 20,000 events with 20 kB types: VmHWM ${ev0} kB before, ${ev1} kB after"
 if [ -z "$ev1" ] || [ $((ev1 - ev0)) -gt "$limit_kb" ]; then
 	echo "memory: the events trigger grew the backend by $((ev1 - ev0)) kB"
+	exit 1
+fi
+ver0=$(awk '$1 == "memver0" { for (i = 2; i < NF; i++) if ($i == "VmHWM") print $(i + 1) }' <<<"$out")
+ver1=$(awk '$1 == "memver1" { for (i = 2; i < NF; i++) if ($i == "VmHWM") print $(i + 1) }' <<<"$out")
+echo "leadqual.ruleset(model, version) 40,000 times over two versions: VmHWM ${ver0} kB before, ${ver1} kB after"
+if [ -z "$ver1" ] || [ $((ver1 - ver0)) -gt "$limit_kb" ]; then
+	echo "memory: reading past versions grew the backend by $((ver1 - ver0)) kB"
 	exit 1
 fi
 read -r hist100k hist1m histn <<<"$(awk '$1 == "ctxhistory" { print $2, $3, $4 }' <<<"$out")"
