@@ -280,3 +280,59 @@ REVOKE ALL ON leadqual.models, leadqual.rules, leadqual.criterion_checks, leadqu
 REVOKE ALL ON SEQUENCE leadqual.rules_rule_id_seq FROM regress_sx_reader;
 REVOKE ALL ON FUNCTION leadqual.promote(text, text) FROM regress_sx_reader;
 DROP ROLE regress_sx_reader, regress_sx_nobody, regress_sx_owner;
+
+-- simulate does what promote + rescore do: with the candidate's engagement column (rescore
+-- recomputes engagement into the column promote gives the model), and skipping a rule the
+-- table cannot evaluate as the live model does (an enum label renamed since)
+CREATE TABLE se_leads (id int PRIMARY KEY, title text, engagement float8 NOT NULL DEFAULT 0,
+                       eng2 float8 NOT NULL DEFAULT 0, score float8, stage leadqual.stage,
+                       stage_locked boolean NOT NULL DEFAULT false);
+CREATE TABLE se_events (id bigserial PRIMARY KEY, lead_id int NOT NULL, event_type text NOT NULL,
+                        occurred_at timestamptz NOT NULL);
+INSERT INTO leadqual.models (model, lead_table, mql_threshold, engagement_column, half_life)
+VALUES ('se', 'se_leads', 10, 'engagement', NULL);
+INSERT INTO leadqual.rules (model, name, attribute, op, value, points) VALUES ('se', 'ceo', 'title', 'eq', 'CEO', 5);
+INSERT INTO leadqual.event_rules (model, event_type, points) VALUES ('se', 'demo', 6);
+SELECT leadqual.attach('se_leads', 'se'), leadqual.attach_events('se_events', 'lead_id', 'se');
+INSERT INTO se_leads (id, title) SELECT g, 'CEO' FROM generate_series(1, 5) g;
+INSERT INTO se_events (lead_id, event_type, occurred_at) VALUES (1, 'demo', now()), (2, 'demo', now());
+SELECT leadqual.copy_model('se', 'se_d');
+UPDATE leadqual.models SET engagement_column = 'eng2' WHERE model = 'se_d';
+-- (a) the candidate keeps engagement in eng2: rescore writes it there (6 points), stages stay
+CREATE TEMP TABLE se_before AS SELECT id, score, stage FROM se_leads;
+CREATE TEMP TABLE se_sim AS SELECT * FROM leadqual.simulate('se_leads', 'se_d');
+CREATE TEMP VIEW se_check AS
+SELECT (SELECT count(*) FROM se_sim) AS simulated,
+       (SELECT count(*) FROM se_leads l JOIN se_before b USING (id)
+         WHERE l.score IS DISTINCT FROM b.score OR l.stage IS DISTINCT FROM b.stage) AS changed,
+       (SELECT count(*) FROM se_sim s JOIN se_leads l ON l.id::text = s.lead_id
+         WHERE l.score IS DISTINCT FROM s.new_score OR l.stage IS DISTINCT FROM s.new_stage) AS wrong;
+SELECT leadqual.promote('se_d', 'se');
+CALL leadqual.rescore('se_leads');
+SELECT * FROM se_check;
+-- (b) a rule the table's enum no longer has a label for: skipped, by both
+CREATE TYPE se_tier AS ENUM ('gold', 'silver');
+ALTER TABLE se_leads ADD COLUMN tier se_tier;
+UPDATE se_leads SET tier = 'gold' WHERE id <= 3;
+INSERT INTO leadqual.rules (model, name, attribute, op, value, points) VALUES ('se', 'gold', 'tier', 'eq', 'gold', 15);
+SET leadqual.ddl_guard = off;
+ALTER TYPE se_tier RENAME VALUE 'gold' TO 'platinum';
+RESET leadqual.ddl_guard;
+UPDATE leadqual.rules SET points = 12 WHERE model = 'se' AND name = 'ceo';
+DROP TABLE se_before, se_sim CASCADE;
+CREATE TEMP TABLE se_before AS SELECT id, score, stage FROM se_leads;
+CREATE TEMP TABLE se_sim AS SELECT * FROM leadqual.simulate('se_leads', leadqual.ruleset('se'::text));
+CREATE TEMP VIEW se_check AS
+SELECT (SELECT count(*) FROM se_sim) AS simulated,
+       (SELECT count(*) FROM se_leads l JOIN se_before b USING (id)
+         WHERE l.score IS DISTINCT FROM b.score OR l.stage IS DISTINCT FROM b.stage) AS changed,
+       (SELECT count(*) FROM se_sim s JOIN se_leads l ON l.id::text = s.lead_id
+         WHERE l.score IS DISTINCT FROM s.new_score OR l.stage IS DISTINCT FROM s.new_stage) AS wrong;
+CALL leadqual.rescore('se_leads');
+SELECT * FROM se_check;
+RESET client_min_messages;
+SELECT leadqual.detach_events('se_events'), leadqual.detach('se_leads');
+DELETE FROM leadqual.stage_history WHERE model = 'se';
+DELETE FROM leadqual.models WHERE model IN ('se', 'se_d');
+DROP TABLE se_events, se_leads, se_before, se_sim CASCADE;
+DROP TYPE se_tier;

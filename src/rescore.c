@@ -236,7 +236,7 @@ rescore_events_source(const char *model, MemoryContext cxt, EventsSource *src)
 							  "  pg_catalog.quote_ident(a.type_column), pg_catalog.quote_ident(a.time_column), "
 							  "  m.engagement_column::pg_catalog.text "
 							  "FROM leadqual.event_attachments a JOIN leadqual.models m USING (model) "
-							  "WHERE a.model OPERATOR(pg_catalog.=) $1 AND m.engagement_column IS NOT NULL",
+							  "WHERE a.model OPERATOR(pg_catalog.=) $1",
 							  1, argtypes, args, NULL, true, 1) != SPI_OK_SELECT)
 		elog(ERROR, "could not read leadqual.event_attachments");
 	if (SPI_processed != 1)
@@ -311,7 +311,7 @@ PlanRescore(Oid relid, int32 batch_size, MemoryContext cxt)
 	MemoryContextSwitchTo(old);
 
 	/* where events are attached, engagement is recomputed too: decay moves on */
-	if (rescore_events_source(plan->model, cxt, &ev))
+	if (rescore_events_source(plan->model, cxt, &ev) && ev.engagement_column != NULL)
 	{
 		char	   *events;
 		char	   *lead;

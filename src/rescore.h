@@ -14,14 +14,15 @@ typedef struct EventsSource
 	char	   *lead_column;	/* quoted */
 	char	   *type_column;	/* quoted */
 	char	   *time_column;	/* quoted */
-	char	   *engagement_column;	/* the model's engagement column, as named (not quoted) */
+	char	   *engagement_column;	/* the model's engagement column, as named (not
+									 * quoted); NULL: none */
 } EventsSource;
 
 /*
- * Where an events table is attached to model and the model has an engagement
- * column, rescore recomputes engagement from the events first: fills *src
- * (allocated in cxt) and returns true; false where it does not.  Inside the
- * caller's SPI connection.
+ * Where an events table is attached to model (and the model has an
+ * engagement column: rescore recomputes engagement from the events first),
+ * fills *src (allocated in cxt) and returns true; false where none is.
+ * Inside the caller's SPI connection.
  */
 extern bool rescore_events_source(const char *model, MemoryContext cxt, EventsSource *src);
 

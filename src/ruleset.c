@@ -1207,6 +1207,15 @@ ruleset_compiled_cached(RulesetCallCache *cc, Datum value, Oid typid, int32 typm
 	return cc->cm;
 }
 
+CompiledModel *
+ruleset_compiled_for_table(Datum value, Oid lead_table, Oid typid)
+{
+	uint8		hash[RULESET_HASH_LEN];
+
+	DatumHash(value, hash);
+	return EntryCompiled(ValueOfDatum(value, hash), lead_table, typid, -1);
+}
+
 ModelDef *
 ruleset_value_def(Datum value)
 {

@@ -197,6 +197,13 @@ typedef struct RulesetCallCache
 extern CompiledModel *ruleset_compiled_cached(RulesetCallCache *cc, Datum value,
 											  Oid typid, int32 typmod);
 
+/*
+ * A value compiled for the rows of lead_table (of type typid), as the model
+ * it would become scores them: a rule it cannot use there is skipped with a
+ * WARNING, not an error.  Valid until the transaction ends.
+ */
+extern CompiledModel *ruleset_compiled_for_table(Datum value, Oid lead_table, Oid typid);
+
 /* A value's definition (valid until transaction end). */
 extern ModelDef *ruleset_value_def(Datum value);
 

@@ -81,7 +81,7 @@ typedef struct Sim
  * (inside the caller's SPI connection).
  */
 static void
-PlanSim(Sim *sim, Oid relid)
+PlanSim(Sim *sim, Oid relid, Datum candidate)
 {
 	AttachmentDef *att;
 	Relation	rel;
@@ -114,10 +114,15 @@ PlanSim(Sim *sim, Oid relid)
 	getTypeOutputInfo(sim->cols.key_type, &outfunc, &isvarlena);
 	fmgr_info(outfunc, &sim->key_out);
 
-	/* where events are attached, rescore recomputes engagement first (rescore.c) */
-	if (rescore_events_source(sim->att.model, CurrentMemoryContext, &ev))
+	/*
+	 * where events are attached, rescore recomputes engagement first
+	 * (rescore.c), into the engagement column promote gives the model: the
+	 * candidate's
+	 */
+	if (rescore_events_source(sim->att.model, CurrentMemoryContext, &ev) &&
+		ruleset_value_def(candidate)->engagement_column != NULL)
 	{
-		char	   *eng = ev.engagement_column;
+		char	   *eng = ruleset_value_def(candidate)->engagement_column;
 		AttrNumber	att;
 
 		att = SPI_fnumber(sim->tupdesc, eng);
@@ -305,7 +310,6 @@ static void
 Simulate(Oid relid, Datum candidate, Oid rulestype, SimEmit emit, void *arg)
 {
 	Sim			sim;
-	RulesetCallCache cc;
 	SimReceiver receiver;
 	SPIExecuteOptions options;
 	ParamListInfo params = NULL;
@@ -317,10 +321,10 @@ Simulate(Oid relid, Datum candidate, Oid rulestype, SimEmit emit, void *arg)
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	MemoryContextSwitchTo(cxt);
-	PlanSim(&sim, relid);
+	PlanSim(&sim, relid, candidate);
 	sim.current = ruleset_lookup(sim.att.model, sim.tupdesc->tdtypeid, -1);
-	memset(&cc, 0, sizeof(cc));
-	sim.candidate = ruleset_compiled_cached(&cc, candidate, sim.tupdesc->tdtypeid, -1);
+	/* for the table's rows, as the model will be: a rule it cannot use there is skipped */
+	sim.candidate = ruleset_compiled_for_table(candidate, relid, sim.tupdesc->tdtypeid);
 	sim.rowcxt = AllocSetContextCreate(cxt, "leadqual simulate row", ALLOCSET_DEFAULT_SIZES);
 
 	if (sim.engagement_att > 0)
