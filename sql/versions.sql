@@ -278,3 +278,42 @@ REVOKE ALL ON leadqual.rules FROM regress_vx_editor;
 REVOKE ALL ON SEQUENCE leadqual.rules_rule_id_seq FROM regress_vx_editor;
 DROP SCHEMA vx_ed CASCADE;
 DROP ROLE regress_vx_editor;
+
+-- The latest version always holds what the model scores with once the transaction commits:
+-- a version made inside a savepoint that is rolled back goes with it (and is made again at
+-- commit), and one made by SET CONSTRAINTS ... IMMEDIATE is made again for the statements
+-- after it (their rows fire the trigger before their statement moves the rule set's
+-- generation on: the cache then still held the rules before them)
+CREATE TABLE vi_leads (id int PRIMARY KEY, title text);
+INSERT INTO leadqual.models (model, lead_table, mql_threshold) VALUES ('vi', 'vi_leads', 5);
+INSERT INTO leadqual.rules (model, name, attribute, op, value, points) VALUES ('vi', 'ceo', 'title', 'eq', 'CEO', 5);
+CREATE FUNCTION vi_latest() RETURNS TABLE (versions bigint, points float8, latest_is_live boolean)
+LANGUAGE sql AS $$
+    SELECT (SELECT count(*) FROM leadqual.ruleset_versions WHERE model = 'vi'),
+           (SELECT r.points FROM leadqual.rules r WHERE r.model = 'vi'),
+           (SELECT v.rules::text = leadqual.ruleset('vi'::text)::text FROM leadqual.ruleset_versions v
+             WHERE v.model = 'vi' ORDER BY v.version DESC LIMIT 1) $$;
+SELECT * FROM vi_latest();
+BEGIN;
+UPDATE leadqual.rules SET points = 7 WHERE model = 'vi';
+SAVEPOINT s;
+SET CONSTRAINTS ALL IMMEDIATE;
+ROLLBACK TO SAVEPOINT s;
+COMMIT;
+SELECT * FROM vi_latest();
+SELECT count(*) FROM leadqual.ruleset('vi'::text) r;   -- the cache warm
+BEGIN;
+SET CONSTRAINTS ALL IMMEDIATE;
+UPDATE leadqual.rules SET points = 10 WHERE model = 'vi';
+COMMIT;
+SELECT * FROM vi_latest();
+BEGIN;
+UPDATE leadqual.rules SET points = 8 WHERE model = 'vi';
+SET CONSTRAINTS ALL IMMEDIATE;
+UPDATE leadqual.rules SET points = 9 WHERE model = 'vi';
+COMMIT;
+SELECT * FROM vi_latest();
+DELETE FROM leadqual.models WHERE model = 'vi';
+DELETE FROM leadqual.ruleset_versions WHERE model = 'vi';
+DROP TABLE vi_leads;
+DROP FUNCTION vi_latest();

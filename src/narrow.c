@@ -78,18 +78,6 @@ OurFunction(Oid funcid, bool *narrowed)
 	return name;
 }
 
-/* The OID of type leadqual.ruleset (InvalidOid if missing). */
-static Oid
-RulesetTypeOid(void)
-{
-	Oid			nsp = get_namespace_oid("leadqual", true);
-
-	if (!OidIsValid(nsp))
-		return InvalidOid;
-	return GetSysCacheOid2(TYPENAMENSP, Anum_pg_type_oid, CStringGetDatum("ruleset"),
-						   ObjectIdGetDatum(nsp));
-}
-
 /* The whole-row function's arity that a narrowed call stands for: (lead, rules, ...). */
 static int
 NarrowedBaseArgs(const char *name)
@@ -373,7 +361,7 @@ leadqual_narrow_support(PG_FUNCTION_ARGS)
 	name = OurFunction(fexpr->funcid, &narrowed);
 	if (name == NULL)
 		PG_RETURN_POINTER(NULL);
-	by_value = exprType(lsecond(fexpr->args)) == RulesetTypeOid();
+	by_value = exprType(lsecond(fexpr->args)) == ruleset_type_oid();
 	/*
 	 * A *_narrowed call (ours seen again, or one a user wrote) is left as it
 	 * is: turning it back into a whole-row call would read columns its query
@@ -430,7 +418,7 @@ narrow_init_call(FunctionCallInfo fcinfo, int base_nargs, NarrowedCall *nc)
 		 * set's own"): a call with one stands for that function, not the
 		 * three-argument one; one whose framework may vary, for both.
 		 */
-		if (strcmp(name, "qualify") == 0 && types[1] == RulesetTypeOid())
+		if (strcmp(name, "qualify") == 0 && types[1] == ruleset_type_oid())
 		{
 			Oid			two = LookupFuncName(OurName(name), 2, types, false);
 

@@ -1216,6 +1216,25 @@ ruleset_compiled_for_table(Datum value, Oid lead_table, Oid typid)
 	return EntryCompiled(ValueOfDatum(value, hash), lead_table, typid, -1);
 }
 
+Oid
+ruleset_type_oid(void)
+{
+	Oid			nsp = get_namespace_oid("leadqual", true);
+
+	if (!OidIsValid(nsp))
+		return InvalidOid;
+	return GetSysCacheOid2(TYPENAMENSP, Anum_pg_type_oid, CStringGetDatum("ruleset"),
+						   ObjectIdGetDatum(nsp));
+}
+
+RulesetData *
+ruleset_model_value_uncached(const char *model)
+{
+	ModelDef   *def = LoadModel(model, true);
+
+	return def ? ruleset_serialize(def) : NULL;
+}
+
 ModelDef *
 ruleset_value_def(Datum value)
 {

@@ -204,6 +204,16 @@ extern CompiledModel *ruleset_compiled_cached(RulesetCallCache *cc, Datum value,
  */
 extern CompiledModel *ruleset_compiled_for_table(Datum value, Oid lead_table, Oid typid);
 
+/* The OID of type leadqual.ruleset (InvalidOid if missing). */
+extern Oid	ruleset_type_oid(void);
+
+/*
+ * model's rule set read from the tables under the active snapshot, past the
+ * cache (NULL if unknown): the versions trigger can fire before the statement
+ * that changed the rules has moved the generation on.
+ */
+extern RulesetData *ruleset_model_value_uncached(const char *model);
+
 /* A value's definition (valid until transaction end). */
 extern ModelDef *ruleset_value_def(Datum value);
 

@@ -8,12 +8,12 @@
  * changed in a rolled-back savepoint queue nothing (their trigger events go
  * with the subtransaction), a rolled-back transaction fires nothing.  For each
  * model a row names (criteria and frameworks: every model) the trigger
- * computes leadqual.ruleset(model) and records it when its content differs
- * from the model's latest version.  A model is handled once per batch of
- * trigger events: the rest of its rows only find it in a transaction-local
- * list, keyed by the invalidation counter (every config change bumps it, see
- * validate.c's config_changed), so a change made after SET CONSTRAINTS ...
- * IMMEDIATE fired the trigger is handled again.  A version that this same
+ * computes the model's rule set and records it when its content differs
+ * from the model's latest version, read from the tables (not the cache).  A
+ * model is handled once per batch of trigger events: the rest of its rows only
+ * find it in a transaction-local list (see Handled), so a change made after
+ * SET CONSTRAINTS ... IMMEDIATE fired the trigger is handled again, and one
+ * rolled back to a savepoint leaves no mark behind.  A version that this same
  * transaction made already (SET CONSTRAINTS IMMEDIATE, TRUNCATE) is rewritten
  * rather than followed by another: one version per transaction.
  *
@@ -52,17 +52,27 @@
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
+#include "utils/snapmgr.h"
 
 #include "compat.h"
 #include "ruleset.h"
 #include "subxact.h"
 #include "versions.h"
 
-/* A model handled in this transaction, at an invalidation count; model NULL: all models. */
+/*
+ * A model handled in this transaction; model NULL: all models.  Valid while
+ * nothing has changed since: the invalidation count (config changes), the
+ * command counter (a user's statement in between: under SET CONSTRAINTS ...
+ * IMMEDIATE its rows fire this before its config_changed moves the count on;
+ * the trigger brings the marks up to its own increments as it returns), and
+ * the subtransaction (a rolled-back savepoint takes its versions with it).
+ */
 typedef struct Handled
 {
 	char	   *model;
 	uint64		inval;
+	CommandId	cid;
+	SubTransactionId subid;
 } Handled;
 
 static List *HandledModels = NIL;	/* in TopTransactionContext */
@@ -84,29 +94,79 @@ IsHandled(const char *model)
 {
 	ListCell   *lc;
 	uint64		inval = ruleset_inval_count();
+	CommandId	cid = GetCurrentCommandId(false);
 
 	foreach(lc, CurrentHandled())
 	{
 		Handled    *h = (Handled *) lfirst(lc);
 
-		if (h->inval == inval &&
+		if (h->inval == inval && h->cid == cid &&
 			(h->model == NULL ? model == NULL : model != NULL && strcmp(h->model, model) == 0))
 			return true;
 	}
 	return false;
 }
 
+/* A savepoint's marks go with it when it is rolled back; a released one's pass up. */
+static void
+HandledSubXact(SubXactEvent event, SubTransactionId mySubid, SubTransactionId parentSubid,
+			   void *arg)
+{
+	ListCell   *lc;
+
+	if (HandledLxid != MyProcLocalTransactionId())
+		return;
+	foreach(lc, HandledModels)
+	{
+		Handled    *h = (Handled *) lfirst(lc);
+
+		if (h->subid < mySubid)
+			continue;
+		if (event == SUBXACT_EVENT_ABORT_SUB)
+			HandledModels = foreach_delete_current(HandledModels, lc);
+		else if (event == SUBXACT_EVENT_COMMIT_SUB)
+			h->subid = parentSubid;
+	}
+}
+
 static void
 MarkHandled(const char *model)
 {
+	static bool registered = false;
 	MemoryContext old = MemoryContextSwitchTo(TopTransactionContext);
 	Handled    *h = palloc(sizeof(Handled));
 
+	if (!registered)
+	{
+		RegisterSubXactCallback(HandledSubXact, NULL);
+		registered = true;
+	}
 	(void) CurrentHandled();
 	h->model = model ? pstrdup(model) : NULL;
 	h->inval = ruleset_inval_count();
+	h->cid = GetCurrentCommandId(false);
+	h->subid = GetCurrentSubTransactionId();
 	HandledModels = lappend(HandledModels, h);
 	MemoryContextSwitchTo(old);
+}
+
+/*
+ * The marks valid when this trigger call began (at command since) or made in
+ * it stay valid past its own command increments.
+ */
+static void
+RefreshHandled(CommandId since)
+{
+	ListCell   *lc;
+	CommandId	cid = GetCurrentCommandId(false);
+
+	foreach(lc, CurrentHandled())
+	{
+		Handled    *h = (Handled *) lfirst(lc);
+
+		if (h->cid >= since)
+			h->cid = cid;
+	}
 }
 
 /* Who made a version: leadqual.actor when an application says so, else the current user. */
@@ -157,27 +217,31 @@ VersionModel(void *arg)
 	int32		base = 0;		/* the latest version before this transaction */
 	Datum		base_rules = (Datum) 0;
 
+	RulesetData *value;
+
 	ruleset_become_owner(&owner);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	args[0] = CStringGetTextDatum(step->model);
 
-	/* read_only false: under READ COMMITTED each statement sees the latest commits */
-	if (SPI_execute_with_args("SELECT leadqual.ruleset(m.model) FROM leadqual.models m "
-							  "WHERE m.model OPERATOR(pg_catalog.=) $1",
-							  1, argtypes, args, NULL, false, 0) != SPI_OK_SELECT)
-		elog(ERROR, "could not read leadqual.models");
-	if (SPI_processed == 0)
+	/*
+	 * The rule set as this transaction has it now: from the tables, under a
+	 * new snapshot (under READ COMMITTED it sees the latest commits too), not
+	 * the cache, whose generation the statement that fired this may not have
+	 * moved on yet (SET CONSTRAINTS ... IMMEDIATE fires it before).
+	 */
+	CommandCounterIncrement();
+	PushActiveSnapshot(GetTransactionSnapshot());
+	value = ruleset_model_value_uncached(step->model);
+	PopActiveSnapshot();
+	if (value == NULL)
 	{
 		SPI_finish();
 		ruleset_restore_user(&owner);
 		return;					/* deleted (or renamed): its versions stay */
 	}
-	rulestype = SPI_gettypeid(SPI_tuptable->tupdesc, 1);
-	rules = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
-	if (isnull)
-		elog(ERROR, "leadqual.ruleset(%s) gave NULL", step->model);
-	rules = SPI_datumTransfer(rules, false, -1);
+	rulestype = ruleset_type_oid();
+	rules = PointerGetDatum(value);
 
 	if (SPI_execute_with_args("SELECT v.version, v.rules, v.xmin FROM leadqual.ruleset_versions v "
 							  "WHERE v.model OPERATOR(pg_catalog.=) $1 "
@@ -340,6 +404,7 @@ leadqual_ruleset_version_trigger(PG_FUNCTION_ARGS)
 	const char *table;
 	char	   *created_by;
 	bool		per_model;
+	CommandId	since = GetCurrentCommandId(false);
 
 	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_AFTER(td->tg_event))
 		elog(ERROR, "leadqual_ruleset_version_trigger must be an AFTER trigger");
@@ -385,6 +450,7 @@ leadqual_ruleset_version_trigger(PG_FUNCTION_ARGS)
 		if (new_model != NULL && (old_model == NULL || strcmp(new_model, old_model) != 0))
 			VersionOne(new_model, created_by);
 	}
+	RefreshHandled(since);
 	return PointerGetDatum(NULL);
 }
 
