@@ -241,7 +241,8 @@ DROP TABLE tc_events, tc_leads;
 -- aggregate's over a join on the key.
 CREATE EXTENSION IF NOT EXISTS citext;
 CREATE COLLATION ev_ci (provider = icu, locale = 'und-u-ks-level2', deterministic = false);
-CREATE TABLE ck_leads (id citext PRIMARY KEY, engagement float8 NOT NULL DEFAULT 0);
+CREATE TABLE ck_leads (id citext PRIMARY KEY, engagement float8 NOT NULL DEFAULT 0, score float8,
+                       stage leadqual.stage, stage_locked boolean NOT NULL DEFAULT false);
 CREATE TABLE ck_events (lead_id citext NOT NULL REFERENCES ck_leads, event_type text,
                         occurred_at timestamptz NOT NULL DEFAULT now());
 CREATE TABLE cc_leads (id text COLLATE ev_ci PRIMARY KEY, engagement float8 NOT NULL DEFAULT 0);
@@ -250,7 +251,8 @@ CREATE TABLE cc_events (lead_id text NOT NULL, event_type text,
 INSERT INTO leadqual.models (model, lead_table, engagement_column)
 VALUES ('ck', 'ck_leads', 'engagement'), ('cc', 'cc_leads', 'engagement');
 INSERT INTO leadqual.event_rules (model, event_type, points) VALUES ('ck', 'demo', 10), ('cc', 'demo', 10);
-SELECT leadqual.attach_events('ck_events', 'lead_id', 'ck'), leadqual.attach_events('cc_events', 'lead_id', 'cc');
+SELECT leadqual.attach('ck_leads', 'ck'), leadqual.attach_events('ck_events', 'lead_id', 'ck'),
+       leadqual.attach_events('cc_events', 'lead_id', 'cc');
 INSERT INTO ck_leads (id) VALUES ('bob@example.com'), ('eve@example.com');
 INSERT INTO cc_leads (id) VALUES ('abc'), ('xyz');
 INSERT INTO ck_events (lead_id, event_type) VALUES ('Bob@Example.COM', 'demo');
@@ -269,12 +271,20 @@ FROM (SELECT 'citext' AS key, l.id::text, l.engagement,
                WHERE e.lead_id = l.id)
         FROM cc_leads l) x
 ORDER BY 1, 2;
+-- rescore's engagement refresh and simulate match events the same way
+UPDATE ck_leads SET engagement = 0;
+SELECT lead_id, round(new_score::numeric, 2) AS new_score
+  FROM leadqual.simulate('ck_leads', leadqual.ruleset('ck'::text)) ORDER BY 1;
+CALL leadqual.rescore('ck_leads');
+SELECT id::text, round(engagement::numeric, 2) AS engagement FROM ck_leads ORDER BY 1;
 -- a key column altered to another type after attach_events: refused (42804), not read as
 -- the other type's values (this crashed the server)
 ALTER TABLE ck_events DROP CONSTRAINT ck_events_lead_id_fkey;
 ALTER TABLE ck_events ALTER COLUMN lead_id TYPE text;
 INSERT INTO ck_events (lead_id, event_type) VALUES ('bob@example.com', 'demo');
-SELECT leadqual.detach_events('ck_events'), leadqual.detach_events('cc_events');
+SELECT leadqual.detach_events('ck_events'), leadqual.detach_events('cc_events'),
+       leadqual.detach('ck_leads');
+DELETE FROM leadqual.stage_history WHERE model = 'ck';
 DELETE FROM leadqual.models WHERE model IN ('ck', 'cc');
 DROP TABLE ck_events, ck_leads, cc_events, cc_leads;
 DROP COLLATION ev_ci;

@@ -41,9 +41,7 @@
 #include "access/relation.h"
 #include "access/xact.h"
 #include "common/hashfn.h"
-#include "catalog/pg_collation.h"
 #include "catalog/pg_index.h"
-#include "catalog/pg_operator.h"
 #include "catalog/pg_type.h"
 #include "commands/trigger.h"
 #include "executor/executor.h"
@@ -60,10 +58,10 @@
 #include "utils/syscache.h"
 #include "utils/snapmgr.h"
 #include "utils/timestamp.h"
-#include "utils/typcache.h"
 #include "utils/tuplestore.h"
 
 #include "engagement.h"
+#include "keys.h"
 #include "ruleset.h"
 
 /*
@@ -146,44 +144,6 @@ QualifiedRelName(Oid relid)
 									  get_rel_name(relid));
 }
 
-/* OPERATOR(schema.name) of an operator, for a query whatever its search_path. */
-static char *
-QualifiedOperator(Oid opno)
-{
-	HeapTuple	tup = SearchSysCache1(OPEROID, ObjectIdGetDatum(opno));
-	Form_pg_operator op;
-	char	   *name;
-
-	if (!HeapTupleIsValid(tup))
-		elog(ERROR, "cache lookup failed for operator %u", opno);
-	op = (Form_pg_operator) GETSTRUCT(tup);
-	name = psprintf("OPERATOR(%s.%s)", quote_identifier(get_namespace_name(op->oprnamespace)),
-					NameStr(op->oprname));
-	ReleaseSysCache(tup);
-	return name;
-}
-
-/* " COLLATE schema.name" of a collation, or "" for none. */
-static char *
-KeyCollateSql(Oid collid)
-{
-	HeapTuple	tup;
-	Form_pg_collation coll;
-	char	   *clause;
-
-	if (!OidIsValid(collid))
-		return "";
-	tup = SearchSysCache1(COLLOID, ObjectIdGetDatum(collid));
-	if (!HeapTupleIsValid(tup))
-		elog(ERROR, "cache lookup failed for collation %u", collid);
-	coll = (Form_pg_collation) GETSTRUCT(tup);
-	clause = psprintf(" COLLATE %s",
-					  quote_qualified_identifier(get_namespace_name(coll->collnamespace),
-												 NameStr(coll->collname)));
-	ReleaseSysCache(tup);
-	return clause;
-}
-
 /* Prepares a query with a generic plan: the same plan fits every statement, never planned per execution. */
 static SPIPlanPtr
 Prepare(const char *sql, int nargs, Oid *argtypes)
@@ -202,9 +162,6 @@ BuildEventsTable(EventsTable *et, const EventAttachmentDef *att, Relation events
 	TupleDesc	desc = RelationGetDescr(events);
 	AttrNumber	key_att;
 	Oid			lead_key_type;
-	int32		lead_key_typmod;
-	Oid			lead_key_coll;
-	TypeCacheEntry *tc;
 	Oid			arraytype;
 	Oid		   *argtypes;
 	char	   *lead;
@@ -235,8 +192,7 @@ BuildEventsTable(EventsTable *et, const EventAttachmentDef *att, Relation events
 	 * one type: a column altered since attach_events to another type is
 	 * refused (its values would be read as the other type's).
 	 */
-	get_atttypetypmodcoll(att->lead_table, key_att, &lead_key_type, &lead_key_typmod,
-						  &lead_key_coll);
+	lead_key_type = get_atttype(att->lead_table, key_att);
 	if (lead_key_type != et->key_type)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATATYPE_MISMATCH),
@@ -253,14 +209,7 @@ BuildEventsTable(EventsTable *et, const EventAttachmentDef *att, Relation events
 				 errmsg("lead column \"%s\" of table \"%s\" has type %s, which has no array type",
 						att->lead_column, RelationGetRelationName(events),
 						format_type_be(et->key_type))));
-	/* the key type's own equality (citext's, say: not text's through a cast) */
-	tc = lookup_type_cache(et->key_type, TYPECACHE_EQ_OPR);
-	if (!OidIsValid(tc->eq_opr))
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_FUNCTION),
-				 errmsg("the key type %s of lead table \"%s\" has no equality operator",
-						format_type_be(et->key_type), get_rel_name(att->lead_table))));
-	eq = QualifiedOperator(tc->eq_opr);
+	eq = key_equality_sql(et->key_type, att->lead_table);
 
 	lead = QualifiedRelName(att->lead_table);
 	key = (char *) quote_identifier(get_attname(att->lead_table, key_att, false));
@@ -277,7 +226,7 @@ BuildEventsTable(EventsTable *et, const EventAttachmentDef *att, Relation events
 												QualifiedRelName(att->events_table),
 												quote_identifier(att->lead_column), eq,
 												/* as the lock and the write compare: the key's */
-												KeyCollateSql(lead_key_coll)));
+												key_collate_sql(att->lead_table, key_att)));
 	et->write_sql = MemoryContextStrdup(et->cxt,
 										psprintf("UPDATE %s l SET %s = u.e "
 												 "FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2)) AS u(id, e) "

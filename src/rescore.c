@@ -23,6 +23,7 @@
 #include "utils/memutils.h"
 
 #include "citus.h"
+#include "keys.h"
 #include "lead_policy.h"
 #include "lead_trigger.h"
 #include "rescore.h"
@@ -224,7 +225,8 @@ KeyRange(const char *alias, const char *key, const char *keytype)
 
 /* The events rescore recomputes engagement from (rescore.h); simulate reads them here too. */
 bool
-rescore_events_source(const char *model, MemoryContext cxt, EventsSource *src)
+rescore_events_source(const char *model, Oid lead_table, const LeadColumns *cols,
+					  MemoryContext cxt, EventsSource *src)
 {
 	Oid			argtypes[1] = {TEXTOID};
 	Datum		args[1];
@@ -247,6 +249,8 @@ rescore_events_source(const char *model, MemoryContext cxt, EventsSource *src)
 	src->type_column = SpiGet(0, 3);
 	src->time_column = SpiGet(0, 4);
 	src->engagement_column = SpiGet(0, 5);
+	src->key_eq = key_equality_sql(cols->key_type, lead_table);
+	src->key_collate = key_collate_sql(lead_table, cols->key_att);
 	MemoryContextSwitchTo(old);
 	return true;
 }
@@ -311,7 +315,7 @@ PlanRescore(Oid relid, int32 batch_size, MemoryContext cxt)
 	MemoryContextSwitchTo(old);
 
 	/* where events are attached, engagement is recomputed too: decay moves on */
-	if (rescore_events_source(plan->model, cxt, &ev) && ev.engagement_column != NULL)
+	if (rescore_events_source(plan->model, relid, &cols, cxt, &ev) && ev.engagement_column != NULL)
 	{
 		char	   *events;
 		char	   *lead;
@@ -327,14 +331,14 @@ PlanRescore(Oid relid, int32 batch_size, MemoryContext cxt)
 		plan->lock_sql = psprintf("SELECT pg_catalog.array_agg(s.k) FROM "
 								  "(SELECT l.%s AS k FROM %s AS l "
 								  "   LEFT JOIN (SELECT k.%s AS id, %s AS engagement "
-								  "                FROM %s k LEFT JOIN %s ev ON ev.%s OPERATOR(pg_catalog.=) k.%s "
+								  "                FROM %s k LEFT JOIN %s ev ON ev.%s %s k.%s%s "
 								  "               WHERE %s GROUP BY k.%s) x "
 								  "     ON x.id OPERATOR(pg_catalog.=) l.%s "
 								  "  WHERE %s AND (l.%s IS DISTINCT FROM x.engagement OR %s) "
 								  "  ORDER BY l.%s FOR NO KEY UPDATE OF l) s",
 								  key, plan->table,
 								  key, engagement,
-								  plan->table, events, lead, key,
+								  plan->table, events, lead, ev.key_eq, key, ev.key_collate,
 								  KeyRange("k", key, keytype), key,
 								  key,
 								  KeyRange("l", key, keytype), eng, needed,
@@ -342,11 +346,12 @@ PlanRescore(Oid relid, int32 batch_size, MemoryContext cxt)
 		plan->engagement_sql = psprintf("UPDATE %s AS l SET %s = x.engagement "
 										"FROM (SELECT k.id, %s AS engagement "
 										"        FROM pg_catalog.unnest($1) AS k(id) "
-										"        LEFT JOIN %s ev ON ev.%s OPERATOR(pg_catalog.=) k.id "
+										"        LEFT JOIN %s ev ON ev.%s %s k.id%s "
 										"       GROUP BY k.id) x "
 										"WHERE l.%s OPERATOR(pg_catalog.=) x.id "
 										"  AND l.%s IS DISTINCT FROM x.engagement",
-										plan->table, eng, engagement, events, lead, key, eng);
+										plan->table, eng, engagement, events, lead, ev.key_eq,
+										ev.key_collate, key, eng);
 		MemoryContextSwitchTo(old);
 	}
 	return plan;

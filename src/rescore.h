@@ -16,6 +16,8 @@ typedef struct EventsSource
 	char	   *time_column;	/* quoted */
 	char	   *engagement_column;	/* the model's engagement column, as named (not
 									 * quoted); NULL: none */
+	char	   *key_eq;			/* how to compare lead_column with the lead key (keys.h) */
+	char	   *key_collate;
 } EventsSource;
 
 /*
@@ -24,6 +26,7 @@ typedef struct EventsSource
  * fills *src (allocated in cxt) and returns true; false where none is.
  * Inside the caller's SPI connection.
  */
-extern bool rescore_events_source(const char *model, MemoryContext cxt, EventsSource *src);
+extern bool rescore_events_source(const char *model, Oid lead_table, const LeadColumns *cols,
+								  MemoryContext cxt, EventsSource *src);
 
 #endif

@@ -119,10 +119,11 @@ PlanSim(Sim *sim, Oid relid, Datum candidate)
 	 * (rescore.c), into the engagement column promote gives the model: the
 	 * candidate's
 	 */
-	if (rescore_events_source(sim->att.model, CurrentMemoryContext, &ev) &&
+	if (rescore_events_source(sim->att.model, relid, &sim->cols, CurrentMemoryContext, &ev) &&
 		ruleset_value_def(candidate)->engagement_column != NULL)
 	{
 		char	   *eng = ruleset_value_def(candidate)->engagement_column;
+		const char *key = quote_identifier(sim->att.key_column);
 		AttrNumber	att;
 
 		att = SPI_fnumber(sim->tupdesc, eng);
@@ -132,18 +133,19 @@ PlanSim(Sim *sim, Oid relid, Datum candidate)
 					 errmsg("engagement column \"%s\" of model \"%s\" does not exist in %s",
 							eng, sim->att.model, sim->table)));
 		sim->engagement_att = att;
+		/* each lead's events matched as rescore matches them: by the key's equality */
 		sim->sql = psprintf("SELECT %s, (COALESCE(x.engagement, 0))::%s "
 							"FROM %s l LEFT JOIN "
-							"  (SELECT ev.%s AS id, "
+							"  (SELECT k.%s AS id, "
 							"          leadqual.engagement(ev.%s, ev.%s, $1, pg_catalog.now()) AS engagement "
-							"     FROM %s ev GROUP BY ev.%s) x "
-							"  ON x.id OPERATOR(pg_catalog.=) l.%s",
+							"     FROM %s k JOIN %s ev ON ev.%s %s k.%s%s GROUP BY k.%s) x "
+							"  ON x.id %s l.%s",
 							analytics_whole_row(relid),
 							format_type_with_typemod(TupleDescAttr(sim->tupdesc, att - 1)->atttypid,
 													 TupleDescAttr(sim->tupdesc, att - 1)->atttypmod),
-							sim->table, ev.lead_column, ev.type_column,
-							ev.time_column, ev.events_table, ev.lead_column,
-							quote_identifier(sim->att.key_column));
+							sim->table, key, ev.type_column, ev.time_column,
+							sim->table, ev.events_table, ev.lead_column, ev.key_eq, key,
+							ev.key_collate, key, ev.key_eq, key);
 	}
 	else
 		sim->sql = psprintf("SELECT %s FROM %s l", analytics_whole_row(relid), sim->table);
