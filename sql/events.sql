@@ -277,6 +277,21 @@ SELECT lead_id, round(new_score::numeric, 2) AS new_score
   FROM leadqual.simulate('ck_leads', leadqual.ruleset('ck'::text)) ORDER BY 1;
 CALL leadqual.rescore('ck_leads');
 SELECT id::text, round(engagement::numeric, 2) AS engagement FROM ck_leads ORDER BY 1;
+-- the key type's = is named with its schema: a writing role without USAGE on it is told so
+-- (42501, with the grant), as for any query using the type's operators
+CREATE SCHEMA ev_ext;
+ALTER EXTENSION citext SET SCHEMA ev_ext;
+CREATE ROLE regress_ev_writer;
+GRANT SELECT, INSERT ON ck_events TO regress_ev_writer;
+GRANT SELECT, UPDATE ON ck_leads TO regress_ev_writer;
+UPDATE leadqual.models SET half_life = half_life WHERE model = 'ck';   -- plans made anew
+SET ROLE regress_ev_writer;
+INSERT INTO ck_events (lead_id, event_type) VALUES ('bob@example.com', 'demo');
+RESET ROLE;
+ALTER EXTENSION citext SET SCHEMA public;
+DROP SCHEMA ev_ext;
+REVOKE ALL ON ck_events, ck_leads FROM regress_ev_writer;
+DROP ROLE regress_ev_writer;
 -- a key column altered to another type after attach_events: refused (42804), not read as
 -- the other type's values (this crashed the server)
 ALTER TABLE ck_events DROP CONSTRAINT ck_events_lead_id_fkey;
@@ -320,6 +335,17 @@ UPDATE up_events SET event_type = 'demo' WHERE id = 3;               -- retyped
 UPDATE up_events SET occurred_at = now() - interval '30 days' WHERE id = 2;  -- half as much
 UPDATE up_events SET lead_id = NULL WHERE id = 1;                    -- moved to no lead
 SELECT * FROM up_check();
+-- an UPDATE that sets none of the lead, type and time columns changes no engagement and
+-- recomputes nothing: a role may set another column with no right on the lead table
+ALTER TABLE up_events ADD COLUMN processed boolean NOT NULL DEFAULT false;
+CREATE ROLE regress_ev_etl;
+GRANT SELECT, UPDATE (processed) ON up_events TO regress_ev_etl;
+SET ROLE regress_ev_etl;
+UPDATE up_events SET processed = true;
+RESET ROLE;
+SELECT * FROM up_check();
+REVOKE ALL ON up_events FROM regress_ev_etl;
+DROP ROLE regress_ev_etl;
 SELECT leadqual.detach_events('up_events');
 SELECT count(*) AS triggers_left FROM pg_trigger WHERE tgrelid = 'up_events'::regclass;
 DELETE FROM leadqual.models WHERE model = 'up';

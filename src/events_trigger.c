@@ -226,7 +226,9 @@ BuildEventsTable(EventsTable *et, const EventAttachmentDef *att, Relation events
 												QualifiedRelName(att->events_table),
 												quote_identifier(att->lead_column), eq,
 												/* as the lock and the write compare: the key's */
-												key_collate_sql(att->lead_table, key_att)));
+												key_collate_sql(att->lead_table, key_att,
+																att->events_table,
+																att->lead_column)));
 	et->write_sql = MemoryContextStrdup(et->cxt,
 										psprintf("UPDATE %s l SET %s = u.e "
 												 "FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2)) AS u(id, e) "
@@ -656,6 +658,27 @@ KeepEngagement(EventsTable *et, Relation events, Tuplestorestate *const *tables,
 	WriteEngagement(et, locked, nlocked, GetCurrentTransactionStartTimestamp(), clock);
 }
 
+/*
+ * Whether an UPDATE's SET list names the lead, type or time column (a column
+ * missing from the table counts: the trigger then says so).
+ */
+static bool
+SetsEventColumns(TriggerData *td, const EventAttachmentDef *att)
+{
+	TupleDesc	desc = RelationGetDescr(td->tg_relation);
+	const char *columns[] = {att->lead_column, att->type_column, att->time_column};
+
+	for (int i = 0; i < lengthof(columns); i++)
+	{
+		AttrNumber	attnum = SPI_fnumber(desc, columns[i]);
+
+		if (attnum <= 0 ||
+			bms_is_member(attnum - FirstLowInvalidHeapAttributeNumber, td->tg_updatedcols))
+			return true;
+	}
+	return false;
+}
+
 /* Keeps the engagement of the leads whose events a statement inserted, updated or deleted. */
 PG_FUNCTION_INFO_V1(leadqual_events_trigger);
 Datum
@@ -679,6 +702,9 @@ leadqual_events_trigger(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
 				 errmsg("%s must be an AFTER INSERT, UPDATE or DELETE statement trigger", TRIGGER_NAME),
 				 errhint("Run leadqual.detach_events and leadqual.attach_events to make the triggers again.")));
+	/* an UPDATE that sets none of the lead, type and time columns changes no engagement */
+	if (TRIGGER_FIRED_BY_UPDATE(td->tg_event) && !SetsEventColumns(td, att))
+		return PointerGetDatum(NULL);
 	if (!TRIGGER_FIRED_BY_INSERT(td->tg_event))
 		tables[ntables++] = td->tg_oldtable;
 	if (!TRIGGER_FIRED_BY_DELETE(td->tg_event))

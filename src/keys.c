@@ -33,6 +33,21 @@ key_equality_sql(Oid keytype, Oid lead_table)
 	if (!HeapTupleIsValid(tup))
 		elog(ERROR, "cache lookup failed for operator %u", tc->eq_opr);
 	op = (Form_pg_operator) GETSTRUCT(tup);
+	/*
+	 * An extension's type (citext) has its = in the extension's schema: the
+	 * query names it, so the role running it needs USAGE there, as for any
+	 * query that uses the type's operators.  Said up front, with the grant.
+	 */
+	if (!DatumGetBool(DirectFunctionCall2(has_schema_privilege_id,
+										  ObjectIdGetDatum(op->oprnamespace),
+										  CStringGetTextDatum("USAGE"))))
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("permission denied for schema %s", get_namespace_name(op->oprnamespace)),
+				 errdetail("leadqual compares keys of lead table \"%s\" with the = operator of their type %s, in that schema.",
+						   get_rel_name(lead_table), format_type_be(keytype)),
+				 errhint("GRANT USAGE ON SCHEMA %s TO the roles that write its events or rescore it.",
+						 quote_identifier(get_namespace_name(op->oprnamespace)))));
 	sql = psprintf("OPERATOR(%s.%s)", quote_identifier(get_namespace_name(op->oprnamespace)),
 				   NameStr(op->oprname));
 	ReleaseSysCache(tup);
@@ -40,7 +55,7 @@ key_equality_sql(Oid keytype, Oid lead_table)
 }
 
 char *
-key_collate_sql(Oid lead_table, AttrNumber key_att)
+key_collate_sql(Oid lead_table, AttrNumber key_att, Oid events_table, const char *lead_column)
 {
 	Oid			type;
 	int32		typmod;
@@ -48,9 +63,14 @@ key_collate_sql(Oid lead_table, AttrNumber key_att)
 	HeapTuple	tup;
 	Form_pg_collation coll;
 	char	   *sql;
+	AttrNumber	events_att = get_attnum(events_table, lead_column);
+	Oid			events_collid = InvalidOid;
 
 	get_atttypetypmodcoll(lead_table, key_att, &type, &typmod, &collid);
-	if (!OidIsValid(collid))
+	if (events_att != InvalidAttrNumber)
+		get_atttypetypmodcoll(events_table, events_att, &type, &typmod, &events_collid);
+	/* the same collation on both sides needs no clause (nor USAGE on its schema) */
+	if (!OidIsValid(collid) || collid == events_collid)
 		return "";
 	tup = SearchSysCache1(COLLOID, ObjectIdGetDatum(collid));
 	if (!HeapTupleIsValid(tup))

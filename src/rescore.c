@@ -236,7 +236,8 @@ rescore_events_source(const char *model, Oid lead_table, const LeadColumns *cols
 	if (SPI_execute_with_args(
 							  "SELECT a.events_table::pg_catalog.text, pg_catalog.quote_ident(a.lead_column), "
 							  "  pg_catalog.quote_ident(a.type_column), pg_catalog.quote_ident(a.time_column), "
-							  "  m.engagement_column::pg_catalog.text "
+							  "  m.engagement_column::pg_catalog.text, a.events_table::pg_catalog.oid, "
+							  "  a.lead_column::pg_catalog.text "
 							  "FROM leadqual.event_attachments a JOIN leadqual.models m USING (model) "
 							  "WHERE a.model OPERATOR(pg_catalog.=) $1",
 							  1, argtypes, args, NULL, true, 1) != SPI_OK_SELECT)
@@ -250,7 +251,13 @@ rescore_events_source(const char *model, Oid lead_table, const LeadColumns *cols
 	src->time_column = SpiGet(0, 4);
 	src->engagement_column = SpiGet(0, 5);
 	src->key_eq = key_equality_sql(cols->key_type, lead_table);
-	src->key_collate = key_collate_sql(lead_table, cols->key_att);
+	{
+		bool		isnull;
+		Oid			events = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[0],
+															SPI_tuptable->tupdesc, 6, &isnull));
+
+		src->key_collate = key_collate_sql(lead_table, cols->key_att, events, SpiGet(0, 7));
+	}
 	MemoryContextSwitchTo(old);
 	return true;
 }

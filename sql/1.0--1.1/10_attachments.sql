@@ -319,13 +319,23 @@ BEGIN
             END IF;
         END LOOP;
     END LOOP;
-    -- 1.1 follows UPDATEs of events too: the trigger 1.0's attach_events did not make
-    FOR a IN SELECT x.events_table AS rel FROM leadqual.event_attachments x
+    -- 1.1 follows UPDATEs of events too: the trigger 1.0's attach_events did not make,
+    -- enabled as the table's insert trigger is
+    FOR a IN SELECT x.events_table AS rel,
+                    (SELECT tg.tgenabled FROM pg_catalog.pg_trigger tg
+                      WHERE tg.tgrelid OPERATOR(pg_catalog.=) x.events_table
+                        AND tg.tgname OPERATOR(pg_catalog.=) 'leadqual_events_insert') AS enabled
+               FROM leadqual.event_attachments x
               WHERE NOT EXISTS (SELECT FROM pg_catalog.pg_trigger tg
                                  WHERE tg.tgrelid OPERATOR(pg_catalog.=) x.events_table
                                    AND tg.tgname OPERATOR(pg_catalog.=) 'leadqual_events_update') LOOP
         EXECUTE format('CREATE TRIGGER leadqual_events_update AFTER UPDATE ON %s '
                        'REFERENCING OLD TABLE AS leadqual_events_old NEW TABLE AS leadqual_events '
                        'FOR EACH STATEMENT EXECUTE FUNCTION leadqual.events_trigger()', a.rel);
+        IF a.enabled IS NOT NULL AND a.enabled OPERATOR(pg_catalog.<>) 'O' THEN
+            EXECUTE format('ALTER TABLE %s %s TRIGGER leadqual_events_update', a.rel,
+                           CASE a.enabled WHEN 'D' THEN 'DISABLE' WHEN 'R' THEN 'ENABLE REPLICA'
+                                          ELSE 'ENABLE ALWAYS' END);
+        END IF;
     END LOOP;
 END $$;
