@@ -319,15 +319,9 @@ SET leadqual.ddl_guard = off;
 ALTER TYPE se_tier RENAME VALUE 'gold' TO 'platinum';
 RESET leadqual.ddl_guard;
 UPDATE leadqual.rules SET points = 12 WHERE model = 'se' AND name = 'ceo';
-DROP TABLE se_before, se_sim CASCADE;
-CREATE TEMP TABLE se_before AS SELECT id, score, stage FROM se_leads;
-CREATE TEMP TABLE se_sim AS SELECT * FROM leadqual.simulate('se_leads', leadqual.ruleset('se'::text));
-CREATE TEMP VIEW se_check AS
-SELECT (SELECT count(*) FROM se_sim) AS simulated,
-       (SELECT count(*) FROM se_leads l JOIN se_before b USING (id)
-         WHERE l.score IS DISTINCT FROM b.score OR l.stage IS DISTINCT FROM b.stage) AS changed,
-       (SELECT count(*) FROM se_sim s JOIN se_leads l ON l.id::text = s.lead_id
-         WHERE l.score IS DISTINCT FROM s.new_score OR l.stage IS DISTINCT FROM s.new_stage) AS wrong;
+TRUNCATE se_before, se_sim;
+INSERT INTO se_before SELECT id, score, stage FROM se_leads;
+INSERT INTO se_sim SELECT * FROM leadqual.simulate('se_leads', leadqual.ruleset('se'::text));
 CALL leadqual.rescore('se_leads');
 SELECT * FROM se_check;
 RESET client_min_messages;
