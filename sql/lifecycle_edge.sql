@@ -309,12 +309,13 @@ UPDATE bulk_leads SET title = CASE WHEN id % 2 = 0 THEN 'Clerk ' ELSE 'Head ' EN
                       stage = CASE WHEN id % 1000 = 0 THEN 'sql'::leadqual.stage END
  WHERE id % 1000 = 0 OR id <= 24000;
 RESET work_mem;
-WITH u AS (SELECT * FROM leadqual.stage_history
-            WHERE lead_table = 'bulk_leads'::regclass AND old_stage IS NOT NULL)
+WITH u AS (SELECT h.*, b.score AS lead_score
+             FROM leadqual.stage_history h JOIN bulk_leads b ON b.id = h.lead_id::int
+            WHERE h.lead_table = 'bulk_leads'::regclass AND h.old_stage IS NOT NULL)
 SELECT count(*) AS changes, count(DISTINCT lead_id) AS leads,
        count(*) FILTER (WHERE manual) AS manual,
        count(*) FILTER (WHERE new_stage = 'mql' AND lead_id::int % 2 = 1 AND NOT manual) AS to_mql,
-       bool_and(score = (SELECT b.score FROM bulk_leads b WHERE b.id::text = u.lead_id)) AS scores_right,
+       bool_and(score = lead_score) AS scores_right,
        (SELECT count(*) FROM (SELECT id, row_number() OVER (ORDER BY id) AS by_id,
                                      row_number() OVER (ORDER BY lead_id) AS by_key FROM u) o
          WHERE by_id <> by_key) AS out_of_key_order
