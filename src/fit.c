@@ -607,14 +607,14 @@ ScanLeads(FitData *fd, CompiledModel *cm, Oid relid, const char *outcome, float8
 		 * float's with extra_float_digits), as candidate_rules pins them.  The
 		 * rules are compiled already, under the caller's.
 		 */
-		(void) set_config_option("DateStyle", "ISO, YMD", PGC_USERSET, PGC_S_SESSION,
-								 GUC_ACTION_SAVE, true, 0, false);
-		(void) set_config_option("TimeZone", "UTC", PGC_USERSET, PGC_S_SESSION,
-								 GUC_ACTION_SAVE, true, 0, false);
-		(void) set_config_option("IntervalStyle", "postgres", PGC_USERSET, PGC_S_SESSION,
-								 GUC_ACTION_SAVE, true, 0, false);
-		(void) set_config_option("extra_float_digits", "1", PGC_USERSET, PGC_S_SESSION,
-								 GUC_ACTION_SAVE, true, 0, false);
+		static const char *const pinned[][2] = {
+			{"DateStyle", "ISO, YMD"}, {"TimeZone", "UTC"}, {"IntervalStyle", "postgres"},
+			{"extra_float_digits", "1"}
+		};
+
+		for (int i = 0; i < lengthof(pinned); i++)
+			(void) set_config_option(pinned[i][0], pinned[i][1], PGC_USERSET, PGC_S_SESSION,
+									 GUC_ACTION_SAVE, true, 0, false);
 		/* the caller's query: SECURITY INVOKER, so row-level security applies */
 		fd->null_outcome += analytics_scan_leads(cm, sql, FitVisit, &fs);
 		AtEOXact_GUC(true, nest);

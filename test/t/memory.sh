@@ -132,10 +132,23 @@ SELECT 'ctxexplain', (SELECT bytes FROM ctx WHERE g = 100000 ORDER BY bytes LIMI
 SQL
 )
 echo "$out"
-hwm1=$(awk '$1 == "mem100k" { for (i = 2; i < NF; i++) if ($i == "VmHWM") print $(i + 1) }' <<<"$out")
-hwm2=$(awk '$1 == "mem1m" { for (i = 2; i < NF; i++) if ($i == "VmHWM") print $(i + 1) }' <<<"$out")
-rss1=$(awk '$1 == "mem100k" { for (i = 2; i < NF; i++) if ($i == "VmRSS") print $(i + 1) }' <<<"$out")
-rss2=$(awk '$1 == "mem1m" { for (i = 2; i < NF; i++) if ($i == "VmRSS") print $(i + 1) }' <<<"$out")
+# status LABEL FIELD: the kB of FIELD (VmHWM, VmRSS) on the output line LABEL
+status() { awk -v label="$1" -v field="$2" '$1 == label { for (i = 2; i < NF; i++) if ($i == field) print $(i + 1) }' <<<"$out"; }
+# peak_growth WHAT BEFORE AFTER: fails if VmHWM grew more than the limit between two lines
+peak_growth() {
+	local before after
+	before=$(status "$2" VmHWM)
+	after=$(status "$3" VmHWM)
+	echo "$1: VmHWM ${before} kB before, ${after} kB after"
+	if [ -z "$after" ] || [ $((after - before)) -gt "$limit_kb" ]; then
+		echo "memory: $1 grew the backend by $((after - before)) kB"
+		exit 1
+	fi
+}
+hwm1=$(status mem100k VmHWM)
+hwm2=$(status mem1m VmHWM)
+rss1=$(status mem100k VmRSS)
+rss2=$(status mem1m VmRSS)
 ctx=$(awk '$1 == "ctxexplain" { print $2, $3, $4 }' <<<"$out")
 vals=$(awk '$1 == "ctxvalues" { print $2, $3 }' <<<"$out")
 [ -n "$hwm1" ] && [ -n "$hwm2" ] && [ -n "$ctx" ] && [ -n "$vals" ] || { echo "memory: could not read VmHWM"; exit 1; }
@@ -153,20 +166,8 @@ if [ $((vals20k - vals2k)) -gt $((limit_kb * 1024)) ]; then
 	echo "memory: 20,000 rule set values read in kept $((vals20k - vals2k)) bytes more than 2,000"
 	exit 1
 fi
-ev0=$(awk '$1 == "memev0" { for (i = 2; i < NF; i++) if ($i == "VmHWM") print $(i + 1) }' <<<"$out")
-ev1=$(awk '$1 == "memev1" { for (i = 2; i < NF; i++) if ($i == "VmHWM") print $(i + 1) }' <<<"$out")
-echo "events trigger over 20,000 events with 20 kB types: VmHWM ${ev0} kB before, ${ev1} kB after"
-if [ -z "$ev1" ] || [ $((ev1 - ev0)) -gt "$limit_kb" ]; then
-	echo "memory: the events trigger grew the backend by $((ev1 - ev0)) kB"
-	exit 1
-fi
-ver0=$(awk '$1 == "memver0" { for (i = 2; i < NF; i++) if ($i == "VmHWM") print $(i + 1) }' <<<"$out")
-ver1=$(awk '$1 == "memver1" { for (i = 2; i < NF; i++) if ($i == "VmHWM") print $(i + 1) }' <<<"$out")
-echo "leadqual.ruleset(model, version) 40,000 times over two versions: VmHWM ${ver0} kB before, ${ver1} kB after"
-if [ -z "$ver1" ] || [ $((ver1 - ver0)) -gt "$limit_kb" ]; then
-	echo "memory: reading past versions grew the backend by $((ver1 - ver0)) kB"
-	exit 1
-fi
+peak_growth "the events trigger over 20,000 events with 20 kB types" memev0 memev1
+peak_growth "leadqual.ruleset(model, version) 40,000 times over two versions" memver0 memver1
 read -r hist100k hist1m histn <<<"$(awk '$1 == "ctxhistory" { print $2, $3, $4 }' <<<"$out")"
 echo "memory contexts while writing stage history: ${hist100k} bytes for an UPDATE of 100,000 leads, ${hist1m} bytes for 1,000,000 (${histn} samples)"
 if [ -z "$hist1m" ] || [ "${histn:-0}" -lt 200 ]; then
